@@ -1,0 +1,35 @@
+# Small helpers shared by every CMakeLists.txt of QBench.
+
+# Warnings (and sanitizers when QB_SANITIZE is on) in one interface target that every
+# QBench target links.
+add_library(qb_warnings INTERFACE)
+target_compile_options(qb_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare)
+if(QB_SANITIZE)
+  target_compile_options(qb_warnings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                               -fno-sanitize-recover=undefined)
+  target_link_options(qb_warnings INTERFACE -fsanitize=address,undefined)
+endif()
+
+# qb_library(name SOURCES a.cc b.cc DEPS lib1 lib2)
+# A static library rooted at the repository top (includes are "worker/engine/...").
+function(qb_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE qb_warnings)
+endfunction()
+
+# qb_test(name SOURCES a_test.cc DEPS lib1 [LABELS l1 l2])
+# A GoogleTest binary whose cases are registered one by one with ctest.
+function(qb_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main qb_warnings)
+  set(props ENVIRONMENT "QB_SOURCE_DIR=${PROJECT_SOURCE_DIR}\\;OMP_NUM_THREADS=1")
+  if(ARG_LABELS)
+    list(APPEND props LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
+endfunction()
+
+include(GoogleTest)

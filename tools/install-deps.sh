@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of QBench from Debian bookworm's packages.
+# Idempotent: packages already present are skipped by apt; safe to run on every CI start.
+# Usage: tools/install-deps.sh [--with-peers]   (--with-peers also installs ONNX Runtime from npm for bench/)
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # engine
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers   # oneDNN 2.6; its CMake config insists on OpenCL
+  libonnx-dev libprotobuf-dev protobuf-compiler     # ONNX 1.12 protobuf definitions, protobuf 3.21
+  libjpeg-dev libpng-dev zlib1g-dev                 # image decoding, gz for IDX files
+  nlohmann-json3-dev
+  # service
+  libgrpc++-dev protobuf-compiler-grpc libabsl-dev libpqxx-dev libpq-dev
+  postgresql postgresql-15
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libonnx-testdata dataset-fashion-mnist
+  python3 python3-numpy python3-onnx python3-torch
+  time
+)
+# Node.js (for ONNX Runtime's npm package in bench/): the machine image ships its own nodejs
+# with npm; Debian's npm conflicts with it, so only install Debian's when node is absent.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
+need=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if ((${#need[@]})); then
+  echo "install-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "install-deps: all ${#pkgs[@]} packages present"
+fi
+
+if [[ "${1:-}" == "--with-peers" ]]; then
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  if [ ! -d "$here/bench/node_modules/onnxruntime-node" ]; then
+    # The package's install script downloads extra binaries and fails offline; the CPU library is inside the package.
+    (cd "$here/bench" && npm install --no-audit --no-fund --ignore-scripts onnxruntime-node@1.20 >/dev/null)
+  fi
+fi

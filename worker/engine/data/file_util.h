@@ -1,0 +1,29 @@
+// Small file helpers shared by the readers: whole-file reads (plain or gzip), text lines
+// and path handling. Every error names the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace qbench::data {
+
+// Reads the whole file as bytes.
+absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path);
+
+// Reads the whole file, gunzipping it when its content starts with the gzip magic
+// (1f 8b); any other content is returned as is. The choice is made from the bytes, never
+// from the file name, so "x.gz" that is not compressed and "x" that is both work.
+absl::StatusOr<std::vector<uint8_t>> ReadFileMaybeGzip(const std::string& path);
+
+// Reads a text file as lines with "\r\n" / "\n" endings and trailing blanks removed.
+// Blank lines at the end are dropped; a blank line before the last non-blank one is an
+// error (it would silently shift every later class index).
+absl::StatusOr<std::vector<std::string>> ReadNonEmptyLines(const std::string& path);
+
+// Writes bytes to a file, replacing it.
+absl::Status WriteFileBytes(const std::string& path, const void* data, size_t size);
+
+}  // namespace qbench::data

@@ -1,0 +1,7 @@
+#include "worker/engine/ops/op_table.h"
+
+namespace qbench {
+
+std::span<const OpDef* const> NnOps() { return {}; }
+
+}  // namespace qbench

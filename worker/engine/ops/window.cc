@@ -1,0 +1,71 @@
+#include "worker/engine/ops/window.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/ops/op_util.h"
+
+namespace qbench {
+
+absl::StatusOr<Window> ResolveWindow(const Node& node, const std::vector<int64_t>& in,
+                                     const std::vector<int64_t>& kernel, bool has_dilations, bool ceil_mode) {
+  const size_t n = in.size();
+  Window w;
+  w.kernel = kernel;
+  if (kernel.size() != n)
+    return NodeError(node, absl::StrCat("kernel has ", kernel.size(), " spatial dims, input has ", n));
+  QB_ASSIGN_OR_RETURN(w.strides, node.attrs.GetInts("strides", std::vector<int64_t>(n, 1)));
+  w.dilations = std::vector<int64_t>(n, 1);
+  if (has_dilations) {
+    QB_ASSIGN_OR_RETURN(w.dilations, node.attrs.GetInts("dilations", w.dilations));
+  }
+  QB_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.attrs.GetInts("pads", std::vector<int64_t>(2 * n, 0)));
+  QB_ASSIGN_OR_RETURN(std::string auto_pad, node.attrs.GetString("auto_pad", "NOTSET"));
+  if (w.strides.size() != n) return NodeError(node, absl::StrCat("attribute \"strides\" needs ", n, " values"));
+  if (w.dilations.size() != n) return NodeError(node, absl::StrCat("attribute \"dilations\" needs ", n, " values"));
+  if (pads.size() != 2 * n) return NodeError(node, absl::StrCat("attribute \"pads\" needs ", 2 * n, " values"));
+  for (size_t i = 0; i < n; ++i) {
+    if (w.strides[i] < 1) return NodeError(node, "attribute \"strides\" must be >= 1");
+    if (w.dilations[i] < 1) return NodeError(node, "attribute \"dilations\" must be >= 1");
+    if (kernel[i] < 1) return NodeError(node, "kernel size must be >= 1");
+    if (pads[i] < 0 || pads[i + n] < 0) return NodeError(node, "attribute \"pads\" must be >= 0");
+  }
+  w.pads_begin.assign(pads.begin(), pads.begin() + n);
+  w.pads_end.assign(pads.begin() + n, pads.end());
+  w.out.resize(n);
+
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  if (!same && auto_pad != "NOTSET" && auto_pad != "VALID")
+    return NodeError(node, absl::StrCat("attribute \"auto_pad\" has unknown value \"", auto_pad, "\""));
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t extent = (kernel[i] - 1) * w.dilations[i] + 1;
+    if (in[i] == kDynamicDim) {
+      w.out[i] = kDynamicDim;
+      continue;
+    }
+    if (auto_pad == "VALID") {
+      w.pads_begin[i] = w.pads_end[i] = 0;
+    } else if (same) {
+      const int64_t out = (in[i] + w.strides[i] - 1) / w.strides[i];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + extent - in[i]);
+      const int64_t small = total / 2, big = total - small;
+      w.pads_begin[i] = auto_pad == "SAME_UPPER" ? small : big;
+      w.pads_end[i] = auto_pad == "SAME_UPPER" ? big : small;
+    }
+    const int64_t span = in[i] + w.pads_begin[i] + w.pads_end[i] - extent;
+    if (span < 0)
+      return NodeError(node, absl::StrCat("window of extent ", extent, " does not fit spatial size ", in[i],
+                                          " with pads"));
+    int64_t out = span / w.strides[i] + 1;
+    if (ceil_mode && span % w.strides[i] != 0) {
+      out = (span + w.strides[i] - 1) / w.strides[i] + 1;
+      // Drop a last window that would start inside the end padding.
+      if ((out - 1) * w.strides[i] >= in[i] + w.pads_begin[i]) --out;
+      const int64_t need_end = (out - 1) * w.strides[i] + extent - in[i] - w.pads_begin[i];
+      w.pads_end[i] = std::max(w.pads_end[i], need_end);
+    }
+    w.out[i] = out;
+  }
+  return w;
+}
+
+}  // namespace qbench
