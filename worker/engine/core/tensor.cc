@@ -98,6 +98,15 @@ Tensor Tensor::FromFloats(const Shape& shape, const std::vector<float>& values) 
   return t;
 }
 
+Tensor Tensor::WrapExternal(DType dtype, Shape shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.num_elements_ = NumElements(t.shape_);
+  t.buffer_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(data), [](uint8_t*) {});
+  return t;
+}
+
 Tensor Tensor::FromInt64s(const Shape& shape, const std::vector<int64_t>& values) {
   Tensor t(DType::kS64, shape);
   assert(static_cast<int64_t>(values.size()) == t.num_elements());

@@ -53,6 +53,8 @@ class Tensor {
   static Tensor FromFloats(const Shape& shape, const std::vector<float>& values);
   static Tensor FromInt64s(const Shape& shape, const std::vector<int64_t>& values);
   static Tensor Scalar(float v) { return FromFloats({}, {v}); }
+  // A non-owning view of external memory (the caller keeps it alive while the view is used).
+  static Tensor WrapExternal(DType dtype, Shape shape, void* data);
 
  private:
   DType dtype_ = DType::kF32;

@@ -1,0 +1,35 @@
+// Graph passes. Each lives in its own file; Optimize() runs them in the order that lets
+// later fusions see the results of earlier folds.
+#pragma once
+
+#include <map>
+
+#include "absl/status/status.h"
+#include "worker/engine/graph/graph.h"
+
+namespace qbench {
+
+// Shape/type inference in node order, folding every node whose inputs are all constant
+// (and Shape of a statically shaped tensor) by running its reference kernel. At import
+// the batch may be dynamic: a node whose inference needs a value that is not constant
+// yet keeps unknown output shapes. With `input_shapes` (value id -> concrete shape) it
+// specializes the graph for one run shape, and then every shape must resolve.
+absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes = nullptr);
+
+// Identity and inference-mode Dropout become plain wires.
+absl::Status RemoveIdentities(Graph& g);
+
+// Conv -> BatchNormalization (constant statistics): W' = W * m[oc], B' = (B - mean) * m + beta
+// where m = scale / sqrt(var + eps). Likewise Conv -> Add(per-channel constant) -> bias.
+// MatMul(x[M,K], W const[K,N]) -> Gemm; Gemm -> Add(constant [N]) -> Gemm bias.
+absl::Status FoldLinearConstants(Graph& g);
+
+// Conv/Gemm/MatMul followed by an activation that is the only reader of its output:
+// the activation becomes a post-op. Conv followed by Add(conv_out, residual) with equal
+// shapes: the Add becomes a Sum post-op (then a following Relu fuses as well).
+absl::Status FuseEltwise(Graph& g);
+
+// All of the above, in order. `fuse` off keeps one node per ONNX op (for testing).
+absl::Status Optimize(Graph& g, bool fuse = true);
+
+}  // namespace qbench

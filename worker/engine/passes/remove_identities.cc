@@ -1,0 +1,21 @@
+#include "worker/engine/passes/passes.h"
+#include "worker/engine/passes/rewrite_util.h"
+
+namespace qbench {
+
+absl::Status RemoveIdentities(Graph& g) {
+  for (Node& n : g.nodes) {
+    if (n.removed || (n.op_type != "Identity" && n.op_type != "Dropout")) continue;
+    // Dropout's optional mask output is rejected by its op definition; here only one output.
+    if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] < 0) continue;
+    const int in = n.inputs[0], out = n.outputs[0];
+    // A graph output keeps its name: leave that node (a copy) in place.
+    if (g.IsGraphOutput(out)) continue;
+    ReplaceUses(g, out, in);
+    n.removed = true;
+  }
+  g.Compact();
+  return absl::OkStatus();
+}
+
+}  // namespace qbench

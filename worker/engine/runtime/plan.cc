@@ -1,0 +1,252 @@
+#include "worker/engine/runtime/plan.h"
+
+#include <cstring>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/ops/op_util.h"
+#include "worker/engine/passes/passes.h"
+
+namespace qbench {
+namespace {
+
+std::shared_ptr<uint8_t> AllocateBytes(size_t n) {
+  void* p = std::aligned_alloc(64, (n + 63) / 64 * 64 + 64);
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const std::vector<Shape>& input_shapes,
+                                                  const SessionOptions& options, DnnlContext* ctx) {
+  auto plan = std::unique_ptr<Plan>(new Plan());
+  plan->graph_ = graph;
+  plan->options_ = options;
+  plan->ctx_ = ctx;
+  Graph& g = plan->graph_;
+  if (input_shapes.size() != g.inputs.size())
+    return absl::InvalidArgumentError(absl::StrCat("the model has ", g.inputs.size(), " inputs, got ",
+                                                   input_shapes.size()));
+  std::map<int, Shape> shapes;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const Value& v = g.values[g.inputs[i]];
+    const Shape& s = input_shapes[i];
+    bool ok = !v.has_shape || v.shape.size() == s.size();
+    for (size_t d = 0; ok && v.has_shape && d < s.size(); ++d) ok = v.shape[d] == kDynamicDim || v.shape[d] == s[d];
+    if (!ok)
+      return absl::InvalidArgumentError(absl::StrCat("input \"", v.name, "\" expects shape ", ShapeToString(v.shape),
+                                                     ", got ", ShapeToString(s)));
+    shapes[g.inputs[i]] = s;
+  }
+  QB_RETURN_IF_ERROR(PropagateAndFold(g, &shapes));
+
+  plan->values_.resize(g.values.size());
+  for (size_t i = 0; i < g.values.size(); ++i) {
+    const Value& v = g.values[i];
+    RtValue& rv = plan->values_[i];
+    if (!v.has_shape) continue;
+    rv.meta.dtype = v.dtype;
+    rv.meta.shape = v.shape;
+    if (v.constant) rv.meta.constant = &*v.constant;
+    if (IsStatic(v.shape)) rv.meta.md = PlainDesc(v.dtype, v.shape);
+  }
+  for (const Node& n : g.nodes) QB_RETURN_IF_ERROR(plan->AddNode(n));
+  // Outputs are read after the last step.
+  for (int o : g.outputs) plan->values_[o].last_use = static_cast<int>(plan->steps_.size());
+  QB_RETURN_IF_ERROR(plan->Allocate());
+  return plan;
+}
+
+int Plan::AddReorder(int value, const dnnl::memory::desc& md, const std::string& why) {
+  RtValue tmp;
+  tmp.meta = values_[value].meta;
+  tmp.meta.constant = nullptr;
+  tmp.meta.md = md;
+  values_.push_back(tmp);
+  const int id = static_cast<int>(values_.size()) - 1;
+  Step s;
+  s.in = {value};
+  s.out = {id};
+  s.info = {why, "Reorder", "reorder"};
+  values_[value].last_use = static_cast<int>(steps_.size());
+  steps_.push_back(std::move(s));
+  return id;
+}
+
+absl::Status Plan::AddNode(const Node& node) {
+  std::vector<int> ins(node.inputs.begin(), node.inputs.end());
+  for (const PostOp& p : node.post_ops)
+    if (p.kind == "Sum") ins.push_back(p.sum_input);
+  std::vector<RtMeta> in_meta(ins.size());
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (ins[i] >= 0) in_meta[i] = values_[ins[i]].meta;
+  std::unique_ptr<Kernel> kernel = MakeKernel(node, options_.backend, ctx_);
+  std::vector<dnnl::memory::desc> wanted(ins.size());
+  for (size_t i = 0; i < ins.size(); ++i) wanted[i] = in_meta[i].md;
+  std::vector<RtMeta> out_meta;
+  absl::Status prepared = kernel->Prepare(node, in_meta, &wanted, &out_meta);
+  if (absl::IsUnimplemented(prepared) && options_.backend == Backend::kOneDnn) {
+    // A shape or attribute the oneDNN kernel cannot take: run the reference kernel.
+    kernel = MakeKernel(node, Backend::kReference, ctx_);
+    for (size_t i = 0; i < ins.size(); ++i) wanted[i] = in_meta[i].md;
+    prepared = kernel->Prepare(node, in_meta, &wanted, &out_meta);
+  }
+  QB_RETURN_IF_ERROR(prepared);
+  // Layout changes for runtime inputs (constants are prepacked by the kernel itself).
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (ins[i] < 0 || in_meta[i].constant != nullptr || wanted[i] == in_meta[i].md) continue;
+    ins[i] = AddReorder(ins[i], wanted[i], absl::StrCat(node.name, ":input", i));
+  }
+  Step s;
+  s.in = ins;
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    const int o = node.outputs[i];
+    if (o < 0) {
+      RtValue unused;
+      unused.meta = out_meta[i];
+      values_.push_back(unused);
+      s.out.push_back(static_cast<int>(values_.size()) - 1);
+      continue;
+    }
+    values_[o].meta = out_meta[i];
+    s.out.push_back(o);
+  }
+  const int step_index = static_cast<int>(steps_.size());
+  for (int v : s.in)
+    if (v >= 0) values_[v].last_use = step_index;
+  s.info = {node.name, node.op_type, kernel->Implementation()};
+  s.kernel = std::move(kernel);
+  steps_.push_back(std::move(s));
+  return absl::OkStatus();
+}
+
+// Greedy liveness-based assignment: each output takes a free slot at least as big as it
+// needs (smallest first), or a new one; a value's slot is freed after its last reader.
+// A Sum post-op's residual shares the output's slot when it dies at that step (in place);
+// otherwise the executor copies it into the output before the kernel runs.
+absl::Status Plan::Allocate() {
+  std::vector<size_t> slot_size;
+  std::multimap<size_t, int> free;  // size -> slot
+  auto take = [&](size_t bytes) {
+    auto it = free.lower_bound(bytes);
+    if (it != free.end()) {
+      const int slot = it->second;
+      free.erase(it);
+      return slot;
+    }
+    slot_size.push_back(bytes);
+    return static_cast<int>(slot_size.size()) - 1;
+  };
+  for (size_t si = 0; si < steps_.size(); ++si) {
+    Step& s = steps_[si];
+    const int inplace = s.kernel ? s.kernel->InPlaceInput() : -1;
+    for (size_t k = 0; k < s.out.size(); ++k) {
+      RtValue& out = values_[s.out[k]];
+      const size_t bytes = out.meta.md.get_size();
+      if (k == 0 && inplace >= 0) {
+        RtValue& r = values_[s.in[inplace]];
+        if (r.slot >= 0 && r.last_use == static_cast<int>(si) && r.meta.md == out.meta.md) {
+          out.slot = r.slot;  // handed over: not freed below
+          continue;
+        }
+      }
+      out.slot = take(bytes);
+      slot_size[out.slot] = std::max(slot_size[out.slot], bytes);
+    }
+    for (int v : s.in) {
+      if (v < 0) continue;
+      RtValue& r = values_[v];
+      if (r.last_use != static_cast<int>(si) || r.slot < 0 || r.slot == values_[s.out[0]].slot) continue;
+      free.emplace(slot_size[r.slot], r.slot);
+    }
+    for (int v : s.out)  // outputs nobody reads
+      if (values_[v].last_use < 0 && values_[v].slot >= 0) free.emplace(slot_size[values_[v].slot], values_[v].slot);
+  }
+  for (size_t b : slot_size) {
+    slots_.push_back(AllocateBytes(b));
+    arena_bytes_ += b;
+  }
+  auto& eng = ctx_->engine;
+  for (RtValue& v : values_) {
+    if (v.meta.md.is_zero() && !v.meta.constant) continue;
+    if (v.meta.constant) {
+      v.mem = dnnl::memory(PlainDesc(v.meta.dtype, v.meta.shape), eng, const_cast<Tensor*>(v.meta.constant)->raw());
+    } else if (v.slot >= 0) {
+      v.mem = dnnl::memory(v.meta.md, eng, slots_[v.slot].get());
+    } else {
+      v.mem = dnnl::memory(v.meta.md, eng, DNNL_MEMORY_NONE);  // graph input: bound per run
+    }
+  }
+  for (Step& s : steps_) {
+    std::vector<dnnl::memory> in, out;
+    for (int v : s.in) in.push_back(v >= 0 ? values_[v].mem : dnnl::memory());
+    for (int v : s.out) out.push_back(values_[v].mem);
+    if (!s.kernel) s.reorder = dnnl::reorder(in[0], out[0]);
+    step_in_.push_back(std::move(in));
+    step_out_.push_back(std::move(out));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace qbench
+
+namespace qbench {
+
+absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs) {
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    const RtValue& v = values_[graph_.inputs[i]];
+    if (inputs[i].dtype() != DType::kF32)
+      return absl::InvalidArgumentError(absl::StrCat("input \"", graph_.values[graph_.inputs[i]].name,
+                                                     "\" must be float32, got ", std::string(Name(inputs[i].dtype()))));
+    if (v.mem) v.mem.set_data_handle(const_cast<void*>(inputs[i].raw()));
+  }
+  dnnl::stream& st = ctx_->stream;
+  try {
+    for (size_t si = 0; si < steps_.size(); ++si) {
+      Step& s = steps_[si];
+      const auto& in = step_in_[si];
+      const auto& out = step_out_[si];
+      if (!s.kernel) {
+        s.reorder.execute(st, const_cast<dnnl::memory&>(in[0]), const_cast<dnnl::memory&>(out[0]));
+        continue;
+      }
+      const int inplace = s.kernel->InPlaceInput();
+      if (inplace >= 0 && in[inplace].get_data_handle() != out[0].get_data_handle())
+        std::memcpy(out[0].get_data_handle(), in[inplace].get_data_handle(), out[0].get_desc().get_size());
+      absl::Status status = s.kernel->Execute(in, out);
+      if (!status.ok()) return Annotate(status, absl::StrCat("step ", si, " (", s.info.node, ")"));
+    }
+    st.wait();
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN failed while running: ", e.what()));
+  }
+  std::vector<Tensor> result;
+  for (int o : graph_.outputs) {
+    const Value& gv = graph_.values[o];
+    if (gv.constant) {
+      result.push_back(gv.constant->Clone());
+      continue;
+    }
+    const RtValue& v = values_[o];
+    Tensor t(v.meta.dtype, v.meta.shape);
+    dnnl::memory::desc plain = PlainDesc(v.meta.dtype, v.meta.shape);
+    if (v.meta.md == plain) {
+      std::memcpy(t.raw(), v.mem.get_data_handle(), t.nbytes());
+    } else {
+      dnnl::memory dst(plain, ctx_->engine, t.raw());
+      dnnl::reorder(v.mem, dst).execute(st, const_cast<dnnl::memory&>(v.mem), dst);
+      st.wait();
+    }
+    result.push_back(std::move(t));
+  }
+  return result;
+}
+
+std::vector<StepInfo> Plan::Steps() const {
+  std::vector<StepInfo> out;
+  for (const Step& s : steps_) out.push_back(s.info);
+  return out;
+}
+
+}  // namespace qbench

@@ -1,0 +1,66 @@
+// The reference adapter: runs any op's reference kernel on plain layouts. It is the whole
+// reference backend, and the oneDNN backend's fallback for ops without a oneDNN kernel.
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/ops/op_def.h"
+#include "worker/engine/ops/op_util.h"
+#include "worker/engine/runtime/kernel.h"
+#include "worker/engine/runtime/ref_kernel.h"
+
+namespace qbench {
+namespace {
+
+class ReferenceKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Node& node, std::span<const RtMeta> in, std::vector<dnnl::memory::desc>* wanted,
+                       std::vector<RtMeta>* out) override {
+    node_ = node;
+    def_ = FindOp(node.op_type);
+    if (def_ == nullptr) return NodeUnimplemented(node, "op is not supported");
+    in_meta_.assign(in.begin(), in.end());
+    std::vector<TensorMeta> tm(node.inputs.size());
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] < 0) {
+        tm[i].present = false;
+        continue;
+      }
+      tm[i] = {in[i].dtype, in[i].shape, in[i].constant, true};
+      (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
+    }
+    for (size_t i = node.inputs.size(); i < in.size(); ++i) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
+    std::vector<TensorMeta> om(node.outputs.size());
+    QB_RETURN_IF_ERROR(def_->infer(node, tm, om));
+    out->clear();
+    for (const TensorMeta& m : om) out->push_back({m.dtype, m.shape, PlainDesc(m.dtype, m.shape), nullptr});
+    out_meta_ = *out;
+    return absl::OkStatus();
+  }
+
+  absl::Status Execute(std::span<const dnnl::memory> in, std::span<const dnnl::memory> out) override {
+    std::vector<Tensor> tin(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (i < node_.inputs.size() && node_.inputs[i] < 0) continue;
+      tin[i] = in_meta_[i].constant ? *in_meta_[i].constant : ViewOf(in[i], in_meta_[i].dtype, in_meta_[i].shape);
+    }
+    std::vector<Tensor> tout;
+    QB_RETURN_IF_ERROR(RunReference(*def_, node_, tin, &tout));
+    for (size_t i = 0; i < tout.size() && i < out.size(); ++i)
+      if (tout[i].nbytes()) std::memcpy(out[i].get_data_handle(), tout[i].raw(), tout[i].nbytes());
+    return absl::OkStatus();
+  }
+
+  std::string Implementation() const override { return "reference"; }
+
+ private:
+  Node node_;
+  const OpDef* def_ = nullptr;
+  std::vector<RtMeta> in_meta_, out_meta_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> MakeReferenceKernel() { return std::make_unique<ReferenceKernel>(); }
+
+}  // namespace qbench

@@ -1,0 +1,73 @@
+#include "worker/engine/runtime/session.h"
+
+#include <omp.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/passes/passes.h"
+#include "worker/engine/runtime/plan.h"
+
+namespace qbench {
+
+Session::Session(Graph graph, const SessionOptions& options) : graph_(std::move(graph)), options_(options) {}
+Session::~Session() = default;
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const SessionOptions& options) {
+  if (options.threads < 0) return absl::InvalidArgumentError("threads must be >= 0");
+  QB_RETURN_IF_ERROR(Optimize(graph, options.fuse && options.backend == Backend::kOneDnn));
+  return std::unique_ptr<Session>(new Session(std::move(graph), options));
+}
+
+std::vector<std::string> Session::input_names() const {
+  std::vector<std::string> out;
+  for (int v : graph_.inputs) out.push_back(graph_.values[v].name);
+  return out;
+}
+
+std::vector<std::string> Session::output_names() const {
+  std::vector<std::string> out;
+  for (int v : graph_.outputs) out.push_back(graph_.values[v].name);
+  return out;
+}
+
+// One engine/stream per process: oneDNN requires memories and primitives to share one.
+static DnnlContext* SharedContext() {
+  static DnnlContext* ctx = new DnnlContext();
+  return ctx;
+}
+
+absl::StatusOr<Plan*> Session::GetPlan(const std::vector<Shape>& shapes) {
+  auto it = plans_.find(shapes);
+  if (it != plans_.end()) return it->second.get();
+  if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  absl::StatusOr<std::unique_ptr<Plan>> plan;
+  try {
+    plan = Plan::Build(graph_, shapes, options_, SharedContext());
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN failed while planning: ", e.what()));
+  }
+  if (!plan.ok()) return plan.status();
+  Plan* raw = plan->get();
+  plans_[shapes] = *std::move(plan);
+  return raw;
+}
+
+absl::Status Session::Prepare(const std::vector<Shape>& input_shapes) { return GetPlan(input_shapes).status(); }
+
+absl::StatusOr<std::vector<StepInfo>> Session::Steps(const std::vector<Shape>& input_shapes) {
+  QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(input_shapes));
+  return plan->Steps();
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs) {
+  if (inputs.size() != graph_.inputs.size())
+    return absl::InvalidArgumentError(absl::StrCat("the model has ", graph_.inputs.size(), " inputs, got ",
+                                                   inputs.size()));
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(shapes));
+  if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  return plan->Run(inputs);
+}
+
+}  // namespace qbench

@@ -1,0 +1,62 @@
+// A Session runs one optimized graph on one backend. Plans (kernels with their oneDNN
+// primitives, prepacked weights and buffers) are built once per input shape and reused:
+// running a second batch of the same size allocates nothing and creates no primitive.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "worker/engine/core/tensor.h"
+#include "worker/engine/graph/graph.h"
+
+namespace qbench {
+
+enum class Backend { kOneDnn, kReference };
+
+struct SessionOptions {
+  Backend backend = Backend::kOneDnn;
+  int threads = 0;  // OpenMP threads for oneDNN; 0 keeps the process default
+  bool fuse = true; // BN folding and post-op fusion (off: one kernel per ONNX op)
+};
+
+// One executed step, for per-layer timing and reports.
+struct StepInfo {
+  std::string node;            // node name ("reorder" steps name their value)
+  std::string op_type;         // "Conv", ..., or "Reorder"
+  std::string implementation;  // oneDNN implementation or "reference"
+};
+
+class Plan;
+
+class Session {
+ public:
+  static absl::StatusOr<std::unique_ptr<Session>> Create(Graph graph, const SessionOptions& options);
+  ~Session();
+
+  const Graph& graph() const { return graph_; }
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  // Declared input shape (dims may be kDynamicDim).
+  Shape input_shape(int i) const { return graph_.values[graph_.inputs[i]].shape; }
+
+  // Inputs in graph input order, float32 row-major. Returns outputs in graph output order.
+  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
+
+  // Builds (or finds) the plan for these input shapes without running it.
+  absl::Status Prepare(const std::vector<Shape>& input_shapes);
+  // The steps of the plan for these shapes (after Prepare or Run).
+  absl::StatusOr<std::vector<StepInfo>> Steps(const std::vector<Shape>& input_shapes);
+
+ private:
+  Session(Graph graph, const SessionOptions& options);
+  absl::StatusOr<Plan*> GetPlan(const std::vector<Shape>& shapes);
+
+  Graph graph_;
+  SessionOptions options_;
+  std::map<std::vector<Shape>, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace qbench
