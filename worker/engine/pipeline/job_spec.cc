@@ -1,0 +1,113 @@
+#include "worker/engine/pipeline/job_spec.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace qbench {
+namespace {
+
+using json = nlohmann::json;
+
+absl::Status FieldError(const std::string& field, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("job spec: field \"", field, "\" ", what));
+}
+
+std::string Resolve(const std::string& base, const std::string& p) {
+  if (p.empty() || p[0] == '/' || base.empty()) return p;
+  return (std::filesystem::path(base) / p).lexically_normal().string();
+}
+
+// Reads an optional field of type T; a present field of another type is an error.
+template <class T>
+absl::Status Read(const json& j, const std::string& key, T* out) {
+  if (!j.contains(key)) return absl::OkStatus();
+  try {
+    *out = j.at(key).get<T>();
+  } catch (const json::exception&) {
+    return FieldError(key, "has the wrong type");
+  }
+  return absl::OkStatus();
+}
+
+#define QB_READ(j, key, out)                                 \
+  do {                                                       \
+    if (absl::Status s_ = Read(j, key, out); !s_.ok()) return s_; \
+  } while (0)
+
+}  // namespace
+
+absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& base_dir) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat("job spec: not valid JSON: ", e.what()));
+  }
+  if (!j.is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
+  static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
+                                               "batch_sizes", "threads", "backend",      "latency", "seed",
+                                               "configs",     "calibration_dataset"};
+  for (const auto& [key, value] : j.items())
+    if (!kKnown.count(key)) return FieldError(key, "is not a known field");
+  JobSpec s;
+  QB_READ(j, "name", &s.name);
+  QB_READ(j, "model", &s.model);
+  QB_READ(j, "eval_dataset", &s.eval_dataset);
+  if (s.model.empty()) return FieldError("model", "is required");
+  if (s.eval_dataset.empty()) return FieldError("eval_dataset", "is required");
+  s.model = Resolve(base_dir, s.model);
+  s.eval_dataset = Resolve(base_dir, s.eval_dataset);
+  QB_READ(j, "samples", &s.samples);
+  if (s.samples < 0) return FieldError("samples", "must be >= 0");
+  QB_READ(j, "eval_batch_size", &s.eval_batch_size);
+  if (s.eval_batch_size < 0) return FieldError("eval_batch_size", "must be >= 0");
+  QB_READ(j, "batch_sizes", &s.batch_sizes);
+  if (s.batch_sizes.empty()) return FieldError("batch_sizes", "must not be empty");
+  for (size_t i = 0; i < s.batch_sizes.size(); ++i)
+    if (s.batch_sizes[i] < 1 || s.batch_sizes[i] > 4096)
+      return FieldError(absl::StrCat("batch_sizes[", i, "]"), "must be in 1..4096");
+  QB_READ(j, "threads", &s.threads);
+  if (s.threads < 0 || s.threads > 1024) return FieldError("threads", "must be in 0..1024");
+  std::string backend = "onednn";
+  QB_READ(j, "backend", &backend);
+  if (backend == "onednn") s.backend = Backend::kOneDnn;
+  else if (backend == "reference") s.backend = Backend::kReference;
+  else return FieldError("backend", absl::StrCat("must be \"onednn\" or \"reference\", got \"", backend, "\""));
+  QB_READ(j, "seed", &s.seed);
+  if (j.contains("latency")) {
+    const json& l = j["latency"];
+    if (!l.is_object()) return FieldError("latency", "must be an object");
+    for (const auto& [key, value] : l.items())
+      if (key != "warmup_iters" && key != "warmup_seconds" && key != "min_iters" && key != "min_seconds" &&
+          key != "max_iters")
+        return FieldError(absl::StrCat("latency.", key), "is not a known field");
+    QB_READ(l, "warmup_iters", &s.latency.warmup_iters);
+    QB_READ(l, "warmup_seconds", &s.latency.warmup_seconds);
+    QB_READ(l, "min_iters", &s.latency.min_iters);
+    QB_READ(l, "min_seconds", &s.latency.min_seconds);
+    QB_READ(l, "max_iters", &s.latency.max_iters);
+    if (s.latency.min_iters < 1) return FieldError("latency.min_iters", "must be >= 1");
+    if (s.latency.max_iters < s.latency.min_iters) return FieldError("latency.max_iters", "must be >= min_iters");
+    if (s.latency.warmup_iters < 0 || s.latency.warmup_seconds < 0 || s.latency.min_seconds < 0)
+      return FieldError("latency", "values must be >= 0");
+  }
+  return s;
+}
+
+absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return absl::NotFoundError(absl::StrCat("job spec ", path, ": cannot open"));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto spec = ParseJobSpec(ss.str(), std::filesystem::path(path).parent_path().string());
+  if (!spec.ok()) return absl::Status(spec.status().code(), absl::StrCat(path, ": ", spec.status().message()));
+  return spec;
+}
+
+}  // namespace qbench

@@ -1,0 +1,55 @@
+// The job spec: one JSON document naming the model, the evaluation data, the sample
+// count, batch sizes and threads. The local runner, the CLI and the server all accept it,
+// so its field names are part of our API: add fields, never rename them.
+//
+// {
+//   "name": "fashion-cnn",                       optional label
+//   "model": "models/fashion_mnist/cnn_bn.onnx", path (relative to the spec file)
+//   "eval_dataset": "models/fashion_mnist/dataset.json",  dataset manifest path
+//   "samples": 10000,                            0 or absent: the whole dataset
+//   "eval_batch_size": 64,                       batch used for accuracy (default: 64, or 1
+//                                                for a model with a fixed batch of 1)
+//   "batch_sizes": [1, 64],                      latency is measured per batch size
+//   "threads": 1,                                oneDNN threads (0: all cores)
+//   "backend": "onednn" | "reference",
+//   "latency": {"warmup_iters": 10, "warmup_seconds": 0.2, "min_iters": 50, "min_seconds": 1.0},
+//   "seed": 0                                    sample order for calibration (later issues)
+// }
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "worker/engine/runtime/session.h"
+
+namespace qbench {
+
+struct LatencySpec {
+  int64_t warmup_iters = 10;
+  double warmup_seconds = 0.2;
+  int64_t min_iters = 50;     // run at least this many timed queries
+  double min_seconds = 1.0;   // and for at least this long
+  int64_t max_iters = 100000; // a safety cap
+};
+
+struct JobSpec {
+  std::string name;
+  std::string model;         // resolved to an absolute or cwd-relative path
+  std::string eval_dataset;  // manifest path, resolved
+  int64_t samples = 0;
+  int64_t eval_batch_size = 0;  // 0: choose
+  std::vector<int64_t> batch_sizes = {1};
+  int threads = 1;
+  Backend backend = Backend::kOneDnn;
+  LatencySpec latency;
+  uint64_t seed = 0;
+};
+
+// Parses and validates a spec; relative paths resolve against `base_dir`. Errors name
+// the field ("job spec: field \"batch_sizes[1]\" must be >= 1").
+absl::StatusOr<JobSpec> ParseJobSpec(const std::string& json_text, const std::string& base_dir);
+absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path);
+
+}  // namespace qbench
