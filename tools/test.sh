@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds QBench and runs the whole test suite with ctest.
+# Usage: tools/test.sh [--sanitize]   (--sanitize: ASan + UBSan build in build-asan/)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+
+build=build
+flags=(-DCMAKE_BUILD_TYPE=Release)
+if [[ "${1:-}" == "--sanitize" ]]; then
+  build=build-asan
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DQB_SANITIZE=ON)
+  # leak checking is off: oneDNN and OpenMP keep process-lifetime allocations on purpose.
+  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
+# Third-party models and data live beside the checkout (never inside it).
+if [[ -z "${QB_SHARED:-}" && -d "$here/../shared" ]]; then export QB_SHARED="$(cd "$here/../shared" && pwd)"; fi
+echo "test: QB_SHARED=${QB_SHARED:-<unset: tests on third-party models are skipped>}"
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B "$build" "${generator[@]}" "${flags[@]}" >/dev/null
+cmake --build "$build" -j "$(nproc)"
+# One test process per core; oneDNN runs one thread per test (OMP_NUM_THREADS=1 is set per test).
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 900
