@@ -94,7 +94,7 @@ std::string Tensor::DebugString() const {
 Tensor Tensor::FromFloats(const Shape& shape, const std::vector<float>& values) {
   Tensor t(DType::kF32, shape);
   assert(static_cast<int64_t>(values.size()) == t.num_elements());
-  std::memcpy(t.raw(), values.data(), values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(float));
   return t;
 }
 
@@ -110,7 +110,7 @@ Tensor Tensor::WrapExternal(DType dtype, Shape shape, void* data) {
 Tensor Tensor::FromInt64s(const Shape& shape, const std::vector<int64_t>& values) {
   Tensor t(DType::kS64, shape);
   assert(static_cast<int64_t>(values.size()) == t.num_elements());
-  std::memcpy(t.raw(), values.data(), values.size() * sizeof(int64_t));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(int64_t));
   return t;
 }
 

@@ -2,9 +2,11 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -100,6 +102,22 @@ absl::StatusOr<std::vector<std::string>> ReadNonEmptyLines(const std::string& pa
           absl::StrCat(path, ": line ", i + 1, " is blank (one entry per line, no gaps)"));
   }
   return lines;
+}
+
+absl::StatusOr<std::vector<DirEntry>> ListDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return absl::NotFoundError(absl::StrCat(dir, ": ", ec ? ec.message() : "not a directory"));
+  std::vector<DirEntry> out;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    out.push_back({it->path().filename().string(), it->is_directory(type_ec)});
+  }
+  if (ec) return absl::InvalidArgumentError(absl::StrCat(dir, ": cannot list: ", ec.message()));
+  std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
 }
 
 absl::Status WriteFileBytes(const std::string& path, const void* data, size_t size) {

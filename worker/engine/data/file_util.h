@@ -23,6 +23,15 @@ absl::StatusOr<std::vector<uint8_t>> ReadFileMaybeGzip(const std::string& path);
 // error (it would silently shift every later class index).
 absl::StatusOr<std::vector<std::string>> ReadNonEmptyLines(const std::string& path);
 
+struct DirEntry {
+  std::string name;  // file name only
+  bool is_dir = false;
+};
+
+// Lists a directory (no recursion), sorted by name (byte-wise, like Python's sorted()).
+// Symlinks are followed to decide is_dir.
+absl::StatusOr<std::vector<DirEntry>> ListDir(const std::string& dir);
+
 // Writes bytes to a file, replacing it.
 absl::Status WriteFileBytes(const std::string& path, const void* data, size_t size);
 

@@ -7,9 +7,13 @@
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE and size_t declared first
 #include <cstring>
+#include <memory>
+#include <vector>
 
-#include <jerror.h>
+// clang-format off: jerror.h's message codes belong after jpeglib.h.
 #include <jpeglib.h>
+#include <jerror.h>
+// clang-format on
 
 #include "absl/strings/str_cat.h"
 #include "worker/engine/data/image_decode.h"

@@ -84,7 +84,7 @@ class FieldParser {
   absl::StatusOr<int64_t> PositiveInt(const Json& v, std::string_view field, int64_t max) const {
     if (!v.is_number_integer())
       return m_.FieldError(field, absl::StrCat("must be a positive integer, got ", v.dump()));
-    if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(max)
+    if (v.is_number_unsigned() ? (v.get<uint64_t>() == 0 || v.get<uint64_t>() > static_cast<uint64_t>(max))
                                : (v.get<int64_t>() < 1 || v.get<int64_t>() > max))
       return m_.FieldError(field, absl::StrCat("must be in 1..", max, ", got ", v.dump()));
     return v.get<int64_t>();

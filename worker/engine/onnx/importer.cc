@@ -67,6 +67,11 @@ class Importer {
     }
     for (const auto& in : g.input()) {
       if (ids_.count(in.name())) continue;  // IR < 4 lists initializers as inputs too
+      if (!in.type().has_tensor_type()) {
+        problems_.push_back(absl::StrCat("graph input \"", in.name(),
+                                         "\" is not a tensor (sequence, map or optional types are not supported)"));
+        continue;
+      }
       Value v;
       v.name = in.name();
       ReadValueInfo(in, &v);
@@ -83,7 +88,7 @@ class Importer {
       graph_.outputs.push_back(it->second);
     }
     if (!problems_.empty())
-      return absl::InvalidArgumentError(absl::StrCat(context_, ": the model cannot run (", problems_.size(),
+      return absl::UnimplementedError(absl::StrCat(context_, ": the model cannot run (", problems_.size(),
                                                      " problem", problems_.size() > 1 ? "s" : "", "):\n  ",
                                                      absl::StrJoin(problems_, "\n  ")));
     if (graph_.outputs.empty()) return absl::InvalidArgumentError(absl::StrCat(context_, ": the graph has no outputs"));

@@ -28,7 +28,13 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std
   auto stored = FromOnnxType(type);
   if (!stored)
     return absl::UnimplementedError(absl::StrCat(where(), ": element type ", type, " is not supported"));
-  const int64_t n = NumElements(shape);
+  // Reject absurd sizes before allocating (a corrupt or mistyped file can claim any dims).
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && n > (int64_t{1} << 34) / d)
+      return absl::InvalidArgumentError(absl::StrCat(where(), ": shape ", ShapeToString(shape), " is too large"));
+    n *= d;
+  }
   const DType in_type = *stored;
   const bool raw = proto.has_raw_data();
   if (raw && proto.raw_data().size() != static_cast<size_t>(n) * SizeOf(in_type))
@@ -36,11 +42,7 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std
                                                    " bytes, shape ", ShapeToString(shape), " needs ",
                                                    n * SizeOf(in_type)));
 
-  // Load into the stored type first.
-  Tensor t(in_type, shape);
-  if (raw) {
-    if (n) std::memcpy(t.raw(), proto.raw_data().data(), proto.raw_data().size());
-  } else {
+  if (!raw) {
     // Typed fields: float_data (float), int32_data (int32, int8, uint8, bool, float16 bits),
     // int64_data, double_data. Their sizes must match the element count.
     int64_t have = -1;
@@ -53,6 +55,12 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std
     if (have != n)
       return absl::InvalidArgumentError(absl::StrCat(where(), ": has ", have, " values, shape ",
                                                      ShapeToString(shape), " needs ", n));
+  }
+  // Load into the stored type first.
+  Tensor t(in_type, shape);
+  if (raw) {
+    if (n) std::memcpy(t.raw(), proto.raw_data().data(), proto.raw_data().size());
+  } else {
     switch (in_type) {
       case DType::kF32: CopyField<decltype(proto.float_data()), float>(proto.float_data(), &t, [](float v) { return v; }); break;
       case DType::kF64: CopyField<decltype(proto.double_data()), double>(proto.double_data(), &t, [](double v) { return v; }); break;
