@@ -13,6 +13,29 @@ struct Row {
 
 constexpr Row kRows[] = {
     {"Conv", MakeOneDnnConv},
+    {"Gemm", MakeOneDnnGemm},
+    {"MatMul", MakeOneDnnMatMul},
+    {"MaxPool", MakeOneDnnPool},
+    {"AveragePool", MakeOneDnnPool},
+    {"GlobalAveragePool", MakeOneDnnPool},
+    {"Relu", MakeOneDnnEltwise},
+    {"LeakyRelu", MakeOneDnnEltwise},
+    {"Clip", MakeOneDnnEltwise},
+    {"Sigmoid", MakeOneDnnEltwise},
+    {"Tanh", MakeOneDnnEltwise},
+    {"HardSwish", MakeOneDnnEltwise},
+    {"Add", MakeOneDnnBinary},
+    {"Sub", MakeOneDnnBinary},
+    {"Mul", MakeOneDnnBinary},
+    {"Div", MakeOneDnnBinary},
+    {"Softmax", MakeOneDnnSoftmax},
+    {"Concat", MakeOneDnnConcat},
+    {"BatchNormalization", MakeOneDnnBatchNorm},
+    {"Transpose", MakeOneDnnTranspose},
+    {"Reshape", MakePlainCopy},
+    {"Flatten", MakePlainCopy},
+    {"Squeeze", MakePlainCopy},
+    {"Unsqueeze", MakePlainCopy},
 };
 
 }  // namespace

@@ -14,5 +14,15 @@ std::unique_ptr<Kernel> MakeOneDnnKernel(std::string_view op_type, DnnlContext* 
 
 // Factories, one per file in kernels/onednn/.
 std::unique_ptr<Kernel> MakeOneDnnConv(DnnlContext* ctx);
+std::unique_ptr<Kernel> MakeOneDnnGemm(DnnlContext* ctx);       // gemm.cc
+std::unique_ptr<Kernel> MakeOneDnnMatMul(DnnlContext* ctx);     // matmul.cc
+std::unique_ptr<Kernel> MakeOneDnnPool(DnnlContext* ctx);       // pool.cc
+std::unique_ptr<Kernel> MakeOneDnnEltwise(DnnlContext* ctx);    // eltwise.cc
+std::unique_ptr<Kernel> MakeOneDnnBinary(DnnlContext* ctx);     // binary.cc
+std::unique_ptr<Kernel> MakeOneDnnSoftmax(DnnlContext* ctx);    // softmax.cc
+std::unique_ptr<Kernel> MakeOneDnnConcat(DnnlContext* ctx);     // concat.cc
+std::unique_ptr<Kernel> MakeOneDnnBatchNorm(DnnlContext* ctx);  // batch_norm.cc
+std::unique_ptr<Kernel> MakeOneDnnTranspose(DnnlContext* ctx);  // transpose.cc
+std::unique_ptr<Kernel> MakePlainCopy(DnnlContext* ctx);        // reshape.cc (view ops)
 
 }  // namespace qbench
