@@ -1,5 +1,7 @@
 #include "worker/engine/ops/identity.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/ops/op_util.h"
@@ -8,8 +10,6 @@
 namespace qbench {
 
 absl::Status CheckDropoutInference(const Node& node, std::span<const TensorMeta> in) {
-  if (node.outputs.size() > 1 && node.outputs[1] >= 0)
-    return NodeUnimplemented(node, "the mask output (output 1) is not supported; only inference Dropout is");
   if (!HasInput(in, 2)) return absl::OkStatus();
   const TensorMeta& mode = in[2];
   if (mode.value == nullptr)
@@ -30,6 +30,14 @@ absl::Status InferIdentity(const Node& node, std::span<const TensorMeta> in, std
   if (node.op_type == "Dropout") QB_RETURN_IF_ERROR(CheckDropoutInference(node, in));
   out[0].dtype = in[0].dtype;
   out[0].shape = in[0].shape;
+  if (out.size() > 1) out[1] = {DType::kBool, in[0].shape};  // Dropout's mask
+  return absl::OkStatus();
+}
+
+// Inference Dropout is the identity; its optional mask output keeps every element (true).
+absl::Status ReferenceDropout(const Node& node, std::span<const Tensor> in, std::span<Tensor> out) {
+  QB_RETURN_IF_ERROR(CopyInputToOutput(node, in, out.subspan(0, 1)));
+  if (out.size() > 1 && out[1].nbytes()) std::memset(out[1].raw(), 1, out[1].nbytes());
   return absl::OkStatus();
 }
 
@@ -41,6 +49,6 @@ constexpr AttrSpec kDropoutAttrs[] = {{"ratio"}, {"seed"}};
 // tensors). Dropout 7 dropped is_test; 12 moved ratio to an input and added
 // training_mode and seed.
 extern const OpDef kIdentityDef = {"Identity", 1, 17, {}, 1, 1, InferIdentity, CopyInputToOutput};
-extern const OpDef kDropoutDef = {"Dropout", 7, 17, kDropoutAttrs, 1, 3, InferIdentity, CopyInputToOutput};
+extern const OpDef kDropoutDef = {"Dropout", 7, 17, kDropoutAttrs, 1, 3, InferIdentity, ReferenceDropout};
 
 }  // namespace qbench
