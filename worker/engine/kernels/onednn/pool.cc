@@ -8,8 +8,8 @@
 // The reference's include-pad divisor counts only the explicit pads, not the end padding
 // ceil_mode adds; the two agree exactly when ceil_mode did not grow pads_end (then every
 // window lies inside [-pads_begin, D + pads_end)). Otherwise, and when a window could lie
-// wholly in padding (pads >= the dilated kernel: the reference yields -inf / 0, oneDNN
-// divides by zero or returns its lowest float), the reference kernel runs instead.
+// wholly in padding (pads >= the dilated kernel, where the reference defines -inf / 0 and
+// oneDNN defines nothing), the reference kernel runs instead.
 //
 // The source is taken in the layout it arrives in (a Conv's blocked output stays blocked),
 // and the destination uses format_tag::any, which oneDNN resolves to the source's layout.
