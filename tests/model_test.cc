@@ -94,11 +94,13 @@ TEST(SharedModelTest, Mnist8AccuracyMatchesPublished) {
   spec.latency.warmup_seconds = 0;
   auto r = RunJob(spec);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->accuracy.samples, 10000);
+  ASSERT_EQ(r->configs.size(), 1u);  // fp32 only, the default
+  const ConfigResult& fp32 = r->configs[0];
+  EXPECT_EQ(fp32.accuracy.samples, 10000);
   // Model Zoo: 98.9% top-1; ONNX Runtime 1.20 gives 9890/10000 on [0,1] input.
-  EXPECT_EQ(std::lround(r->accuracy.top1 * 10000), 9890);
-  ASSERT_EQ(r->latency.size(), 1u);
-  EXPECT_EQ(r->latency[0].stats.count, 3);
+  EXPECT_EQ(std::lround(fp32.accuracy.top1 * 10000), 9890);
+  ASSERT_EQ(fp32.latency.size(), 1u);
+  EXPECT_EQ(fp32.latency[0].stats.count, 3);
 }
 
 TEST(ImportErrorTest, TruncatedFileIsReported) {

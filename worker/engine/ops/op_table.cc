@@ -8,7 +8,7 @@ namespace {
 const std::vector<const OpDef*>& Table() {
   static const std::vector<const OpDef*>* table = [] {
     auto* t = new std::vector<const OpDef*>();
-    for (auto family : {CoreOps(), NnOps(), TensorOps()}) t->insert(t->end(), family.begin(), family.end());
+    for (auto family : {CoreOps(), NnOps(), TensorOps(), QuantOps()}) t->insert(t->end(), family.begin(), family.end());
     return t;
   }();
   return *table;

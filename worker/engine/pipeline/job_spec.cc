@@ -52,7 +52,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   if (!j.is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
   static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
                                                "batch_sizes", "threads", "backend",      "latency", "seed",
-                                               "configs",     "calibration_dataset"};
+                                               "configs",     "calibration", "sqnr_samples"};
   for (const auto& [key, value] : j.items())
     if (!kKnown.count(key)) return FieldError(key, "is not a known field");
   JobSpec s;
@@ -97,6 +97,36 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
     if (s.latency.warmup_iters < 0 || s.latency.warmup_seconds < 0 || s.latency.min_seconds < 0)
       return FieldError("latency", "values must be >= 0");
   }
+  QB_READ(j, "sqnr_samples", &s.sqnr_samples);
+  if (s.sqnr_samples < 0) return FieldError("sqnr_samples", "must be >= 0");
+  if (j.contains("calibration")) {
+    const json& c = j["calibration"];
+    if (!c.is_object()) return FieldError("calibration", "must be an object");
+    for (const auto& [key, value] : c.items())
+      if (key != "dataset" && key != "samples" && key != "seed" && key != "batch_size")
+        return FieldError(absl::StrCat("calibration.", key), "is not a known field (dataset, samples, seed, batch_size)");
+    QB_READ(c, "dataset", &s.calibration_dataset);
+    s.calibration_dataset = Resolve(base_dir, s.calibration_dataset);
+    QB_READ(c, "samples", &s.calibration_samples);
+    if (s.calibration_samples < 1) return FieldError("calibration.samples", "must be >= 1");
+    QB_READ(c, "seed", &s.seed);
+    QB_READ(c, "batch_size", &s.calibration_batch_size);
+    if (s.calibration_batch_size < 1) return FieldError("calibration.batch_size", "must be >= 1");
+  }
+  json configs = j.value("configs", json::array({"fp32"}));
+  if (!configs.is_array() || configs.empty()) return FieldError("configs", "must be a non-empty list");
+  std::set<std::string> names;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    auto c = quant::ParseConfig(configs[i], absl::StrCat("configs[", i, "]"));
+    if (!c.ok()) return c.status();
+    if (!names.insert(c->name).second)
+      return FieldError(absl::StrCat("configs[", i, "]"), absl::StrCat("repeats the name \"", c->name, "\""));
+    if (c->needs_calibration() && s.calibration_dataset.empty())
+      return FieldError("calibration.dataset", absl::StrCat("is required: configuration \"", c->name,
+                                                            "\" uses static activation quantization"));
+    s.configs.push_back(*std::move(c));
+  }
+  if (!names.count("fp32")) s.configs.insert(s.configs.begin(), *quant::ConfigFromShortName("fp32"));
   return s;
 }
 

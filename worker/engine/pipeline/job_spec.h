@@ -13,7 +13,11 @@
 //   "threads": 1,                                oneDNN threads (0: all cores)
 //   "backend": "onednn" | "reference",
 //   "latency": {"warmup_iters": 10, "warmup_seconds": 0.2, "min_iters": 50, "min_seconds": 1.0},
-//   "seed": 0                                    sample order for calibration (later issues)
+//   "seed": 0,                                   default calibration seed
+//   "configs": ["fp32", "w8a8", {"name": "w4a8-mse", "preset": "w4a8", ...}],
+//                                                see quant/config.h; fp32 always runs as the baseline
+//   "calibration": {"dataset": "train.json", "samples": 512, "seed": 0, "batch_size": 64},
+//   "sqnr_samples": 256                          eval samples used for the per-layer SQNR table
 // }
 #pragma once
 
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "worker/engine/quant/config.h"
 #include "worker/engine/runtime/session.h"
 
 namespace qbench {
@@ -45,6 +50,11 @@ struct JobSpec {
   Backend backend = Backend::kOneDnn;
   LatencySpec latency;
   uint64_t seed = 0;
+  std::vector<quant::QuantConfig> configs;  // fp32 first (added when not listed)
+  std::string calibration_dataset;           // manifest path, resolved; required for static configs
+  int64_t calibration_samples = 512;
+  int64_t calibration_batch_size = 64;
+  int64_t sqnr_samples = 256;
 };
 
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name

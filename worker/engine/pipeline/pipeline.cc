@@ -4,39 +4,21 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 #include <thread>
 
 #include <dnnl.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/status.h"
-#include "worker/engine/data/dataset.h"
 #include "worker/engine/onnx/importer.h"
+#include "worker/engine/pipeline/evaluate.h"
+#include "worker/engine/quant/calibrate.h"
+#include "worker/engine/quant/quantize_graph.h"
 
 namespace qbench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-
-// Counts top-1/top-5 hits for one batch of scores [N, classes, (1, 1)].
-void Score(const Tensor& scores, const data::Dataset& ds, int64_t first, int64_t n, int64_t* top1, int64_t* top5) {
-  const int64_t classes = scores.num_elements() / scores.dim(0);
-  const float* s = scores.data<float>();
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = s + i * classes;
-    const int label = ds.label(first + i);
-    if (label < 0 || label >= classes) continue;
-    // Rank of the true label = number of classes with a strictly higher score.
-    int64_t higher = 0;
-    for (int64_t c = 0; c < classes; ++c) higher += row[c] > row[label];
-    *top1 += higher == 0;
-    *top5 += higher < 5;
-  }
-}
 
 std::string CpuModel() {
   std::ifstream f("/proc/cpuinfo");
@@ -46,11 +28,141 @@ std::string CpuModel() {
   return "unknown";
 }
 
+bool HasBf16() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+// Everything shared by the configurations of one job.
+struct JobContext {
+  const JobSpec& spec;
+  SessionOptions options;
+  std::unique_ptr<Session> fp32;
+  std::unique_ptr<data::Dataset> eval;
+  std::unique_ptr<data::Dataset> calib;
+  EvalOptions eval_options;
+  Fp32Reference reference;
+  std::map<std::pair<int64_t, uint64_t>, quant::CalibrationData> calibrations;  // (samples, seed)
+  int loader_threads = 1;
+};
+
+absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool is_fp32) {
+  QB_ASSIGN_OR_RETURN(r->accuracy, EvaluateAccuracy(session, *ctx.eval, ctx.eval_options,
+                                                    is_fp32 ? nullptr : &ctx.reference,
+                                                    is_fp32 ? &ctx.reference : nullptr));
+  const Shape declared = session.input_shape(0);
+  for (int64_t bs : ctx.spec.batch_sizes) {
+    if (ctx.eval_options.fixed_batch && bs != declared[0]) continue;
+    QB_ASSIGN_OR_RETURN(BatchLatency bl, MeasureLatency(session, *ctx.eval, bs, ctx.spec.latency, ctx.loader_threads));
+    r->latency.push_back(bl);
+  }
+  r->planned_nodes = static_cast<int64_t>(session.graph().nodes.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const quant::CalibrationData*> CalibrationFor(JobContext& ctx, const quant::QuantConfig& c) {
+  const int64_t samples = c.calibration_samples > 0 ? c.calibration_samples : ctx.spec.calibration_samples;
+  const uint64_t seed = c.calibration_seed.value_or(ctx.spec.seed);
+  auto key = std::make_pair(samples, seed);
+  auto it = ctx.calibrations.find(key);
+  if (it != ctx.calibrations.end()) return &it->second;
+  if (!ctx.calib) {
+    QB_ASSIGN_OR_RETURN(ctx.calib, data::OpenDataset(ctx.spec.calibration_dataset));
+  }
+  quant::CalibrationOptions o{samples, seed, ctx.spec.calibration_batch_size, ctx.loader_threads};
+  QB_ASSIGN_OR_RETURN(quant::CalibrationData d, quant::Calibrate(*ctx.fp32, *ctx.calib, ctx.spec.calibration_dataset, o));
+  return &(ctx.calibrations[key] = std::move(d));
+}
+
+absl::Status RunBf16(JobContext& ctx, ConfigResult* r) {
+  if (!HasBf16())
+    return absl::FailedPreconditionError(
+        "bf16: this CPU has no native bfloat16 support (oneDNN ISA below avx512_core_bf16); not run rather than emulated");
+  Graph g = ctx.fp32->graph();
+  int64_t bytes = 0;
+  for (Node& n : g.nodes) {
+    if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    n.attrs.Set("__bf16", int64_t{1});
+  }
+  for (const Node& n : g.nodes)
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const int v = n.inputs[i];
+      if (v < 0 || !g.values[v].constant) continue;
+      const bool weight = i == 1 && n.attrs.Has("__bf16");
+      bytes += weight ? g.values[v].constant->num_elements() * 2 : static_cast<int64_t>(g.values[v].constant->nbytes());
+    }
+  QB_ASSIGN_OR_RETURN(auto session, Session::Create(std::move(g), ctx.options));
+  r->model_bytes = bytes;
+  r->size_method = "Conv/Gemm/MatMul weights in bfloat16, other constants float32";
+  r->notes.push_back("bf16: Conv, Gemm and MatMul take bfloat16 inputs and weights and accumulate in float32 "
+                     "(oneDNN); other ops run in float32");
+  return MeasureAll(ctx, *session, r, false);
+}
+
+absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
+  const quant::QuantConfig& c = r->config;
+  const quant::CalibrationData* cal = nullptr;
+  static const std::map<int, quant::Histogram> kNone;
+  if (c.needs_calibration()) {
+    QB_ASSIGN_OR_RETURN(cal, CalibrationFor(ctx, c));
+    r->calibration_seconds = cal->seconds;
+    r->calibration_samples = static_cast<int64_t>(cal->indices.size());
+    r->calibration_sha256 = cal->indices_sha256;
+  }
+  const auto q0 = Clock::now();
+  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(ctx.fp32->graph(), c, cal ? cal->histograms : kNone));
+  r->model_bytes = qm.packed_bytes;
+  r->size_method = absl::StrCat("weights packed at ", c.weights.bits, " bits (per-layer overrides applied), ",
+                                "4-byte scales and 1-byte zero points, float32 biases and float layers");
+  if (c.weights.bits < 8 || c.activations.bits < 8)
+    r->notes.push_back("sub-8-bit values are stored on their n-bit grid inside int8 and run on the int8 kernels: "
+                       "accuracy is exactly n-bit, speed is int8's, size is the packed n-bit size");
+  const std::map<int, int> twins = qm.twins;
+  const std::map<int, QuantParams> params = qm.activations;
+  const std::vector<quant::LayerReport> layers = qm.layers;
+  QB_ASSIGN_OR_RETURN(auto session, Session::Create(std::move(qm.graph), ctx.options));
+  r->quantize_seconds = std::chrono::duration<double>(Clock::now() - q0).count();
+  QB_RETURN_IF_ERROR(MeasureAll(ctx, *session, r, false));
+
+  // Per-layer SQNR: each layer output (in float, or its quantized twin dequantized).
+  const int fp32_values = static_cast<int>(ctx.fp32->graph().values.size());
+  ValueMapper mapper = [&](int v, const Tensor& t, int* id, Tensor* f) {
+    if (v < fp32_values && t.dtype() == DType::kF32) {
+      *id = v;
+      *f = t;
+      return true;
+    }
+    auto tw = twins.find(v);
+    if (tw == twins.end()) return false;
+    auto p = params.find(tw->second);
+    if (p == params.end()) return false;
+    auto d = quant::DequantizeTensor(t, p->second);
+    if (!d.ok()) return false;
+    *id = tw->second;
+    *f = *std::move(d);
+    return true;
+  };
+  std::vector<int> ids;
+  for (const auto& l : layers) ids.push_back(l.output_value);
+  EvalOptions eo = ctx.eval_options;
+  eo.samples = std::min(ctx.spec.sqnr_samples, eo.samples);
+  std::map<int, double> sqnr;
+  if (eo.samples > 0) {
+    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*ctx.fp32, *session, *ctx.eval, eo, ids, mapper));
+  }
+  for (const auto& l : layers) {
+    LayerResult lr{l.node, l.op_type, l.quantized, l.reason, l.weight_bits, l.activation_bits,
+                   sqnr.count(l.output_value) ? sqnr[l.output_value] : 0};
+    r->layers.push_back(lr);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 EnvironmentInfo DescribeEnvironment(int threads) {
   EnvironmentInfo e;
-  e.qbench_version = "0.1.0";
+  e.qbench_version = "0.2.0";
   const dnnl_version_t* v = dnnl::version();
   e.onednn_version = absl::StrCat(v->major, ".", v->minor, ".", v->patch, " (", v->hash, ")");
   static const std::pair<dnnl::cpu_isa, const char*> kIsa[] = {
@@ -80,119 +192,59 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
   if (graph.inputs.size() != 1)
     return absl::UnimplementedError(absl::StrCat(spec.model, ": the runner feeds models with one input, this one has ",
                                                  graph.inputs.size()));
-  SessionOptions options;
-  options.backend = spec.backend;
-  options.threads = spec.threads;
-  QB_ASSIGN_OR_RETURN(auto session, Session::Create(std::move(graph), options));
-  r.planned_nodes = static_cast<int64_t>(session->graph().nodes.size());
-  QB_ASSIGN_OR_RETURN(auto ds, data::OpenDataset(spec.eval_dataset));
-  const int64_t total = spec.samples > 0 ? std::min(spec.samples, ds->size()) : ds->size();
+  const int64_t float_bytes = quant::FloatModelBytes(graph);
+  JobContext ctx{spec};
+  ctx.options.backend = spec.backend;
+  ctx.options.threads = spec.threads;
+  ctx.loader_threads = std::max(1u, std::thread::hardware_concurrency());
+  QB_ASSIGN_OR_RETURN(ctx.fp32, Session::Create(std::move(graph), ctx.options));
+  QB_ASSIGN_OR_RETURN(ctx.eval, data::OpenDataset(spec.eval_dataset));
+  const int64_t total = spec.samples > 0 ? std::min(spec.samples, ctx.eval->size()) : ctx.eval->size();
   if (total == 0) return absl::InvalidArgumentError(absl::StrCat(spec.eval_dataset, ": the dataset is empty"));
 
   // The model's input shape fixes the batch when its first dim is static.
-  const Shape declared = session->input_shape(0);
+  const Shape declared = ctx.fp32->input_shape(0);
   const bool fixed_batch = !declared.empty() && declared[0] != kDynamicDim;
-  int64_t eval_batch = spec.eval_batch_size > 0 ? spec.eval_batch_size : (fixed_batch ? declared[0] : 64);
+  const int64_t eval_batch = spec.eval_batch_size > 0 ? spec.eval_batch_size : (fixed_batch ? declared[0] : 64);
   if (fixed_batch && eval_batch != declared[0])
     return absl::InvalidArgumentError(absl::StrCat("job spec: eval_batch_size ", eval_batch, " but model input \"",
-                                                   session->input_names()[0], "\" has a fixed batch of ", declared[0]));
-  const Shape& sample = ds->sample_shape();
+                                                   ctx.fp32->input_names()[0], "\" has a fixed batch of ", declared[0]));
+  const Shape& sample = ctx.eval->sample_shape();
   if (declared.size() == sample.size() + 1)
     for (size_t d = 0; d < sample.size(); ++d)
       if (declared[d + 1] != kDynamicDim && declared[d + 1] != sample[d])
         return absl::InvalidArgumentError(absl::StrCat("dataset ", spec.eval_dataset, " yields samples of shape ",
                                                        ShapeToString(sample), " but model input \"",
-                                                       session->input_names()[0], "\" expects ",
+                                                       ctx.fp32->input_names()[0], "\" expects ",
                                                        ShapeToString(declared)));
+  ctx.eval_options = {total, eval_batch, fixed_batch, ctx.loader_threads};
 
-  // Accuracy: one pass over the first `total` samples, in order.
-  const int loader_threads = std::max(1u, std::thread::hardware_concurrency());
-  int64_t top1 = 0, top5 = 0;
-  const auto t0 = Clock::now();
-  for (int64_t first = 0; first < total; first += eval_batch) {
-    const int64_t n = std::min(eval_batch, total - first);
-    std::vector<int64_t> idx(fixed_batch ? eval_batch : n);
-    for (size_t i = 0; i < idx.size(); ++i) idx[i] = std::min(first + static_cast<int64_t>(i), total - 1);
-    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(*ds, idx, loader_threads));
-    QB_ASSIGN_OR_RETURN(std::vector<Tensor> out, session->Run({batch}));
-    Score(out[0], *ds, first, n, &top1, &top5);
-  }
-  r.accuracy.seconds = Seconds(t0, Clock::now());
-  r.accuracy.samples = total;
-  r.accuracy.top1 = static_cast<double>(top1) / total;
-  r.accuracy.top5 = static_cast<double>(top5) / total;
-
-  // Latency per batch size, on real samples (repeated when the set is smaller).
-  for (int64_t bs : spec.batch_sizes) {
-    if (fixed_batch && bs != declared[0]) continue;  // reported as skipped by the caller
-    std::vector<int64_t> idx(bs);
-    for (int64_t i = 0; i < bs; ++i) idx[i] = i % ds->size();
-    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(*ds, idx, loader_threads));
-    QB_RETURN_IF_ERROR(session->Prepare({batch.shape()}));
-    const auto w0 = Clock::now();
-    for (int64_t i = 0; i < spec.latency.warmup_iters || Seconds(w0, Clock::now()) < spec.latency.warmup_seconds; ++i)
-      QB_RETURN_IF_ERROR(session->Run({batch}).status());
-    std::vector<double> ms;
-    const auto m0 = Clock::now();
-    while (static_cast<int64_t>(ms.size()) < spec.latency.max_iters &&
-           (static_cast<int64_t>(ms.size()) < spec.latency.min_iters ||
-            Seconds(m0, Clock::now()) < spec.latency.min_seconds)) {
-      const auto a = Clock::now();
-      QB_RETURN_IF_ERROR(session->Run({batch}).status());
-      ms.push_back(Seconds(a, Clock::now()) * 1e3);
+  // FP32 first: it is the baseline every other configuration is compared with.
+  std::vector<quant::QuantConfig> order = spec.configs;
+  if (order.empty()) order.push_back(*quant::ConfigFromShortName("fp32"));
+  std::stable_partition(order.begin(), order.end(),
+                        [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; });
+  for (const quant::QuantConfig& c : order) {
+    ConfigResult cr;
+    cr.config = c;
+    absl::Status s;
+    if (c.precision == quant::Precision::kFp32) {
+      cr.model_bytes = float_bytes;
+      cr.size_method = "float32 constants of the ONNX model";
+      s = MeasureAll(ctx, *ctx.fp32, &cr, ctx.reference.top1.empty());
+    } else if (c.precision == quant::Precision::kBf16) {
+      s = RunBf16(ctx, &cr);
+    } else {
+      s = RunInt(ctx, &cr);
     }
-    BatchLatency bl;
-    bl.batch_size = bs;
-    bl.stats = Summarize(ms);
-    bl.throughput_per_s = bl.stats.median_ms > 0 ? bs * 1e3 / bl.stats.median_ms : 0;
-    r.latency.push_back(bl);
+    if (!s.ok()) {
+      // The FP32 baseline failing fails the job; another configuration records its error.
+      if (c.precision == quant::Precision::kFp32 && &c == &order.front()) return s;
+      cr.error = std::string(s.message());
+    }
+    r.configs.push_back(std::move(cr));
   }
   return r;
-}
-
-nlohmann::json ToJson(const JobResult& r) {
-  nlohmann::json j;
-  j["name"] = r.spec.name;
-  j["config"] = r.config;
-  j["model"] = {{"path", r.spec.model}, {"name", r.model_name}, {"bytes", r.model_bytes},
-                {"onnx_nodes", r.model_nodes}, {"planned_nodes", r.planned_nodes}};
-  j["backend"] = r.spec.backend == Backend::kOneDnn ? "onednn" : "reference";
-  j["accuracy"] = {{"dataset", r.spec.eval_dataset}, {"samples", r.accuracy.samples}, {"top1", r.accuracy.top1},
-                   {"top5", r.accuracy.top5}, {"seconds", r.accuracy.seconds}};
-  j["latency"] = nlohmann::json::array();
-  for (const BatchLatency& b : r.latency)
-    j["latency"].push_back({{"batch_size", b.batch_size},
-                            {"method", "single query at a time, wall clock per batch, nearest-rank percentiles"},
-                            {"queries", b.stats.count},
-                            {"warmup_iters", r.spec.latency.warmup_iters},
-                            {"min_ms", b.stats.min_ms},
-                            {"median_ms", b.stats.median_ms},
-                            {"p90_ms", b.stats.p90_ms},
-                            {"p99_ms", b.stats.p99_ms},
-                            {"max_ms", b.stats.max_ms},
-                            {"mean_ms", b.stats.mean_ms},
-                            {"throughput_per_s", b.throughput_per_s}});
-  j["environment"] = {{"qbench_version", r.env.qbench_version}, {"onednn_version", r.env.onednn_version},
-                      {"onednn_isa", r.env.onednn_isa},         {"cpu_model", r.env.cpu_model},
-                      {"compiler", r.env.compiler},             {"threads", r.env.threads},
-                      {"cores", r.env.cores}};
-  return j;
-}
-
-std::string ToTable(const JobResult& r) {
-  std::string s = absl::StrFormat("model      %s (%d ONNX nodes -> %d planned)\n", r.model_name, r.model_nodes,
-                                  r.planned_nodes);
-  s += absl::StrFormat("backend    %s, %d thread(s), oneDNN %s, ISA %s\n",
-                       r.spec.backend == Backend::kOneDnn ? "onednn" : "reference", r.env.threads,
-                       r.env.onednn_version, r.env.onednn_isa);
-  s += absl::StrFormat("accuracy   top-1 %.2f%%  top-5 %.2f%%  (%d samples, %.1f s)\n", 100 * r.accuracy.top1,
-                       100 * r.accuracy.top5, r.accuracy.samples, r.accuracy.seconds);
-  s += absl::StrFormat("%-8s %8s %10s %10s %10s %12s\n", "config", "batch", "p50 ms", "p99 ms", "queries",
-                       "samples/s");
-  for (const BatchLatency& b : r.latency)
-    s += absl::StrFormat("%-8s %8d %10.3f %10.3f %10d %12.1f\n", r.config, b.batch_size, b.stats.median_ms,
-                         b.stats.p99_ms, b.stats.count, b.throughput_per_s);
-  return s;
 }
 
 }  // namespace qbench

@@ -1,5 +1,7 @@
-// Runs one job spec end to end: import, optimize, evaluate accuracy on the dataset,
-// measure latency per batch size. Pure engine code: no flags, no gRPC, no SQL.
+// Runs one job spec end to end: import and optimize the model, calibrate once, build each
+// configuration (fp32, bf16, integer ones), and measure accuracy, agreement with FP32,
+// output and per-layer SQNR, size and latency per batch size. Pure engine code: no flags,
+// no gRPC, no SQL.
 #pragma once
 
 #include <string>
@@ -16,6 +18,8 @@ namespace qbench {
 struct AccuracyResult {
   int64_t samples = 0;
   double top1 = 0, top5 = 0;  // fractions in [0, 1]
+  double agreement = 1;       // fraction of samples whose top-1 equals FP32's
+  double output_sqnr_db = 0;  // model outputs against FP32's, all samples
   double seconds = 0;         // wall time of the evaluation pass
 };
 
@@ -25,6 +29,29 @@ struct BatchLatency {
   double throughput_per_s = 0;  // samples per second at the median
 };
 
+struct LayerResult {
+  std::string node, op_type;
+  bool quantized = false;
+  std::string note;  // why a layer stayed in float
+  int weight_bits = 0, activation_bits = 0;
+  double sqnr_db = 0;  // this layer's output against FP32's on the same model inputs
+};
+
+struct ConfigResult {
+  quant::QuantConfig config;
+  std::string error;  // non-empty: this configuration could not run (the others still do)
+  AccuracyResult accuracy;
+  std::vector<BatchLatency> latency;
+  int64_t model_bytes = 0;
+  std::string size_method;
+  int64_t planned_nodes = 0;
+  std::string calibration_sha256;
+  int64_t calibration_samples = 0;
+  double calibration_seconds = 0, quantize_seconds = 0;
+  std::vector<LayerResult> layers;
+  std::vector<std::string> notes;
+};
+
 struct EnvironmentInfo {
   std::string qbench_version, onednn_version, onednn_isa, cpu_model, compiler;
   int threads = 0, cores = 0;
@@ -32,12 +59,9 @@ struct EnvironmentInfo {
 
 struct JobResult {
   JobSpec spec;
-  std::string config = "fp32";
   std::string model_name;
   int64_t model_nodes = 0, model_bytes = 0;
-  int64_t planned_nodes = 0;  // after folding and fusion
-  AccuracyResult accuracy;
-  std::vector<BatchLatency> latency;
+  std::vector<ConfigResult> configs;  // fp32 first
   EnvironmentInfo env;
 };
 

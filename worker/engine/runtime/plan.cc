@@ -193,7 +193,21 @@ absl::Status Plan::Allocate() {
 
 namespace qbench {
 
-absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs) {
+Tensor Plan::PlainCopy(int v) {
+  const RtValue& rv = values_[v];
+  Tensor t(rv.meta.dtype, rv.meta.shape);
+  const dnnl::memory::desc plain = PlainDesc(rv.meta.dtype, rv.meta.shape);
+  if (rv.meta.md == plain) {
+    if (t.nbytes()) std::memcpy(t.raw(), rv.mem.get_data_handle(), t.nbytes());
+  } else {
+    dnnl::memory dst(plain, ctx_->engine, t.raw());
+    dnnl::reorder(rv.mem, dst).execute(ctx_->stream, const_cast<dnnl::memory&>(rv.mem), dst);
+    ctx_->stream.wait();
+  }
+  return t;
+}
+
+absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) {
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     const RtValue& v = values_[graph_.inputs[i]];
     if (inputs[i].dtype() != DType::kF32)
@@ -202,6 +216,9 @@ absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs)
     if (v.mem) v.mem.set_data_handle(const_cast<void*>(inputs[i].raw()));
   }
   dnnl::stream& st = ctx_->stream;
+  if (observer)
+    for (size_t i = 0; i < graph_.inputs.size(); ++i) QB_RETURN_IF_ERROR((*observer)(graph_.inputs[i], inputs[i]));
+  const int graph_values = static_cast<int>(graph_.values.size());
   try {
     for (size_t si = 0; si < steps_.size(); ++si) {
       Step& s = steps_[si];
@@ -216,6 +233,11 @@ absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs)
         std::memcpy(out[0].get_data_handle(), in[inplace].get_data_handle(), out[0].get_desc().get_size());
       absl::Status status = s.kernel->Execute(in, out);
       if (!status.ok()) return Annotate(status, absl::StrCat("step ", si, " (", s.info.node, ")"));
+      if (observer) {
+        st.wait();
+        for (int v : s.out)
+          if (v < graph_values && values_[v].mem) QB_RETURN_IF_ERROR((*observer)(v, PlainCopy(v)));
+      }
     }
     st.wait();
   } catch (const dnnl::error& e) {
@@ -228,17 +250,7 @@ absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs)
       result.push_back(gv.constant->Clone());
       continue;
     }
-    const RtValue& v = values_[o];
-    Tensor t(v.meta.dtype, v.meta.shape);
-    dnnl::memory::desc plain = PlainDesc(v.meta.dtype, v.meta.shape);
-    if (v.meta.md == plain) {
-      std::memcpy(t.raw(), v.mem.get_data_handle(), t.nbytes());
-    } else {
-      dnnl::memory dst(plain, ctx_->engine, t.raw());
-      dnnl::reorder(v.mem, dst).execute(st, const_cast<dnnl::memory&>(v.mem), dst);
-      st.wait();
-    }
-    result.push_back(std::move(t));
+    result.push_back(PlainCopy(o));
   }
   return result;
 }

@@ -19,7 +19,7 @@ class Plan {
   static absl::StatusOr<std::unique_ptr<Plan>> Build(const Graph& graph, const std::vector<Shape>& input_shapes,
                                                      const SessionOptions& options, DnnlContext* ctx);
 
-  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
+  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, const ValueObserver* observer = nullptr);
   std::vector<StepInfo> Steps() const;
   size_t arena_bytes() const { return arena_bytes_; }
 
@@ -40,6 +40,8 @@ class Plan {
   absl::Status AddNode(const Node& node);
   int AddReorder(int value, const dnnl::memory::desc& md, const std::string& why);
   absl::Status Allocate();
+  // A plain copy of runtime value v (reordered when its layout is blocked).
+  Tensor PlainCopy(int v);
 
   Graph graph_;
   SessionOptions options_;

@@ -59,7 +59,7 @@ absl::StatusOr<std::vector<StepInfo>> Session::Steps(const std::vector<Shape>& i
   return plan->Steps();
 }
 
-absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs) {
+absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) {
   if (inputs.size() != graph_.inputs.size())
     return absl::InvalidArgumentError(absl::StrCat("the model has ", graph_.inputs.size(), " inputs, got ",
                                                    inputs.size()));
@@ -67,7 +67,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inpu
   for (const Tensor& t : inputs) shapes.push_back(t.shape());
   QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(shapes));
   if (options_.threads > 0) omp_set_num_threads(options_.threads);
-  return plan->Run(inputs);
+  return plan->Run(inputs, observer);
 }
 
 }  // namespace qbench

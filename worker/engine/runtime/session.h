@@ -3,6 +3,7 @@
 // running a second batch of the same size allocates nothing and creates no primitive.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,11 @@ struct StepInfo {
   std::string implementation;  // oneDNN implementation or "reference"
 };
 
+// Called during a run with each value a step produced (and each graph input), as a
+// plain row-major float32 or integer tensor valid only during the call. Calibration
+// observes activations through it. A non-OK status stops the run.
+using ValueObserver = std::function<absl::Status(int value_id, const Tensor& value)>;
+
 class Plan;
 
 class Session {
@@ -43,7 +49,7 @@ class Session {
   Shape input_shape(int i) const { return graph_.values[graph_.inputs[i]].shape; }
 
   // Inputs in graph input order, float32 row-major. Returns outputs in graph output order.
-  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
+  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, const ValueObserver* observer = nullptr);
 
   // Builds (or finds) the plan for these input shapes without running it.
   absl::Status Prepare(const std::vector<Shape>& input_shapes);

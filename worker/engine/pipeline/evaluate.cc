@@ -1,0 +1,140 @@
+#include "worker/engine/pipeline/evaluate.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/quant/qparams.h"
+
+namespace qbench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// Indices of a batch; a fixed-batch model gets its short last batch padded by repeating
+// the last sample (padding rows are not scored).
+std::vector<int64_t> BatchIndices(int64_t first, int64_t n, int64_t batch, bool fixed, int64_t total) {
+  std::vector<int64_t> idx(fixed ? batch : n);
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = std::min(first + static_cast<int64_t>(i), total - 1);
+  return idx;
+}
+
+}  // namespace
+
+absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Dataset& ds, const EvalOptions& o,
+                                                const Fp32Reference* reference, Fp32Reference* record) {
+  AccuracyResult r;
+  int64_t top1 = 0, top5 = 0, agree = 0;
+  double signal = 0, noise = 0;
+  const auto t0 = Clock::now();
+  for (int64_t first = 0; first < o.samples; first += o.batch) {
+    const int64_t n = std::min(o.batch, o.samples - first);
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(first, n, o.batch, o.fixed_batch, o.samples),
+                                                      o.loader_threads));
+    QB_ASSIGN_OR_RETURN(std::vector<Tensor> out, session.Run({batch}));
+    const Tensor& scores = out[0];
+    if (scores.dtype() != DType::kF32 || scores.rank() < 1)
+      return absl::InvalidArgumentError("the model's first output is not a float32 score tensor");
+    const int64_t classes = scores.num_elements() / scores.dim(0);
+    const float* s = scores.data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = s + i * classes;
+      int best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (row[c] > row[best]) best = static_cast<int>(c);
+      const int64_t sample = first + i;
+      if (record) {
+        record->top1.push_back(best);
+        record->outputs.insert(record->outputs.end(), row, row + classes);
+      }
+      if (reference) {
+        agree += reference->top1[sample] == best;
+        const float* ref = reference->outputs.data() + sample * classes;
+        for (int64_t c = 0; c < classes; ++c) {
+          signal += static_cast<double>(ref[c]) * ref[c];
+          noise += (static_cast<double>(ref[c]) - row[c]) * (static_cast<double>(ref[c]) - row[c]);
+        }
+      }
+      const int label = ds.label(sample);
+      if (label < 0 || label >= classes) continue;
+      // Rank of the true label = number of classes with a strictly higher score.
+      int64_t higher = 0;
+      for (int64_t c = 0; c < classes; ++c) higher += row[c] > row[label];
+      top1 += higher == 0;
+      top5 += higher < 5;
+    }
+  }
+  r.seconds = Seconds(t0, Clock::now());
+  r.samples = o.samples;
+  r.top1 = static_cast<double>(top1) / o.samples;
+  r.top5 = static_cast<double>(top5) / o.samples;
+  r.agreement = reference ? static_cast<double>(agree) / o.samples : 1.0;
+  r.output_sqnr_db = !reference ? INFINITY : noise == 0 ? INFINITY : 10 * std::log10(signal / noise);
+  return r;
+}
+
+absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session, const data::Dataset& ds,
+                                                const EvalOptions& o, const std::vector<int>& fp32_ids,
+                                                const ValueMapper& mapper) {
+  std::map<int, double> signal, noise;
+  for (int id : fp32_ids) signal[id] = noise[id] = 0;
+  for (int64_t first = 0; first < o.samples; first += o.batch) {
+    const int64_t n = std::min(o.batch, o.samples - first);
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(first, n, o.batch, o.fixed_batch, o.samples),
+                                                      o.loader_threads));
+    std::map<int, Tensor> ref;
+    ValueObserver keep = [&](int v, const Tensor& t) -> absl::Status {
+      if (signal.count(v)) ref[v] = t.Clone();
+      return absl::OkStatus();
+    };
+    QB_RETURN_IF_ERROR(fp32.Run({batch}, &keep).status());
+    ValueObserver compare = [&](int v, const Tensor& t) -> absl::Status {
+      int id = -1;
+      Tensor f;
+      if (!mapper(v, t, &id, &f) || !ref.count(id)) return absl::OkStatus();
+      const Tensor& r = ref[id];
+      if (r.num_elements() != f.num_elements()) return absl::OkStatus();
+      const float* a = r.data<float>();
+      const float* b = f.data<float>();
+      for (int64_t i = 0; i < r.num_elements(); ++i) {
+        signal[id] += static_cast<double>(a[i]) * a[i];
+        noise[id] += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+      }
+      ref.erase(id);  // counted once per batch
+      return absl::OkStatus();
+    };
+    QB_RETURN_IF_ERROR(session.Run({batch}, &compare).status());
+  }
+  std::map<int, double> out;
+  for (int id : fp32_ids)
+    out[id] = noise[id] == 0 ? INFINITY : 10 * std::log10(signal[id] / noise[id]);
+  return out;
+}
+
+absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Dataset& ds, int64_t bs,
+                                            const LatencySpec& spec, int loader_threads) {
+  std::vector<int64_t> idx(bs);
+  for (int64_t i = 0; i < bs; ++i) idx[i] = i % ds.size();
+  QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, idx, loader_threads));
+  QB_RETURN_IF_ERROR(session.Prepare({batch.shape()}));
+  const auto w0 = Clock::now();
+  for (int64_t i = 0; i < spec.warmup_iters || Seconds(w0, Clock::now()) < spec.warmup_seconds; ++i)
+    QB_RETURN_IF_ERROR(session.Run({batch}).status());
+  std::vector<double> ms;
+  const auto m0 = Clock::now();
+  while (static_cast<int64_t>(ms.size()) < spec.max_iters &&
+         (static_cast<int64_t>(ms.size()) < spec.min_iters || Seconds(m0, Clock::now()) < spec.min_seconds)) {
+    const auto a = Clock::now();
+    QB_RETURN_IF_ERROR(session.Run({batch}).status());
+    ms.push_back(Seconds(a, Clock::now()) * 1e3);
+  }
+  BatchLatency bl;
+  bl.batch_size = bs;
+  bl.stats = Summarize(ms);
+  bl.throughput_per_s = bl.stats.median_ms > 0 ? bs * 1e3 / bl.stats.median_ms : 0;
+  return bl;
+}
+
+}  // namespace qbench

@@ -1,0 +1,47 @@
+// The measurement passes a configuration goes through: accuracy over the evaluation
+// set (with agreement and SQNR against the FP32 run), per-layer SQNR, and latency.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "worker/engine/data/dataset.h"
+#include "worker/engine/pipeline/pipeline.h"
+#include "worker/engine/runtime/session.h"
+
+namespace qbench {
+
+// What the FP32 run leaves for the others to compare with.
+struct Fp32Reference {
+  std::vector<int> top1;       // per sample
+  std::vector<float> outputs;  // first model output, all samples, flattened
+};
+
+struct EvalOptions {
+  int64_t samples = 0;     // evaluated: the first `samples` of the dataset
+  int64_t batch = 64;
+  bool fixed_batch = false;
+  int loader_threads = 1;
+};
+
+// Runs the model over the samples. With `reference` null this is the FP32 run and it
+// fills `record`; otherwise agreement and output SQNR are computed against it.
+absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Dataset& ds, const EvalOptions& options,
+                                                const Fp32Reference* reference, Fp32Reference* record);
+
+// A value of a configuration's graph as float: `to_float` maps value ids of the
+// quantized session's graph to FP32 value ids and dequantizes integer tensors.
+using ValueMapper = std::function<bool(int value_id, const Tensor& t, int* fp32_id, Tensor* as_float)>;
+
+// SQNR of each value in `fp32_ids` (the layer outputs) between the FP32 session and
+// `session` on the first `samples` evaluation samples.
+absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session, const data::Dataset& ds,
+                                                const EvalOptions& options, const std::vector<int>& fp32_ids,
+                                                const ValueMapper& mapper);
+
+absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Dataset& ds, int64_t batch_size,
+                                            const LatencySpec& spec, int loader_threads);
+
+}  // namespace qbench

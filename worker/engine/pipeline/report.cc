@@ -1,0 +1,158 @@
+// Results as JSON (every figure with its method and spread) and as a readable table.
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "worker/engine/pipeline/pipeline.h"
+
+namespace qbench {
+namespace {
+
+using json = nlohmann::json;
+
+// JSON has no infinity: an exact match (no noise) is written as null with a note.
+json Db(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json LatencyJson(const JobResult& r, const BatchLatency& b) {
+  return {{"batch_size", b.batch_size},
+          {"method", "single query at a time, wall clock per batch, nearest-rank percentiles"},
+          {"queries", b.stats.count},
+          {"warmup_iters", r.spec.latency.warmup_iters},
+          {"min_ms", b.stats.min_ms},
+          {"median_ms", b.stats.median_ms},
+          {"p90_ms", b.stats.p90_ms},
+          {"p99_ms", b.stats.p99_ms},
+          {"max_ms", b.stats.max_ms},
+          {"mean_ms", b.stats.mean_ms},
+          {"throughput_per_s", b.throughput_per_s}};
+}
+
+const ConfigResult* Baseline(const JobResult& r) {
+  for (const ConfigResult& c : r.configs)
+    if (c.config.precision == quant::Precision::kFp32 && c.error.empty()) return &c;
+  return nullptr;
+}
+
+const BatchLatency* LatencyAt(const ConfigResult& c, int64_t bs) {
+  for (const BatchLatency& b : c.latency)
+    if (b.batch_size == bs) return &b;
+  return nullptr;
+}
+
+}  // namespace
+
+json ToJson(const JobResult& r) {
+  json j;
+  j["name"] = r.spec.name;
+  j["model"] = {{"path", r.spec.model}, {"name", r.model_name}, {"file_bytes", r.model_bytes},
+                {"onnx_nodes", r.model_nodes}};
+  j["backend"] = r.spec.backend == Backend::kOneDnn ? "onednn" : "reference";
+  j["dataset"] = {{"eval", r.spec.eval_dataset}, {"calibration", r.spec.calibration_dataset}};
+  const ConfigResult* base = Baseline(r);
+  j["configs"] = json::array();
+  for (const ConfigResult& c : r.configs) {
+    json cj;
+    cj["name"] = c.config.name;
+    cj["config"] = quant::ConfigToJson(c.config);
+    if (!c.error.empty()) {
+      cj["error"] = c.error;
+      j["configs"].push_back(cj);
+      continue;
+    }
+    cj["accuracy"] = {{"samples", c.accuracy.samples},
+                      {"top1", c.accuracy.top1},
+                      {"top5", c.accuracy.top5},
+                      {"top1_delta_points", base ? 100 * (c.accuracy.top1 - base->accuracy.top1) : 0.0},
+                      {"fp32_top1_agreement", c.accuracy.agreement},
+                      {"output_sqnr_db", Db(c.accuracy.output_sqnr_db)},
+                      {"sqnr_method", "10 log10(sum fp32^2 / sum (fp32 - config)^2) over the first output of all "
+                                      "evaluated samples; null when identical"},
+                      {"seconds", c.accuracy.seconds}};
+    cj["size"] = {{"bytes", c.model_bytes}, {"method", c.size_method}};
+    cj["planned_nodes"] = c.planned_nodes;
+    cj["latency"] = json::array();
+    for (const BatchLatency& b : c.latency) {
+      json lj = LatencyJson(r, b);
+      const BatchLatency* fb = base ? LatencyAt(*base, b.batch_size) : nullptr;
+      if (fb && fb->stats.median_ms > 0) lj["median_over_fp32"] = b.stats.median_ms / fb->stats.median_ms;
+      cj["latency"].push_back(lj);
+    }
+    if (c.calibration_samples > 0)
+      cj["calibration"] = {{"samples", c.calibration_samples},
+                           {"indices_sha256", c.calibration_sha256},
+                           {"seconds", c.calibration_seconds},
+                           {"selection", "first N of a SplitMix64-driven Fisher-Yates shuffle (quant/sampler.h)"}};
+    if (c.config.precision == quant::Precision::kInt) cj["quantize_seconds"] = c.quantize_seconds;
+    cj["layers"] = json::array();
+    for (const LayerResult& l : c.layers) {
+      json lj = {{"node", l.node}, {"op_type", l.op_type}, {"quantized", l.quantized}, {"sqnr_db", Db(l.sqnr_db)}};
+      if (l.quantized) {
+        lj["weight_bits"] = l.weight_bits;
+        lj["activation_bits"] = l.activation_bits;
+      } else {
+        lj["note"] = l.note;
+      }
+      cj["layers"].push_back(lj);
+    }
+    if (!c.layers.empty())
+      cj["layer_sqnr_method"] = absl::StrCat("each layer's output against FP32's on the same model inputs (error "
+                                             "accumulated from earlier layers), first ",
+                                             std::min(r.spec.sqnr_samples, c.accuracy.samples), " eval samples");
+    cj["notes"] = c.notes;
+    j["configs"].push_back(cj);
+  }
+  j["environment"] = {{"qbench_version", r.env.qbench_version}, {"onednn_version", r.env.onednn_version},
+                      {"onednn_isa", r.env.onednn_isa},         {"cpu_model", r.env.cpu_model},
+                      {"compiler", r.env.compiler},             {"threads", r.env.threads},
+                      {"cores", r.env.cores},                   {"seed", r.spec.seed}};
+  return j;
+}
+
+std::string ToTable(const JobResult& r) {
+  std::string s = absl::StrFormat("model      %s (%d ONNX nodes, %d bytes)\n", r.model_name, r.model_nodes,
+                                  r.model_bytes);
+  s += absl::StrFormat("backend    %s, %d thread(s), oneDNN %s, ISA %s\n",
+                       r.spec.backend == Backend::kOneDnn ? "onednn" : "reference", r.env.threads,
+                       r.env.onednn_version, r.env.onednn_isa);
+  const ConfigResult* base = Baseline(r);
+  s += absl::StrFormat("%-14s %8s %8s %7s %8s %9s %10s %6s %10s %10s %9s\n", "config", "top-1", "top-5", "delta",
+                       "agree", "SQNR dB", "bytes", "batch", "p50 ms", "p99 ms", "vs fp32");
+  for (const ConfigResult& c : r.configs) {
+    if (!c.error.empty()) {
+      s += absl::StrFormat("%-14s error: %s\n", c.config.name, c.error);
+      continue;
+    }
+    const double delta = base ? 100 * (c.accuracy.top1 - base->accuracy.top1) : 0;
+    const std::string sqnr =
+        std::isfinite(c.accuracy.output_sqnr_db) ? absl::StrFormat("%.1f", c.accuracy.output_sqnr_db) : "exact";
+    bool first = true;
+    for (const BatchLatency& b : c.latency) {
+      const BatchLatency* fb = base ? LatencyAt(*base, b.batch_size) : nullptr;
+      const std::string ratio = fb && fb->stats.median_ms > 0 ? absl::StrFormat("%.2fx", b.stats.median_ms / fb->stats.median_ms) : "";
+      if (first)
+        s += absl::StrFormat("%-14s %7.2f%% %7.2f%% %+7.2f %7.2f%% %9s %10d %6d %10.3f %10.3f %9s\n", c.config.name,
+                             100 * c.accuracy.top1, 100 * c.accuracy.top5, delta, 100 * c.accuracy.agreement, sqnr,
+                             c.model_bytes, b.batch_size, b.stats.median_ms, b.stats.p99_ms, ratio);
+      else
+        s += absl::StrFormat("%-14s %8s %8s %7s %8s %9s %10s %6d %10.3f %10.3f %9s\n", "", "", "", "", "", "", "",
+                             b.batch_size, b.stats.median_ms, b.stats.p99_ms, ratio);
+      first = false;
+    }
+    if (c.calibration_samples > 0)
+      s += absl::StrFormat("%-14s calibration: %d samples in %.2f s (indices sha256 %s...)\n", "",
+                           c.calibration_samples, c.calibration_seconds, c.calibration_sha256.substr(0, 12));
+  }
+  // The sensitivity table of each integer configuration.
+  for (const ConfigResult& c : r.configs) {
+    if (c.layers.empty()) continue;
+    s += absl::StrFormat("\nper-layer SQNR, %s (dB, output vs FP32, same inputs)\n", c.config.name);
+    for (const LayerResult& l : c.layers) {
+      const std::string db = std::isfinite(l.sqnr_db) ? absl::StrFormat("%.1f", l.sqnr_db) : "exact";
+      s += absl::StrFormat("  %-28s %-6s %s %8s\n", l.node, l.op_type,
+                           l.quantized ? absl::StrFormat("w%da%d", l.weight_bits, l.activation_bits) : "fp32", db);
+    }
+  }
+  return s;
+}
+
+}  // namespace qbench
