@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/engine/core/quant_params.h"
 #include "worker/engine/core/tensor.h"
 #include "worker/engine/graph/attributes.h"
 
@@ -36,6 +37,16 @@ struct PostOp {
   std::string from_node;  // the name of the ONNX node this was fused from (for reports)
 };
 
+// Set by the QDQ lowering (passes/lower_qdq.cc) on a node that runs on integers: which
+// inputs arrive quantized (with their parameters; weights are int8 constants), whether
+// the output is produced quantized (else float32), and the Sum post-op residual's
+// parameters when it is read quantized.
+struct NodeQuant {
+  std::vector<std::optional<QuantParams>> inputs;  // one per node input
+  std::optional<QuantParams> output;
+  std::optional<QuantParams> sum;
+};
+
 struct Node {
   std::string name;      // ONNX node name; importer fills "<op_type>_<index>" when empty
   std::string op_type;
@@ -43,6 +54,7 @@ struct Node {
   std::vector<int> outputs;  // value ids
   Attributes attrs;
   std::vector<PostOp> post_ops;
+  std::optional<NodeQuant> quant;  // integer execution (oneDNN backend, after lowering)
   bool removed = false;  // set by passes; Graph::Compact() drops removed nodes
 };
 

@@ -22,6 +22,15 @@ int32_t ReadInt(const Tensor& t, int64_t i) {
 
 bool IsQuantType(DType t) { return t == DType::kS8 || t == DType::kU8; }
 
+// Per-element channel index for per-axis parameters.
+int64_t ChannelOf(const QuantParams& p, const Shape& shape, int64_t i) {
+  if (p.axis < 0) return 0;
+  int64_t inner = 1;
+  for (size_t d = p.axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  return (i / inner) % shape[p.axis];
+}
+
+
 }  // namespace
 
 absl::StatusOr<QuantParams> QdqParams(const Node& node, std::span<const TensorMeta> in, int rank) {
@@ -67,6 +76,27 @@ absl::StatusOr<QuantParams> QdqParams(const Node& node, std::span<const TensorMe
   return p;
 }
 
+Tensor DequantizeWith(const Tensor& q, const QuantParams& p) {
+  Tensor y(DType::kF32, q.shape());
+  float* dst = y.data<float>();
+  for (int64_t i = 0; i < q.num_elements(); ++i) {
+    const int64_t c = ChannelOf(p, q.shape(), i);
+    dst[i] = DequantizeValue(ReadInt(q, i), p.scale[c], p.zero_point[c]);
+  }
+  return y;
+}
+
+void QuantizeInto(const Tensor& x, const QuantParams& p, Tensor* out) {
+  if (out->empty() || out->dtype() != p.dtype || out->shape() != x.shape()) *out = Tensor(p.dtype, x.shape());
+  const float* src = x.data<float>();
+  for (int64_t i = 0; i < x.num_elements(); ++i) {
+    const int64_t c = ChannelOf(p, x.shape(), i);
+    const int32_t q = QuantizeValue(src[i], p.scale[c], p.zero_point[c], p.qmin, p.qmax);
+    if (p.dtype == DType::kS8) out->data<int8_t>()[i] = static_cast<int8_t>(q);
+    else out->data<uint8_t>()[i] = static_cast<uint8_t>(q);
+  }
+}
+
 namespace {
 
 absl::Status InferQuantize(const Node& node, std::span<const TensorMeta> in, std::span<TensorMeta> out) {
@@ -86,33 +116,15 @@ absl::Status InferDequantize(const Node& node, std::span<const TensorMeta> in, s
   return absl::OkStatus();
 }
 
-// Per-element channel index for per-axis parameters.
-int64_t ChannelOf(const QuantParams& p, const Shape& shape, int64_t i) {
-  if (p.axis < 0) return 0;
-  int64_t inner = 1;
-  for (size_t d = p.axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  return (i / inner) % shape[p.axis];
-}
-
 absl::Status ReferenceQuantize(const Node& node, std::span<const Tensor> in, std::span<Tensor> out) {
   QB_ASSIGN_OR_RETURN(QuantParams p, QdqParams(node, MetasOf(in), in[0].rank()));
-  const float* x = in[0].data<float>();
-  for (int64_t i = 0; i < in[0].num_elements(); ++i) {
-    const int64_t c = ChannelOf(p, in[0].shape(), i);
-    const int32_t q = QuantizeValue(x[i], p.scale[c], p.zero_point[c], p.qmin, p.qmax);
-    if (p.dtype == DType::kS8) out[0].data<int8_t>()[i] = static_cast<int8_t>(q);
-    else out[0].data<uint8_t>()[i] = static_cast<uint8_t>(q);
-  }
+  QuantizeInto(in[0], p, &out[0]);
   return absl::OkStatus();
 }
 
 absl::Status ReferenceDequantize(const Node& node, std::span<const Tensor> in, std::span<Tensor> out) {
   QB_ASSIGN_OR_RETURN(QuantParams p, QdqParams(node, MetasOf(in), in[0].rank()));
-  float* y = out[0].data<float>();
-  for (int64_t i = 0; i < in[0].num_elements(); ++i) {
-    const int64_t c = ChannelOf(p, in[0].shape(), i);
-    y[i] = DequantizeValue(ReadInt(in[0], i), p.scale[c], p.zero_point[c]);
-  }
+  out[0] = DequantizeWith(in[0], p);
   return absl::OkStatus();
 }
 

@@ -21,4 +21,9 @@ namespace qbench {
 // not constant.
 absl::StatusOr<QuantParams> QdqParams(const Node& node, std::span<const TensorMeta> in, int rank);
 
+// real = scale * (q - zero_point) for an s8/u8/s32 tensor, per tensor or along p.axis.
+Tensor DequantizeWith(const Tensor& q, const QuantParams& p);
+// q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax) into out (p.dtype, x's shape).
+void QuantizeInto(const Tensor& x, const QuantParams& p, Tensor* out);
+
 }  // namespace qbench

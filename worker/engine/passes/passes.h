@@ -29,6 +29,10 @@ absl::Status FoldLinearConstants(Graph& g);
 // shapes: the Add becomes a Sum post-op (then a following Relu fuses as well).
 absl::Status FuseEltwise(Graph& g);
 
+// DequantizeLinear -> Conv/Gemm/mover -> QuantizeLinear chains become integer nodes
+// (Node::quant) for the oneDNN backend; see lower_qdq.cc.
+absl::Status LowerQdq(Graph& g);
+
 // All of the above, in order. `fuse` off keeps one node per ONNX op (for testing).
 absl::Status Optimize(Graph& g, bool fuse = true);
 

@@ -62,6 +62,8 @@ absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes
       const Value& v = g.values[n.inputs[i]];
       known &= v.has_shape;
       in[i] = {v.dtype, v.shape, v.constant ? &*v.constant : nullptr, true};
+      // A lowered integer node: its quantized inputs follow the float op's shape rules.
+      if (n.quant && i < n.quant->inputs.size() && n.quant->inputs[i]) in[i] = {DType::kF32, v.shape, nullptr, true};
     }
     if (n.op_type == "Shape" && known && IsStatic(in[0].shape)) {
       // Shape of a tensor whose shape is known: a constant, whatever the data. The
@@ -95,7 +97,7 @@ absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       if (n.outputs[i] < 0) continue;
       Value& v = g.values[n.outputs[i]];
-      v.dtype = out[i].dtype;
+      v.dtype = i == 0 && n.quant && n.quant->output ? n.quant->output->dtype : out[i].dtype;
       v.shape = out[i].shape;
       v.has_shape = true;
     }

@@ -162,7 +162,8 @@ absl::StatusOr<QuantConfig> ConfigFromShortName(const std::string& name) {
     c.precision = Precision::kBf16;
     return c;
   }
-  static const std::regex kPattern("w([0-9]+)a([0-9]+)(-dynamic)?");
+  // At most 3 digits, so std::stoi cannot throw; the range checks below then apply.
+  static const std::regex kPattern("w([0-9]{1,3})a([0-9]{1,3})(-dynamic)?");
   std::smatch m;
   if (!std::regex_match(name, m, kPattern))
     return absl::InvalidArgumentError(absl::StrCat("unknown configuration \"", name,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "worker/engine/quant/histogram.h"
@@ -37,6 +38,9 @@ RangeChoice PercentileRange(const Histogram& h, const RangeOptions& options);
 // TensorRT's entropy calibration: the clipping threshold minimizing KL(P || Q) between
 // the clipped reference distribution P and its quantized version Q.
 RangeChoice EntropyRange(const Histogram& h, const RangeOptions& options);
+// KL(P || Q) for the threshold of `i` bins of the |x| histogram `bins` and a quantizer
+// of `levels` levels (entropy.cc gives the definition). Exposed for tests.
+double KlDivergenceForThreshold(const std::vector<double>& bins, int i, int levels);
 // The clipping range (searched as a fraction of [min, max]) minimizing the expected
 // squared quantization error over the histogram.
 RangeChoice MseRange(const Histogram& h, const RangeOptions& options);

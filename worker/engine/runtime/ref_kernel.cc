@@ -1,16 +1,26 @@
 // The reference adapter: runs any op's reference kernel on plain layouts. It is the whole
 // reference backend, and the oneDNN backend's fallback for ops without a oneDNN kernel.
 #include <cstring>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/ops/op_def.h"
 #include "worker/engine/ops/op_util.h"
+#include "worker/engine/ops/quantize_linear.h"
 #include "worker/engine/runtime/kernel.h"
 #include "worker/engine/runtime/ref_kernel.h"
 
 namespace qbench {
 namespace {
+
+// The parameters of input i of a lowered node (the Sum residual counts after the node's
+// inputs), or null when it arrives as float.
+const QuantParams* QuantOf(const Node& node, size_t i) {
+  if (!node.quant) return nullptr;
+  if (i < node.inputs.size()) return i < node.quant->inputs.size() && node.quant->inputs[i] ? &*node.quant->inputs[i] : nullptr;
+  return node.quant->sum ? &*node.quant->sum : nullptr;
+}
 
 class ReferenceKernel final : public Kernel {
  public:
@@ -28,10 +38,16 @@ class ReferenceKernel final : public Kernel {
       }
       tm[i] = {in[i].dtype, in[i].shape, in[i].constant, true};
       (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
+      if (const QuantParams* q = QuantOf(node, i)) {
+        // A lowered integer node on the reference: dequantize, float op, quantize.
+        if (in[i].constant) dequantized_[i] = DequantizeWith(*in[i].constant, *q);
+        tm[i] = {DType::kF32, in[i].shape, in[i].constant ? &dequantized_[i] : nullptr, true};
+      }
     }
     for (size_t i = node.inputs.size(); i < in.size(); ++i) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
     std::vector<TensorMeta> om(node.outputs.size());
     QB_RETURN_IF_ERROR(def_->infer(node, tm, om));
+    if (node.quant && node.quant->output) om[0].dtype = node.quant->output->dtype;
     out->clear();
     for (const TensorMeta& m : om) out->push_back({m.dtype, m.shape, PlainDesc(m.dtype, m.shape), nullptr});
     out_meta_ = *out;
@@ -43,9 +59,18 @@ class ReferenceKernel final : public Kernel {
     for (size_t i = 0; i < in.size(); ++i) {
       if (i < node_.inputs.size() && node_.inputs[i] < 0) continue;
       tin[i] = in_meta_[i].constant ? *in_meta_[i].constant : ViewOf(in[i], in_meta_[i].dtype, in_meta_[i].shape);
+      if (dequantized_.count(i)) tin[i] = dequantized_[i];
+      else if (const QuantParams* q = QuantOf(node_, i)) tin[i] = DequantizeWith(tin[i], *q);
     }
     std::vector<Tensor> tout;
-    QB_RETURN_IF_ERROR(RunReference(*def_, node_, tin, &tout));
+    Node plain = node_;
+    plain.quant.reset();
+    QB_RETURN_IF_ERROR(RunReference(*def_, plain, tin, &tout));
+    if (node_.quant && node_.quant->output) {
+      Tensor q;
+      QuantizeInto(tout[0], *node_.quant->output, &q);
+      tout[0] = q;
+    }
     for (size_t i = 0; i < tout.size() && i < out.size(); ++i)
       if (tout[i].nbytes()) std::memcpy(out[i].get_data_handle(), tout[i].raw(), tout[i].nbytes());
     return absl::OkStatus();
@@ -57,6 +82,7 @@ class ReferenceKernel final : public Kernel {
   Node node_;
   const OpDef* def_ = nullptr;
   std::vector<RtMeta> in_meta_, out_meta_;
+  std::map<size_t, Tensor> dequantized_;  // constant quantized inputs, dequantized once
 };
 
 }  // namespace

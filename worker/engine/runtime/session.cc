@@ -14,7 +14,11 @@ Session::~Session() = default;
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const SessionOptions& options) {
   if (options.threads < 0) return absl::InvalidArgumentError("threads must be >= 0");
-  QB_RETURN_IF_ERROR(Optimize(graph, options.fuse && options.backend == Backend::kOneDnn));
+  const bool onednn = options.fuse && options.backend == Backend::kOneDnn;
+  // A quantized (QDQ) graph runs on integer kernels: lower it before folding, which
+  // would otherwise turn its int8 weights back into float constants.
+  if (onednn) QB_RETURN_IF_ERROR(LowerQdq(graph));
+  QB_RETURN_IF_ERROR(Optimize(graph, onednn));
   return std::unique_ptr<Session>(new Session(std::move(graph), options));
 }
 

@@ -46,6 +46,7 @@ class OneDnnConcat final : public Kernel {
                        std::vector<RtMeta>* out) override {
     QB_RETURN_IF_ERROR(RequireNoPostOps(node));
     QB_ASSIGN_OR_RETURN(ConcatParams p, ParseConcat(node, ParserMetas(node, in)));
+    p.dtype = in[0].dtype;  // an integer concat (lowered QDQ, shared parameters) keeps its type
     if (ToDnnl(p.dtype) == dnnl::memory::data_type::undef)
       return NodeUnimplemented(node, "oneDNN has no type for this element type");
     const size_t n = node.inputs.size();

@@ -44,7 +44,9 @@ class OneDnnConv final : public Kernel {
         pr(p.window.pads_end.begin(), p.window.pads_end.end());
     for (int64_t d : p.window.dilations) dil.push_back(d - 1);  // oneDNN counts skipped pixels
 
-    dnnl::memory::desc src_md(src_dims, dt::f32, tag::any), w_md(w_dims, dt::f32, tag::any),
+    // bf16 configurations: bfloat16 src and weights, float32 accumulation and dst.
+    const dt compute = node.attrs.Has("__bf16") ? dt::bf16 : dt::f32;
+    dnnl::memory::desc src_md(src_dims, compute, tag::any), w_md(w_dims, compute, tag::any),
         dst_md(dst_dims, dt::f32, tag::any);
     dnnl::memory::desc b_md = p.has_bias ? dnnl::memory::desc({p.out_channels}, dt::f32, tag::x)
                                          : dnnl::memory::desc();

@@ -78,7 +78,8 @@ class OneDnnGemm final : public Kernel {
     dnnl::primitive_attr attr;
     QB_ASSIGN_OR_RETURN(dnnl::post_ops po, BuildPostOps(node));
     attr.set_post_ops(po);
-    const dnnl::memory::desc src({p.m, p.k}, dt::f32, tag::any), w({p.n, p.k}, dt::f32, tag::any),
+    const dt compute = node.attrs.Has("__bf16") ? dt::bf16 : dt::f32;  // bf16 configurations
+    const dnnl::memory::desc src({p.m, p.k}, compute, tag::any), w({p.n, p.k}, compute, tag::any),
         bias = p.has_c ? dnnl::memory::desc({p.n}, dt::f32, tag::x) : dnnl::memory::desc(),
         dst({p.m, p.n}, dt::f32, tag::any);
     dnnl::inner_product_forward::primitive_desc pd;

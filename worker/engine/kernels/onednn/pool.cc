@@ -56,7 +56,9 @@ class OneDnnPool final : public Kernel {
       dst_dims.push_back(w.out[i]);
     }
     const dnnl::memory::desc src_md = in[0].md;
-    const dnnl::memory::desc dst_md(dst_dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+    // Integer pooling (a lowered DQ -> pool -> Q with shared parameters) keeps the type.
+    const DType out_type = node.quant ? in[0].dtype : DType::kF32;
+    const dnnl::memory::desc dst_md(dst_dims, ToDnnl(out_type), dnnl::memory::format_tag::any);
     try {
       dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src_md, dst_md, strides, kernel, dil,
                                        pl, pr);
@@ -66,7 +68,8 @@ class OneDnnPool final : public Kernel {
     }
     prim_ = dnnl::pooling_v2_forward(pd_);
     (*wanted)[0] = pd_.src_desc();
-    out->assign(1, RtMeta{DType::kF32, Shape(dst_dims.begin(), dst_dims.end()), pd_.dst_desc(), nullptr});
+    if (node.quant) QB_RETURN_IF_ERROR(RejectRefImpl(node, pd_));
+    out->assign(1, RtMeta{out_type, Shape(dst_dims.begin(), dst_dims.end()), pd_.dst_desc(), nullptr});
     // MaxPool's optional Indices output is rejected by ParsePool when it is used; an
     // omitted one still gets an (empty) output slot.
     for (size_t i = 1; i < node.outputs.size(); ++i)

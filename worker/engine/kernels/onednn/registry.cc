@@ -36,6 +36,15 @@ constexpr Row kRows[] = {
     {"Flatten", MakePlainCopy},
     {"Squeeze", MakePlainCopy},
     {"Unsqueeze", MakePlainCopy},
+    {"QuantizeLinear", MakeQdqReorder},
+    {"DequantizeLinear", MakeQdqReorder},
+};
+
+// Lowered integer nodes (Node::quant) whose kernel differs from the float one; integer
+// movers (pools, concat, reshapes) use their float kernels, which keep the element type.
+constexpr Row kInt8Rows[] = {
+    {"Conv", MakeInt8Conv},
+    {"Gemm", MakeInt8Gemm},
 };
 
 }  // namespace
@@ -47,6 +56,9 @@ std::unique_ptr<Kernel> MakeOneDnnKernel(std::string_view op_type, DnnlContext* 
 }
 
 std::unique_ptr<Kernel> MakeKernel(const Node& node, Backend backend, DnnlContext* ctx) {
+  if (backend == Backend::kOneDnn && node.quant)
+    for (const Row& r : kInt8Rows)
+      if (r.op_type == node.op_type) return r.make(ctx);
   if (backend == Backend::kOneDnn)
     if (auto k = MakeOneDnnKernel(node.op_type, ctx)) return k;
   return MakeReferenceKernel();

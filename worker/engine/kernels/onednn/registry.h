@@ -24,5 +24,8 @@ std::unique_ptr<Kernel> MakeOneDnnConcat(DnnlContext* ctx);     // concat.cc
 std::unique_ptr<Kernel> MakeOneDnnBatchNorm(DnnlContext* ctx);  // batch_norm.cc
 std::unique_ptr<Kernel> MakeOneDnnTranspose(DnnlContext* ctx);  // transpose.cc
 std::unique_ptr<Kernel> MakePlainCopy(DnnlContext* ctx);        // reshape.cc (view ops)
+std::unique_ptr<Kernel> MakeInt8Conv(DnnlContext* ctx);         // int8_conv.cc
+std::unique_ptr<Kernel> MakeInt8Gemm(DnnlContext* ctx);         // int8_gemm.cc
+std::unique_ptr<Kernel> MakeQdqReorder(DnnlContext* ctx);       // qdq.cc
 
 }  // namespace qbench

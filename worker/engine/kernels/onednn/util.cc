@@ -11,6 +11,11 @@ std::vector<TensorMeta> ParserMetas(const Node& node, std::span<const RtMeta> in
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     if (node.inputs[i] < 0) tm[i].present = false;
     else tm[i] = {in[i].dtype, in[i].shape, in[i].constant, true};
+    // Quantized inputs parse as the float tensors they stand for (shape rules are the same).
+    if (node.quant && i < node.quant->inputs.size() && node.quant->inputs[i]) {
+      tm[i].dtype = DType::kF32;
+      tm[i].value = nullptr;
+    }
   }
   return tm;
 }

@@ -1,0 +1,188 @@
+// Post-training quantization end to end on our own Fashion-MNIST models: the integer
+// oneDNN kernels against the QDQ oracle (reference backend), W8A8 accuracy against FP32,
+// determinism, and bad input.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "tests/test_paths.h"
+#include "worker/engine/data/dataset.h"
+#include "worker/engine/onnx/importer.h"
+#include "worker/engine/pipeline/pipeline.h"
+#include "worker/engine/quant/calibrate.h"
+#include "worker/engine/quant/quantize_graph.h"
+
+namespace qbench {
+namespace {
+
+std::string Fashion(const std::string& file) { return testing::SourceDir() + "/models/fashion_mnist/" + file; }
+
+struct Prepared {
+  std::unique_ptr<Session> fp32;
+  quant::CalibrationData calibration;
+  std::unique_ptr<data::Dataset> test;
+};
+
+Prepared Prepare(const std::string& model, int64_t samples) {
+  Prepared p;
+  auto g = ImportOnnxFile(Fashion(model));
+  EXPECT_TRUE(g.ok()) << g.status();
+  auto s = Session::Create(std::move(*g), SessionOptions{});
+  EXPECT_TRUE(s.ok()) << s.status();
+  p.fp32 = std::move(*s);
+  auto train = data::OpenDataset(Fashion("train_dataset.json"));
+  EXPECT_TRUE(train.ok()) << train.status();
+  auto c = quant::Calibrate(*p.fp32, **train, "train", {samples, 0, 64, 1});
+  EXPECT_TRUE(c.ok()) << c.status();
+  p.calibration = std::move(*c);
+  auto test = data::OpenDataset(Fashion("dataset.json"));
+  EXPECT_TRUE(test.ok()) << test.status();
+  p.test = std::move(*test);
+  return p;
+}
+
+class QuantizedModelTest : public ::testing::TestWithParam<std::string> {};
+
+// Every quantized activation the integer kernels produce against the one the QDQ graph
+// defines (reference backend, float math on dequantized values). Layer 1 sees identical
+// input, so it must agree within one quantization step; later layers inherit their
+// inputs' rounding differences, so a few elements may differ by more, but rarely.
+TEST_P(QuantizedModelTest, IntegerKernelsMatchQdqOracle) {
+  Prepared p = Prepare(GetParam() + ".onnx", 256);
+  auto config = quant::ConfigFromShortName("w8a8");
+  ASSERT_TRUE(config.ok());
+  auto qm = quant::QuantizeGraph(p.fp32->graph(), *config, p.calibration.histograms);
+  ASSERT_TRUE(qm.ok()) << qm.status();
+  SessionOptions ref_options;
+  ref_options.backend = Backend::kReference;
+  auto fast = Session::Create(qm->graph, SessionOptions{});
+  auto ref = Session::Create(qm->graph, ref_options);
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  // The lowered plan really runs integer primitives, none of oneDNN's slow reference ones.
+  auto x = data::LoadBatch(*p.test, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+  ASSERT_TRUE(x.ok());
+  auto steps = (*fast)->Steps({x->shape()});
+  ASSERT_TRUE(steps.ok());
+  int int8_layers = 0;
+  for (const StepInfo& s : *steps) {
+    EXPECT_NE(s.implementation.rfind("ref", 0), 0u) << s.node << " runs " << s.implementation;
+    if ((s.op_type == "Conv" || s.op_type == "Gemm") && s.implementation.find("vnni") != std::string::npos) ++int8_layers;
+  }
+  int quantized_layers = 0;
+  for (const auto& l : qm->layers) quantized_layers += l.quantized;
+  EXPECT_EQ(int8_layers, quantized_layers);
+
+  std::map<int, Tensor> want;
+  ValueObserver keep = [&](int v, const Tensor& t) {
+    if (qm->twins.count(v)) want[v] = t.Clone();
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE((*ref)->Run({*x}, &keep).ok());
+  int64_t elements = 0, off_by_more = 0;
+  int compared = 0;
+  ValueObserver check = [&](int v, const Tensor& t) {
+    if (!want.count(v)) return absl::OkStatus();
+    const Tensor& r = want[v];
+    EXPECT_EQ(t.dtype(), r.dtype());
+    EXPECT_EQ(t.num_elements(), r.num_elements());
+    const bool first = compared++ == 0;
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      const int a = t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
+      const int b = r.dtype() == DType::kU8 ? r.data<uint8_t>()[i] : r.data<int8_t>()[i];
+      if (first) EXPECT_LE(std::abs(a - b), 1) << "value " << v << " element " << i;
+      off_by_more += std::abs(a - b) > 1;
+      ++elements;
+    }
+    return absl::OkStatus();
+  };
+  auto y_fast = (*fast)->Run({*x}, &check);
+  ASSERT_TRUE(y_fast.ok()) << y_fast.status();
+  EXPECT_GT(compared, 0);
+  EXPECT_LT(static_cast<double>(off_by_more) / elements, 1e-3) << off_by_more << " of " << elements;
+  auto y_ref = (*ref)->Run({*x});
+  ASSERT_TRUE(y_ref.ok());
+  // Logits: same top-1 on these samples, and close in SQNR terms.
+  const Tensor& a = (*y_fast)[0];
+  const Tensor& b = (*y_ref)[0];
+  double signal = 0, noise = 0;
+  for (int64_t i = 0; i < a.num_elements(); ++i) {
+    signal += double(b.data<float>()[i]) * b.data<float>()[i];
+    noise += (double(a.data<float>()[i]) - b.data<float>()[i]) * (double(a.data<float>()[i]) - b.data<float>()[i]);
+  }
+  EXPECT_GT(10 * std::log10(signal / std::max(noise, 1e-30)), 30.0);
+}
+
+// W8A8 (per-channel weights, default calibration) loses at most 0.3 top-1 points on the
+// whole Fashion-MNIST test set, and two runs give bit-identical parameters and accuracy.
+TEST_P(QuantizedModelTest, W8A8WithinAThirdOfAPointAndDeterministic) {
+  JobSpec spec;
+  spec.model = Fashion(GetParam() + ".onnx");
+  spec.eval_dataset = Fashion("dataset.json");
+  spec.calibration_dataset = Fashion("train_dataset.json");
+  spec.calibration_samples = 1000;
+  spec.batch_sizes = {64};
+  spec.latency = {1, 0, 2, 0, 10};
+  spec.sqnr_samples = 64;
+  spec.configs = {*quant::ConfigFromShortName("fp32"), *quant::ConfigFromShortName("w8a8")};
+  auto r1 = RunJob(spec);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_EQ(r1->configs.size(), 2u);
+  const ConfigResult& fp32 = r1->configs[0];
+  const ConfigResult& w8 = r1->configs[1];
+  ASSERT_TRUE(w8.error.empty()) << w8.error;
+  EXPECT_EQ(w8.accuracy.samples, 10000);
+  EXPECT_GE(w8.accuracy.top1, fp32.accuracy.top1 - 0.003) << GetParam();
+  EXPECT_GT(w8.accuracy.agreement, 0.98);
+  EXPECT_LT(w8.model_bytes, fp32.model_bytes / 3);  // int8 weights: about a quarter
+  EXPECT_EQ(w8.calibration_sha256, "e2448b339f3921d47861c0ecf9d84b04513c4eeee9de351aece84f8d957fa62f");
+  auto r2 = RunJob(spec);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->configs[1].accuracy.top1, w8.accuracy.top1);
+  EXPECT_EQ(r2->configs[1].accuracy.output_sqnr_db, w8.accuracy.output_sqnr_db);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fashion, QuantizedModelTest, ::testing::Values("cnn_bn", "resnet", "mlp", "dwsep"));
+
+TEST(QuantizeErrorsTest, BadConfigsAndDataAreNamed) {
+  Prepared p = Prepare("cnn_bn.onnx", 64);
+  auto c = quant::ParseConfig(nlohmann::json::parse(R"({"name": "x", "overrides": [{"node": "nope", "fp32": true}]})"),
+                              "configs[1]");
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto qm = quant::QuantizeGraph(p.fp32->graph(), *c, p.calibration.histograms);
+  ASSERT_FALSE(qm.ok());
+  EXPECT_NE(qm.status().message().find("node \"nope\""), std::string::npos) << qm.status();
+  auto bits = quant::ParseConfig(nlohmann::json::parse(R"({"name": "x", "weights": {"bits": 9}})"), "configs[0]");
+  ASSERT_FALSE(bits.ok());
+  EXPECT_NE(bits.status().message().find("configs[0].weights.bits"), std::string::npos) << bits.status();
+  auto train = data::OpenDataset(Fashion("train_dataset.json"));
+  ASSERT_TRUE(train.ok());
+  auto zero = quant::Calibrate(*p.fp32, **train, "train", {0, 0, 64, 1});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("calibration.samples"), std::string::npos) << zero.status();
+  // A job whose static configuration has no calibration data names the field.
+  auto spec = ParseJobSpec(R"({"model": "m.onnx", "eval_dataset": "d.json", "configs": ["w8a8"]})", "/tmp");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("calibration.dataset"), std::string::npos) << spec.status();
+}
+
+// An fp32 override keeps that layer in float; the others stay quantized.
+TEST(QuantizeOverridesTest, Fp32OverrideKeepsLayerFloat) {
+  Prepared p = Prepare("cnn_bn.onnx", 64);
+  auto c = quant::ParseConfig(nlohmann::json::parse(R"({"name": "x", "overrides": [{"op_type": "Gemm", "fp32": true}]})"),
+                              "configs[0]");
+  ASSERT_TRUE(c.ok());
+  auto qm = quant::QuantizeGraph(p.fp32->graph(), *c, p.calibration.histograms);
+  ASSERT_TRUE(qm.ok()) << qm.status();
+  for (const auto& l : qm->layers) EXPECT_EQ(l.quantized, l.op_type != "Gemm") << l.node;
+  auto s = Session::Create(qm->graph, SessionOptions{});
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto x = data::LoadBatch(*p.test, {0, 1});
+  ASSERT_TRUE(x.ok());
+  auto y = (*s)->Run({*x});
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ((*y)[0].dtype(), DType::kF32);
+}
+
+}  // namespace
+}  // namespace qbench

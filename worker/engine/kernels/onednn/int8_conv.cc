@@ -1,0 +1,103 @@
+// Integer convolution on oneDNN: u8/s8 activations, s8 weights (prepacked once into the
+// layout the primitive picked with format_tag::any), s32 accumulation, per-channel
+// output scales, zero points, a float bias in accumulator units, and the fused
+// Relu/Clip/Sum post-ops (int8_util.h has the formula). The output is u8/s8 when the
+// layer's readers were all QuantizeLinear, float32 otherwise.
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/kernels/onednn/int8_util.h"
+#include "worker/engine/kernels/onednn/registry.h"
+#include "worker/engine/kernels/onednn/util.h"
+#include "worker/engine/ops/conv.h"
+#include "worker/engine/ops/op_util.h"
+
+namespace qbench {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+class Int8Conv final : public Kernel {
+ public:
+  explicit Int8Conv(DnnlContext* ctx) : ctx_(ctx) {}
+
+  absl::Status Prepare(const Node& node, std::span<const RtMeta> in, std::vector<dnnl::memory::desc>* wanted,
+                       std::vector<RtMeta>* out) override {
+    QB_ASSIGN_OR_RETURN(ConvParams p, ParseConv(node, ParserMetas(node, in)));
+    if (in[1].constant == nullptr || in[1].dtype != DType::kS8) return NodeUnimplemented(node, "weights are not int8 constants");
+    if (p.has_bias && in[2].constant == nullptr) return NodeUnimplemented(node, "bias is not a constant");
+    const NodeQuant& q = *node.quant;
+    const DType out_type = q.output ? q.output->dtype : DType::kF32;
+
+    const dnnl::memory::dims src_dims(in[0].shape.begin(), in[0].shape.end());
+    dnnl::memory::dims dst_dims = {p.batch, p.out_channels};
+    dst_dims.insert(dst_dims.end(), p.window.out.begin(), p.window.out.end());
+    dnnl::memory::dims w_dims(in[1].shape.begin(), in[1].shape.end());
+    if (p.group > 1) {
+      w_dims[0] = p.out_channels / p.group;
+      w_dims.insert(w_dims.begin(), p.group);
+    }
+    dnnl::memory::dims strides(p.window.strides.begin(), p.window.strides.end());
+    dnnl::memory::dims dil, pl(p.window.pads_begin.begin(), p.window.pads_begin.end()),
+        pr(p.window.pads_end.begin(), p.window.pads_end.end());
+    for (int64_t d : p.window.dilations) dil.push_back(d - 1);
+
+    QB_ASSIGN_OR_RETURN(Int8Attr a, BuildInt8Attr(node, p.out_channels, 1 << 1));
+    const dnnl::memory::desc src_md(src_dims, ToDnnl(in[0].dtype), tag::any), w_md(w_dims, dt::s8, tag::any),
+        dst_md(dst_dims, ToDnnl(out_type), tag::any), b_md({p.out_channels}, dt::f32, tag::x);
+    try {
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                        src_md, w_md, b_md, dst_md, strides, dil, pl, pr);
+      pd_ = dnnl::convolution_forward::primitive_desc(d, a.attr, ctx_->engine);
+    } catch (const dnnl::error& e) {
+      return NoPrimitive(node, "int8 convolution", e);
+    }
+    QB_RETURN_IF_ERROR(RejectRefImpl(node, pd_));
+    prim_ = dnnl::convolution_forward(pd_);
+    dnnl::memory::desc w_user(w_dims, dt::s8, DenseStrides(w_dims));
+    weights_ = Prepack(ctx_, w_user, in[1].constant->raw(), pd_.weights_desc());
+    // Bias in accumulator units: b / (s_x * s_w[c]).
+    bias_ = dnnl::memory(b_md, ctx_->engine);
+    float* b = static_cast<float*>(bias_.get_data_handle());
+    for (int64_t c = 0; c < p.out_channels; ++c)
+      b[c] = p.has_bias ? in[2].constant->data<float>()[c] * a.bias_scale[c] : 0.f;
+
+    (*wanted)[0] = pd_.src_desc();
+    sum_input_ = -1;
+    for (size_t i = node.inputs.size(); i < in.size(); ++i) {  // Sum residual: in dst's layout
+      dnnl::memory::desc want = pd_.dst_desc();
+      if (in[i].dtype != out_type) {  // an s8 residual into a u8 dst (or back): same bytes, its own type
+        dnnl_memory_desc_t raw = want.data;
+        raw.data_type = static_cast<dnnl_data_type_t>(ToDnnl(in[i].dtype));
+        want = dnnl::memory::desc(raw);
+      }
+      (*wanted)[i] = want;
+      sum_input_ = static_cast<int>(i);
+    }
+    out->assign(1, RtMeta{out_type, Shape(dst_dims.begin(), dst_dims.end()), pd_.dst_desc(), nullptr});
+    return absl::OkStatus();
+  }
+
+  int InPlaceInput() const override { return sum_input_; }
+
+  absl::Status Execute(std::span<const dnnl::memory> in, std::span<const dnnl::memory> out) override {
+    prim_.execute(ctx_->stream,
+                  {{DNNL_ARG_SRC, in[0]}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, out[0]}});
+    return absl::OkStatus();
+  }
+
+  std::string Implementation() const override { return pd_ ? pd_.impl_info_str() : "none"; }
+
+ private:
+  DnnlContext* ctx_;
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward prim_;
+  dnnl::memory weights_, bias_;
+  int sum_input_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> MakeInt8Conv(DnnlContext* ctx) { return std::make_unique<Int8Conv>(ctx); }
+
+}  // namespace qbench

@@ -1,0 +1,61 @@
+#include "worker/engine/kernels/onednn/int8_util.h"
+
+#include "absl/strings/str_cat.h"
+#include "worker/engine/kernels/onednn/post_ops.h"
+#include "worker/engine/runtime/kernel.h"
+#include "worker/engine/ops/op_util.h"
+
+namespace qbench {
+namespace {
+
+bool CommutesWithScale(const std::string& kind) {
+  return kind == "Relu" || kind == "LeakyRelu" || kind == "Clip" || kind == "Sum";
+}
+
+}  // namespace
+
+absl::StatusOr<Int8Attr> BuildInt8Attr(const Node& node, int64_t channels, int dst_mask) {
+  const NodeQuant& q = *node.quant;
+  const QuantParams& px = *q.inputs[0];
+  const QuantParams& pw = *q.inputs[1];
+  const bool quantized_out = q.output.has_value();
+  bool commutes = true;
+  for (const PostOp& p : node.post_ops) commutes &= CommutesWithScale(p.kind);
+  const float k = quantized_out && commutes ? 1.f / q.output->scale[0] : 1.f;
+  Int8Attr a;
+  std::vector<float> oscale(channels);
+  a.bias_scale.resize(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float sw = pw.scale[pw.scale.size() == 1 ? 0 : c];
+    oscale[c] = px.scale[0] * sw * k;
+    a.bias_scale[c] = 1.f / (px.scale[0] * sw);
+  }
+  a.attr.set_output_scales(dst_mask, oscale);
+  if (px.zero_point[0] != 0) a.attr.set_zero_points(DNNL_ARG_SRC, 0, {px.zero_point[0]});
+  if (quantized_out && q.output->zero_point[0] != 0) a.attr.set_zero_points(DNNL_ARG_DST, 0, {q.output->zero_point[0]});
+  dnnl::post_ops po;
+  for (const PostOp& p : node.post_ops) {
+    if (p.kind == "Sum") {
+      if (q.sum) {
+        po.append_sum(q.sum->scale[0] * k, q.sum->zero_point[0], ToDnnl(q.sum->dtype));
+      } else if (quantized_out) {
+        return NodeUnimplemented(node, "a float residual cannot be added into a quantized output");
+      } else {
+        po.append_sum(1.f);
+      }
+      continue;
+    }
+    const float scale = p.kind == "Clip" ? k : 1.f;
+    absl::Status s = AppendEltwise(po, p.kind, p.alpha * scale, p.beta * scale);
+    if (!s.ok()) return NodeUnimplemented(node, std::string(s.message()));
+  }
+  if (quantized_out && !commutes) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / q.output->scale[0], 0.f);
+  if (quantized_out && q.output->narrow()) {
+    const float z = static_cast<float>(q.output->zero_point[0]);
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, q.output->qmin - z, q.output->qmax - z);
+  }
+  a.attr.set_post_ops(po);
+  return a;
+}
+
+}  // namespace qbench

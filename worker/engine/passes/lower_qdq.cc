@@ -1,0 +1,198 @@
+// Lowers a QDQ graph for the oneDNN backend: each DequantizeLinear -> op -> QuantizeLinear
+// chain becomes one node that reads and writes integers (Node::quant), so it runs on an
+// int8 primitive instead of float math on dequantized values.
+//
+//   Conv/Gemm:  DQ(x_q) and DQ(w_q const) feed the layer; the layer then reads x_q and
+//               w_q directly. When every reader of its output is a QuantizeLinear with
+//               one set of parameters, the layer writes y_q itself and those Q nodes go;
+//               otherwise it writes float32. A Sum post-op whose residual is DQ(r_q)
+//               reads r_q when the output is quantized.
+//   Movers:     MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Squeeze,
+//               Unsqueeze, Transpose and Concat between DQ and Q with the *same*
+//               parameters run on the integers (max, averages rounded half to even, and
+//               data movement commute with the affine map).
+// DQ/Q nodes left without readers are dropped; the rest run as quantize/dequantize
+// reorders. The math is unchanged: a lowered graph computes what the QDQ graph defines,
+// up to the rounding of the integer kernels (tests bound it to one quantization step).
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "worker/engine/ops/quantize_linear.h"
+#include "worker/engine/passes/passes.h"
+#include "worker/engine/passes/rewrite_util.h"
+
+namespace qbench {
+namespace {
+
+const std::set<std::string> kMovers = {"MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
+                                       "Squeeze", "Unsqueeze",   "Transpose",         "Concat"};
+
+std::vector<TensorMeta> MetasOfNode(const Graph& g, const Node& n) {
+  std::vector<TensorMeta> m(n.inputs.size());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] < 0) {
+      m[i].present = false;
+      continue;
+    }
+    const Value& v = g.values[n.inputs[i]];
+    m[i] = {v.dtype, v.shape, v.constant ? &*v.constant : nullptr, true};
+  }
+  return m;
+}
+
+// The DequantizeLinear producing value v with constant parameters, or null.
+const Node* DqOf(const Graph& g, int v, QuantParams* params) {
+  if (v < 0 || g.values[v].producer < 0) return nullptr;
+  const Node& dq = g.nodes[g.values[v].producer];
+  if (dq.removed || dq.op_type != "DequantizeLinear") return nullptr;
+  const Value& x = g.values[dq.inputs[0]];
+  auto p = QdqParams(dq, MetasOfNode(g, dq), static_cast<int>(x.shape.size()));
+  if (!p.ok() || (x.dtype != DType::kS8 && x.dtype != DType::kU8)) return nullptr;
+  *params = *p;
+  return &dq;
+}
+
+// When every reader of v is a QuantizeLinear with one set of constant parameters (and v
+// is not a graph output): those nodes' indices and the parameters.
+bool AllReadersQuantize(const Graph& g, int v, std::vector<int>* qs, QuantParams* params) {
+  if (g.IsGraphOutput(v)) return false;
+  const std::vector<int> readers = g.Consumers(v);
+  if (readers.empty()) return false;
+  for (int r : readers) {
+    const Node& q = g.nodes[r];
+    if (q.op_type != "QuantizeLinear" || q.inputs[0] != v) return false;
+    auto p = QdqParams(q, MetasOfNode(g, q), static_cast<int>(g.values[v].shape.size()));
+    if (!p.ok() || p->per_channel()) return false;
+    if (!qs->empty() && !(*p == *params)) return false;
+    *params = *p;
+    qs->push_back(r);
+  }
+  return true;
+}
+
+// The Q nodes go: their outputs are now written by the node itself.
+void TakeOverOutput(Graph& g, Node& n, const std::vector<int>& qs) {
+  const int yq = g.nodes[qs[0]].outputs[0];
+  for (size_t k = 1; k < qs.size(); ++k) ReplaceUses(g, g.nodes[qs[k]].outputs[0], yq);
+  for (int q : qs) g.nodes[q].removed = true;
+  n.outputs[0] = yq;
+}
+
+// Weights with a zero point: w - z is stored instead when it still fits int8 (oneDNN's
+// int8 convolution takes no weight zero point).
+bool SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
+  bool any = false;
+  for (int32_t z : p->zero_point) any |= z != 0;
+  if (!any) return true;
+  const Tensor& w = *g.values[wq].constant;
+  Tensor out(DType::kS8, w.shape());
+  const int64_t channels = p->per_channel() ? w.shape()[p->axis] : 1;
+  int64_t inner = 1;
+  if (p->per_channel())
+    for (size_t d = p->axis + 1; d < w.shape().size(); ++d) inner *= w.shape()[d];
+  for (int64_t i = 0; i < w.num_elements(); ++i) {
+    const int64_t c = channels == 1 ? 0 : (i / inner) % channels;
+    const int32_t q = (w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i]) - p->zero_point[c];
+    if (q < -128 || q > 127) return false;
+    out.data<int8_t>()[i] = static_cast<int8_t>(q);
+  }
+  Value v = g.values[wq];
+  v.name += "_symmetric";
+  v.dtype = DType::kS8;
+  v.constant = std::move(out);
+  g.values.push_back(std::move(v));
+  std::fill(p->zero_point.begin(), p->zero_point.end(), 0);
+  p->dtype = DType::kS8;
+  return true;
+}
+
+void LowerCompute(Graph& g, Node& n) {
+  QuantParams px, pw;
+  const Node* dx = DqOf(g, n.inputs[0], &px);
+  const Node* dw = n.inputs.size() > 1 ? DqOf(g, n.inputs[1], &pw) : nullptr;
+  if (!dx || !dw || px.per_channel() || !g.values[dw->inputs[0]].constant) return;
+  const int expected_axis = n.op_type == "Gemm" && n.attrs.GetInt("transB", 0).value_or(0) == 0 ? 1 : 0;
+  if (pw.per_channel() && pw.axis != expected_axis) return;
+  int wq = dw->inputs[0];
+  if (!SymmetrizeWeights(g, wq, &pw)) return;
+  if (g.values.back().name == g.values[wq].name + "_symmetric") wq = static_cast<int>(g.values.size()) - 1;
+  NodeQuant q;
+  q.inputs.resize(n.inputs.size());
+  q.inputs[0] = px;
+  q.inputs[1] = pw;
+  n.inputs[0] = dx->inputs[0];
+  n.inputs[1] = wq;
+  std::vector<int> qs;
+  QuantParams py;
+  if (AllReadersQuantize(g, n.outputs[0], &qs, &py)) {
+    q.output = py;
+    TakeOverOutput(g, n, qs);
+    for (PostOp& p : n.post_ops) {
+      QuantParams pr;
+      if (p.kind != "Sum") continue;
+      const Node* dr = DqOf(g, p.sum_input, &pr);
+      if (dr && !pr.per_channel() && SizeOf(pr.dtype) == SizeOf(py.dtype)) {
+        p.sum_input = dr->inputs[0];
+        q.sum = pr;
+      }
+    }
+  }
+  n.quant = std::move(q);
+}
+
+void LowerMover(Graph& g, Node& n) {
+  const int inputs = n.op_type == "Concat" ? static_cast<int>(n.inputs.size()) : 1;
+  QuantParams p0;
+  std::vector<int> sources;
+  for (int k = 0; k < inputs; ++k) {
+    QuantParams pk;
+    const Node* d = DqOf(g, n.inputs[k], &pk);
+    if (!d || pk.per_channel() || (k > 0 && !(pk == p0))) return;
+    p0 = pk;
+    sources.push_back(d->inputs[0]);
+  }
+  std::vector<int> qs;
+  QuantParams py;
+  if (!AllReadersQuantize(g, n.outputs[0], &qs, &py) || !(py == p0)) return;
+  NodeQuant q;
+  q.inputs.resize(n.inputs.size());
+  for (int k = 0; k < inputs; ++k) {
+    q.inputs[k] = p0;
+    n.inputs[k] = sources[k];
+  }
+  q.output = p0;
+  TakeOverOutput(g, n, qs);
+  n.quant = std::move(q);
+}
+
+}  // namespace
+
+absl::Status LowerQdq(Graph& g) {
+  bool any = false;
+  for (const Node& n : g.nodes) any |= n.op_type == "DequantizeLinear";
+  if (!any) return absl::OkStatus();
+  for (Node& n : g.nodes) {
+    if (n.removed || n.quant || n.outputs.empty()) continue;
+    if (n.op_type == "Conv" || n.op_type == "Gemm") LowerCompute(g, n);
+    else if (kMovers.count(n.op_type) && n.post_ops.empty()) LowerMover(g, n);
+  }
+  // Dead DQ/Q nodes (their readers were lowered).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Node& n : g.nodes) {
+      if (n.removed || (n.op_type != "DequantizeLinear" && n.op_type != "QuantizeLinear")) continue;
+      if (!g.IsGraphOutput(n.outputs[0]) && g.Consumers(n.outputs[0]).empty()) {
+        n.removed = true;
+        changed = true;
+      }
+    }
+  }
+  g.Compact();
+  // Lowered outputs change type: integer values now flow where float ones did.
+  for (const Node& n : g.nodes)
+    if (n.quant && n.quant->output) g.values[n.outputs[0]].dtype = n.quant->output->dtype;
+  return absl::OkStatus();
+}
+
+}  // namespace qbench
