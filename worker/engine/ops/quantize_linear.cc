@@ -61,6 +61,10 @@ absl::StatusOr<QuantParams> QdqParams(const Node& node, std::span<const TensorMe
   if (scale.rank() == 1 && scale.num_elements() > 1) {
     QB_ASSIGN_OR_RETURN(int64_t axis, WithNode(node, node.attrs.GetInt("axis", 1)));
     QB_ASSIGN_OR_RETURN(p.axis, NormalizeAxis(node, axis, rank));
+    const Shape& x = in[0].shape;
+    if (static_cast<int>(x.size()) == rank && x[p.axis] != kDynamicDim && x[p.axis] != scale.num_elements())
+      return NodeError(node, absl::StrCat("scale has ", scale.num_elements(), " elements but axis ", p.axis,
+                                          " of the input has ", x[p.axis]));
   }
   const int32_t lo = p.dtype == DType::kS8 ? -128 : p.dtype == DType::kU8 ? 0 : INT32_MIN;
   const int32_t hi = p.dtype == DType::kS8 ? 127 : p.dtype == DType::kU8 ? 255 : INT32_MAX;

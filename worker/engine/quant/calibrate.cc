@@ -41,14 +41,9 @@ absl::StatusOr<CalibrationData> Calibrate(Session& session, const data::Dataset&
   for (int64_t first = 0; first < n; first += batch) {
     const int64_t count = std::min(batch, n - first);
     std::vector<int64_t> idx(out.indices.begin() + first, out.indices.begin() + first + count);
-    if (fixed_batch && count < batch) {
-      // A fixed-batch model runs the short last batch one sample at a time.
-      for (int64_t i : idx) {
-        QB_ASSIGN_OR_RETURN(Tensor x, data::LoadBatch(dataset, {i}, options.loader_threads));
-        QB_RETURN_IF_ERROR(session.Run({x}, &observe).status());
-      }
-      continue;
-    }
+    // A fixed-batch model gets its short last batch padded with repeats of that batch's
+    // samples (they are observed twice: a few samples' weight in the histograms).
+    for (size_t i = 0; fixed_batch && static_cast<int64_t>(idx.size()) < batch; ++i) idx.push_back(idx[i]);
     QB_ASSIGN_OR_RETURN(Tensor x, data::LoadBatch(dataset, idx, options.loader_threads));
     absl::Status s = session.Run({x}, &observe).status();
     if (!s.ok())

@@ -264,7 +264,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
   std::map<int, int> replaced;  // value -> its dequantized twin
   std::map<int, std::vector<Node>> after;  // producer node index (-1: graph input) -> nodes
   for (const auto& [v, a] : act) {
-    const Value& val = g.values[v];
+    const Value val = g.values[v];  // a copy: adding values below reallocates g.values
     const int producer = val.producer;
     const std::string base = val.name;
     const int vq = AddValueLike(g, val, base + "_quantized", a.is_signed && !dynamic ? DType::kS8 : DType::kU8);
