@@ -19,8 +19,10 @@ METHODS = ["percentile", "minmax", "mse", "entropy"]
 
 def run_qbench(worker, model, samples, seed, tmp):
     configs = [{"name": f"w8a8-{m}", "preset": "w8a8", "activations": {"method": m}} for m in METHODS]
-    configs += [{"name": f"w4a8-{m}", "preset": "w4a8", "weights": {"method": "mse"}, "activations": {"method": m}}
-                for m in ("minmax", "mse")]
+    configs += [{"name": f"w8a8-{m}-bc", "preset": "w8a8", "activations": {"method": m}, "bias_correction": True}
+                for m in METHODS]
+    configs += [{"name": f"w4a8-{m}{bc}", "preset": "w4a8", "weights": {"method": "mse"}, "activations": {"method": m},
+                 "bias_correction": bc == "-bc"} for m in ("minmax", "mse") for bc in ("", "-bc")]
     spec = {"name": model, "model": f"{ROOT}/models/fashion_mnist/{model}.onnx",
             "eval_dataset": f"{ROOT}/models/fashion_mnist/dataset.json", "batch_sizes": [64], "threads": 1,
             "latency": {"min_iters": 5, "min_seconds": 0, "warmup_iters": 1, "warmup_seconds": 0},
@@ -48,8 +50,9 @@ def main():
         with open(torch_json) as f:
             torch_res = json.load(f)
         print(f"calibration: {args.samples} train images, seed {args.seed}; eval: 10,000 test images")
-        print(f"{'model':8} {'fp32':>7} {'torch':>7} " + " ".join(f"{'w8a8-' + m:>16}" for m in METHODS) +
-              f" {'best':>7} {'w4a8 best':>16}")
+        cols = METHODS + [m + "-bc" for m in METHODS]
+        print(f"{'model':8} {'fp32':>7} {'torch':>7} " + " ".join(f"{m:>13}" for m in cols) +
+              f" {'best W8A8':>10} {'best W4A8':>24}")
         worse = []
         for m in MODELS:
             ours = run_qbench(args.worker, m, args.samples, args.seed, tmp)
@@ -58,13 +61,13 @@ def main():
             if sha != t["calib_indices_sha256"]:
                 sys.exit(f"{m}: calibration sets differ ({sha} vs {t['calib_indices_sha256']})")
             fp32 = ours["fp32"]["accuracy"]["top1"]
-            w8 = {k: ours[f"w8a8-{k}"]["accuracy"]["top1"] for k in METHODS}
+            w8 = {k: ours[f"w8a8-{k}"]["accuracy"]["top1"] for k in cols}
             best = max(w8.values())
             w4 = {k: v["accuracy"]["top1"] for k, v in ours.items() if k.startswith("w4a8")}
             w4_name = max(w4, key=w4.get)
             print(f"{m:8} {100 * fp32:6.2f}% {100 * t['int8_top1']:6.2f}% " +
-                  " ".join(f"{100 * w8[k]:15.2f}%" for k in METHODS) +
-                  f" {100 * best:6.2f}% {100 * w4[w4_name]:7.2f}% ({w4_name})")
+                  " ".join(f"{100 * w8[k]:12.2f}%" for k in cols) +
+                  f" {100 * best:9.2f}% {100 * w4[w4_name]:7.2f}% ({w4_name})")
             if best < t["int8_top1"]:
                 worse.append(m)
         if worse:

@@ -110,7 +110,13 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->calibration_sha256 = cal->indices_sha256;
   }
   const auto q0 = Clock::now();
-  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(ctx.fp32->graph(), c, cal ? cal->histograms : kNone));
+  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(ctx.fp32->graph(), c, cal ? cal->histograms : kNone,
+                                                                     cal ? &cal->channel_means : nullptr));
+  if (c.bias_correction)
+    r->notes.push_back("bias correction: each quantized layer's bias is shifted by -sum_k (W_q - W)[c, k] E[x_k], "
+                       "with E[x_k] from the calibration pass");
+  if (!c.activations.dynamic)
+    r->notes.push_back("biases sit on the int32 grid of scale s_x * s_w[c], as integer runtimes hold them");
   r->model_bytes = qm.packed_bytes;
   r->size_method = absl::StrCat("weights packed at ", c.weights.bits, " bits (per-layer overrides applied), ",
                                 "4-byte scales and 1-byte zero points, float32 biases and float layers");

@@ -31,10 +31,20 @@ absl::StatusOr<CalibrationData> Calibrate(Session& session, const data::Dataset&
   out.indices = SampleIndices(dataset.size(), options.samples, options.seed);
   out.indices_sha256 = IndicesSha256(out.indices);
   const Graph& g = session.graph();
+  std::map<int, std::vector<double>> sums;
+  std::map<int, int64_t> counts;
   ValueObserver observe = [&](int v, const Tensor& t) -> absl::Status {
     if (t.dtype() != DType::kF32 || g.values[v].constant) return absl::OkStatus();
     absl::Status s = out.histograms[v].Add(std::span(t.data<float>(), t.num_elements()));
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("calibration: tensor \"", g.values[v].name, "\" ", s.message()));
+    if (t.rank() >= 2 && t.dim(1) > 0) {
+      const int64_t c = t.dim(1), inner = t.num_elements() / (t.dim(0) * c);
+      std::vector<double>& sum = sums[v];
+      sum.resize(c, 0.0);
+      const float* x = t.data<float>();
+      for (int64_t i = 0; i < t.num_elements(); ++i) sum[(i / inner) % c] += x[i];
+      counts[v] += t.dim(0) * inner;
+    }
     return absl::OkStatus();
   };
   const int64_t n = static_cast<int64_t>(out.indices.size());
@@ -48,6 +58,10 @@ absl::StatusOr<CalibrationData> Calibrate(Session& session, const data::Dataset&
     absl::Status s = session.Run({x}, &observe).status();
     if (!s.ok())
       return Annotate(s, absl::StrCat("calibration batch of samples ", first, "..", first + count - 1, " of ", dataset_name));
+  }
+  for (auto& [v, sum] : sums) {
+    for (double& m : sum) m /= static_cast<double>(counts[v]);
+    out.channel_means[v] = std::move(sum);
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

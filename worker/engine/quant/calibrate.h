@@ -24,6 +24,8 @@ struct CalibrationOptions {
 
 struct CalibrationData {
   std::map<int, Histogram> histograms;  // by value id of the session's graph
+  // Mean of each channel (axis 1) of every activation: bias correction's E[x].
+  std::map<int, std::vector<double>> channel_means;
   std::vector<int64_t> indices;         // the samples used, in order
   std::string indices_sha256;
   double seconds = 0;

@@ -1,6 +1,6 @@
 #include "worker/engine/quant/config.h"
 
-#include <regex>
+#include <cctype>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -70,8 +70,10 @@ absl::Status ParseWeights(const json& j, const std::string& where, WeightSpec* w
     } else if (k == "method") {
       QB_ASSIGN_OR_RETURN(int m, Lookup(kWeightMethods, v, where, f));
       w->method = static_cast<WeightMethod>(m);
+    } else if (k == "narrow_range") {
+      QB_ASSIGN_OR_RETURN(w->narrow_range, ParseBool(v, where, f));
     } else {
-      return FieldError(where, f, "is not a known field (bits, granularity, symmetric, method)");
+      return FieldError(where, f, "is not a known field (bits, granularity, symmetric, method, narrow_range)");
     }
   }
   return absl::OkStatus();
@@ -162,15 +164,23 @@ absl::StatusOr<QuantConfig> ConfigFromShortName(const std::string& name) {
     c.precision = Precision::kBf16;
     return c;
   }
-  // At most 3 digits, so std::stoi cannot throw; the range checks below then apply.
-  static const std::regex kPattern("w([0-9]{1,3})a([0-9]{1,3})(-dynamic)?");
-  std::smatch m;
-  if (!std::regex_match(name, m, kPattern))
+  // w<digits>a<digits>[-dynamic], read by hand (at most 3 digits each, so no overflow).
+  std::string rest = name;
+  constexpr std::string_view kDynamic = "-dynamic";
+  c.activations.dynamic = rest.size() > kDynamic.size() && rest.ends_with(kDynamic);
+  if (c.activations.dynamic) rest.resize(rest.size() - kDynamic.size());
+  auto digits = [&](char tag, int* out) {
+    if (rest.empty() || rest[0] != tag) return false;
+    size_t n = 1;
+    while (n < rest.size() && n <= 3 && std::isdigit(static_cast<unsigned char>(rest[n]))) ++n;
+    if (n == 1) return false;
+    *out = std::stoi(rest.substr(1, n - 1));
+    rest = rest.substr(n);
+    return true;
+  };
+  if (!digits('w', &c.weights.bits) || !digits('a', &c.activations.bits) || !rest.empty())
     return absl::InvalidArgumentError(absl::StrCat("unknown configuration \"", name,
                                                    "\"; short names are fp32, bf16 and w<bits>a<bits>[-dynamic]"));
-  c.weights.bits = std::stoi(m[1]);
-  c.activations.bits = std::stoi(m[2]);
-  c.activations.dynamic = m[3].matched;
   if (c.weights.bits < 2 || c.weights.bits > 8)
     return absl::InvalidArgumentError(absl::StrCat("configuration \"", name, "\": weight bits must be in [2, 8]"));
   if (c.activations.bits < 4 || c.activations.bits > 8)
@@ -249,7 +259,8 @@ json ConfigToJson(const QuantConfig& c) {
   j["weights"] = {{"bits", c.weights.bits},
                   {"granularity", c.weights.per_channel ? "per_channel" : "per_tensor"},
                   {"symmetric", c.weights.symmetric},
-                  {"method", kWeightMethods[static_cast<int>(c.weights.method)].name}};
+                  {"method", kWeightMethods[static_cast<int>(c.weights.method)].name},
+                  {"narrow_range", c.weights.narrow_range}};
   j["activations"] = {{"bits", c.activations.bits},
                       {"type", c.activations.is_signed ? "s8" : "u8"},
                       {"symmetric", c.activations.symmetric},

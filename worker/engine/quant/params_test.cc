@@ -181,7 +181,9 @@ TEST(QuantizeWeightsTest, PerChannelAlongAxisOneOfAMatrix) {
   //   column 1 {-1, 4}:    4/127    -> q {-31.75 -> -32, 127}
   //   column 2 {0.5, -0.125}: 0.5/127 -> q {127, -32}
   Tensor w = Tensor::FromFloats({2, 3}, {1.f, -1.f, 0.5f, -0.25f, 4.f, -0.125f});
-  auto qw = QuantizeWeights(w, /*axis=*/1, WeightSpec{}, ScaleConstraint::kFloat, "node \"fc\"");
+  WeightSpec narrow;
+  narrow.narrow_range = true;  // TFLite-style amax / 127
+  auto qw = QuantizeWeights(w, /*axis=*/1, narrow, ScaleConstraint::kFloat, "node \"fc\"");
   ASSERT_TRUE(qw.ok()) << qw.status();
   EXPECT_EQ(qw->params.axis, 1);
   EXPECT_EQ(qw->params.dtype, DType::kS8);
@@ -192,9 +194,16 @@ TEST(QuantizeWeightsTest, PerChannelAlongAxisOneOfAMatrix) {
   EXPECT_EQ(qw->params.zero_point, std::vector<int32_t>({0, 0, 0}));
   EXPECT_EQ(qw->q.shape(), Shape({2, 3}));
   EXPECT_EQ(Values<int8_t>(qw->q), std::vector<int8_t>({127, -32, 127, -32, 127, -32}));
+  // The default is PyTorch's full-range symmetric scale amax / 127.5: +amax lands on 127.5,
+  // rounds to 128 and saturates to 127; -0.25 / (1 / 127.5) = -31.875 -> -32.
+  auto full = QuantizeWeights(w, /*axis=*/1, WeightSpec{}, ScaleConstraint::kFloat, "node \"fc\"");
+  ASSERT_TRUE(full.ok());
+  EXPECT_FLOAT_EQ(full->params.scale[0], 1.f / 127.5f);
+  EXPECT_EQ(Values<int8_t>(full->q)[0], 127);
+  EXPECT_EQ(Values<int8_t>(full->q)[3], -32);
 
   // Per tensor: one scale 4/127; column 0's 1.0 becomes 31.75 -> 32.
-  WeightSpec per_tensor;
+  WeightSpec per_tensor = narrow;
   per_tensor.per_channel = false;
   qw = QuantizeWeights(w, 1, per_tensor, ScaleConstraint::kFloat, "fc");
   ASSERT_TRUE(qw.ok());
@@ -205,7 +214,7 @@ TEST(QuantizeWeightsTest, PerChannelAlongAxisOneOfAMatrix) {
 
   // Axis 0 of a conv weight {OC=2, IC=1, 1, 1}: each output channel its own scale.
   Tensor cw = Tensor::FromFloats({2, 1, 1, 1}, {0.5f, -0.25f});
-  qw = QuantizeWeights(cw, 0, WeightSpec{}, ScaleConstraint::kFloat, "conv");
+  qw = QuantizeWeights(cw, 0, narrow, ScaleConstraint::kFloat, "conv");
   ASSERT_TRUE(qw.ok());
   EXPECT_FLOAT_EQ(qw->params.scale[0], 0.5f / 127);
   EXPECT_FLOAT_EQ(qw->params.scale[1], 0.25f / 127);
@@ -218,6 +227,7 @@ TEST(QuantizeWeightsTest, FourBitWeightsStayOnTheirGrid) {
   WeightSpec spec;
   spec.bits = 4;
   spec.per_channel = false;
+  spec.narrow_range = true;
   auto qw = QuantizeWeights(w, 0, spec, ScaleConstraint::kFloat, "w");
   ASSERT_TRUE(qw.ok());
   EXPECT_EQ(qw->params.qmin, -8);

@@ -25,7 +25,8 @@ struct AxisWalker {
 
 }  // namespace
 
-QuantParams ChooseParams(float lo, float hi, const QuantGrid& grid, bool symmetric, ScaleConstraint constraint) {
+QuantParams ChooseParams(float lo, float hi, const QuantGrid& grid, bool symmetric, ScaleConstraint constraint,
+                         bool full_range) {
   QuantParams p;
   p.dtype = grid.storage();
   p.bits = grid.bits;
@@ -39,7 +40,7 @@ QuantParams ChooseParams(float lo, float hi, const QuantGrid& grid, bool symmetr
     const float amax = std::max(-lo, hi);
     if (grid.is_signed) {
       zp = 0;
-      scale = amax / static_cast<float>(p.qmax);
+      scale = amax / (full_range ? static_cast<float>(p.qmax - p.qmin) / 2.f : static_cast<float>(p.qmax));
     } else if (lo == 0.f) {
       zp = 0;  // non-negative data on an unsigned grid: the whole grid is usable
       scale = amax / static_cast<float>(p.qmax);
@@ -123,12 +124,13 @@ QuantParams ChannelParams(std::span<const float> v, const WeightSpec& spec, Scal
     lo = std::min(lo, x);
     hi = std::max(hi, x);
   }
-  QuantParams best = ChooseParams(lo, hi, grid, spec.symmetric, constraint);
+  const bool full = !spec.narrow_range;
+  QuantParams best = ChooseParams(lo, hi, grid, spec.symmetric, constraint, full);
   if (spec.method == WeightMethod::kMinMax || v.empty()) return best;
   double best_err = WeightError(v, best.scale[0], best.zero_point[0], best.qmin, best.qmax);
   for (int k = 99; k >= 20; --k) {
     const float r = k / 100.f;
-    QuantParams p = ChooseParams(lo * r, hi * r, grid, spec.symmetric, constraint);
+    QuantParams p = ChooseParams(lo * r, hi * r, grid, spec.symmetric, constraint, full);
     const double err = WeightError(v, p.scale[0], p.zero_point[0], p.qmin, p.qmax);
     if (err < best_err) {
       best_err = err;

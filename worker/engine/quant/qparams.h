@@ -6,7 +6,9 @@
 //  - asymmetric: scale = (hi - lo) / (qmax - qmin), and the zero point is nudged to the
 //    nearest integer of qmin - lo / scale, clamped into the grid;
 //  - symmetric: the zero point is the grid's middle (0 for signed grids) and scale covers
-//    max(|lo|, |hi|) on the shorter side of the grid;
+//    max(|lo|, |hi|) on the shorter side of the grid ("restricted": amax / 127 at 8 bits,
+//    as TFLite does), or, with full_range, amax / ((qmax - qmin) / 2) = amax / 127.5
+//    (PyTorch's and oneDNN's symmetric observers: -128 is used, +amax saturates to 127);
 //  - a power-of-two constraint rounds the scale *up* to 2^k, so the range stays covered.
 #pragma once
 
@@ -28,7 +30,7 @@ struct RangeChoice {
 
 // Per-tensor parameters for the real range [lo, hi] (lo <= hi, both finite).
 QuantParams ChooseParams(float lo, float hi, const QuantGrid& grid, bool symmetric,
-                         ScaleConstraint constraint = ScaleConstraint::kFloat);
+                         ScaleConstraint constraint = ScaleConstraint::kFloat, bool full_range = false);
 
 
 // Quantizes a float tensor with per-tensor or per-axis parameters into params.dtype.
@@ -44,6 +46,7 @@ struct WeightSpec {
   bool per_channel = true;
   bool symmetric = true;
   WeightMethod method = WeightMethod::kMinMax;
+  bool narrow_range = false;  // symmetric scale amax / (2^(b-1) - 1) instead of amax / (2^(b-1) - 0.5)
 };
 
 // Chooses parameters for a weight tensor along `axis` (or per tensor when

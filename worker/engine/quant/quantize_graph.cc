@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "worker/engine/ops/quantize_linear.h"
 #include "worker/engine/passes/rewrite_util.h"
+#include "worker/engine/quant/bias.h"
 
 namespace qbench::quant {
 namespace {
@@ -124,12 +126,13 @@ int64_t FloatModelBytes(const Graph& g) {
 }
 
 absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfig& config,
-                                             const std::map<int, Histogram>& histograms) {
+                                             const std::map<int, Histogram>& histograms,
+                                             const std::map<int, std::vector<double>>* channel_means) {
   if (config.precision != Precision::kInt)
     return absl::InvalidArgumentError(absl::StrCat("configuration \"", config.name, "\" is not an integer one"));
-  if (config.bias_correction || config.equalization)
-    return absl::UnimplementedError(absl::StrCat("configuration \"", config.name,
-                                                 "\": bias_correction and equalization are not implemented yet"));
+  if (config.bias_correction && (config.activations.dynamic || channel_means == nullptr))
+    return absl::InvalidArgumentError(absl::StrCat("configuration \"", config.name,
+                                                   "\": bias_correction needs static activations (calibration data)"));
   const bool dynamic = config.activations.dynamic;
   QuantizedModel out;
   Graph& g = out.graph;
@@ -238,7 +241,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
     if (!quantized[i]) continue;
     Node& n = g.nodes[i];
     if (n.op_type != "Conv" && n.op_type != "Gemm") continue;
-    const Tensor& w = *ConstantInput(g, n, 1);
+    const Tensor w = *ConstantInput(g, n, 1);  // shares the buffer; g.values grows below
     const std::string what = absl::StrCat("node \"", n.name, "\" weights \"", g.values[n.inputs[1]].name, "\"");
     QB_ASSIGN_OR_RETURN(QuantizedWeights qw, QuantizeWeights(w, WeightAxis(n), spec[i].weights, config.scale, what));
     if (config.scale == ScaleConstraint::kDyadic && !dynamic) {
@@ -248,6 +251,31 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
       for (float& sw : qw.params.scale)
         sw = static_cast<float>(NearestDyadic(static_cast<double>(sx) * sw / sy, config.dyadic_bits) * sy / sx);
       QB_ASSIGN_OR_RETURN(qw.q, QuantizeTensor(w, qw.params));
+    }
+    // The bias: corrected for the weights' quantization shift, then on the int32 grid.
+    if (!dynamic) {
+      const float sx = out.activations.at(n.inputs[0]).scale[0];
+      const int64_t channels = n.op_type == "Gemm" ? (WeightAxis(n) == 0 ? w.dim(0) : w.dim(1)) : w.dim(0);
+      const Tensor* b = ConstantInput(g, n, 2);
+      if (n.op_type == "Gemm" && b && (b->num_elements() != channels || n.attrs.GetFloat("beta", 1.f).value_or(0) != 1.f))
+        b = nullptr;  // a broadcast or scaled C stays as it is
+      if (b || n.inputs.size() < 3 || n.inputs[2] < 0) {
+        Tensor bias = b ? b->Clone() : Tensor(DType::kF32, {channels});
+        if (config.bias_correction) {
+          auto mean = channel_means->find(n.inputs[0]);
+          if (mean == channel_means->end())
+            return absl::InternalError(absl::StrCat("no channel means for the input of node \"", n.name, "\""));
+          const Tensor wq_real = DequantizeWith(qw.q, qw.params);
+          const std::vector<double> shift =
+              BiasCorrection(w, wq_real, mean->second, n.op_type == "Gemm", WeightAxis(n) == 0,
+                             n.op_type == "Conv" ? n.attrs.GetInt("group", 1).value_or(1) : 1);
+          for (int64_t c = 0; c < channels; ++c) bias.data<float>()[c] += static_cast<float>(shift[c]);
+        }
+        QB_RETURN_IF_ERROR(RoundBiasToInt32(&bias, sx, qw.params, what));
+        const std::string bname = absl::StrCat(n.name, "_bias_int32_grid");
+        if (n.inputs.size() < 3) n.inputs.resize(3, -1);
+        n.inputs[2] = AddConstant(g, bname, std::move(bias));
+      }
     }
     const std::string base = g.values[n.inputs[1]].name;
     const int wq = AddConstant(g, base + "_quantized", std::move(qw.q));

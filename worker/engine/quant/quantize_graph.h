@@ -46,8 +46,11 @@ struct QuantizedModel {
 
 // `fp32` is an optimized graph (Session::graph()); `histograms` come from Calibrate on
 // that graph (unused for dynamic activations).
+// `channel_means` (value id -> mean per channel of axis 1, from calibration) is needed
+// for bias correction only.
 absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfig& config,
-                                             const std::map<int, Histogram>& histograms);
+                                             const std::map<int, Histogram>& histograms,
+                                             const std::map<int, std::vector<double>>* channel_means = nullptr);
 
 // Bytes of the float model's constants (the FP32 size the quantized size compares to).
 int64_t FloatModelBytes(const Graph& g);
