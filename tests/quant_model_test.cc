@@ -113,8 +113,9 @@ TEST_P(QuantizedModelTest, IntegerKernelsMatchQdqOracle) {
   EXPECT_GT(10 * std::log10(signal / std::max(noise, 1e-30)), 30.0);
 }
 
-// W8A8 (per-channel weights, default calibration) loses at most 0.3 top-1 points on the
-// whole Fashion-MNIST test set, and two runs give bit-identical parameters and accuracy.
+// W8A8 (per-channel weights; the default percentile calibration and minmax, MSE and
+// entropy) loses at most 0.3 top-1 points on the whole Fashion-MNIST test set, and two
+// runs give bit-identical parameters and accuracy.
 TEST_P(QuantizedModelTest, W8A8WithinAThirdOfAPointAndDeterministic) {
   JobSpec spec;
   spec.model = Fashion(GetParam() + ".onnx");
@@ -125,9 +126,16 @@ TEST_P(QuantizedModelTest, W8A8WithinAThirdOfAPointAndDeterministic) {
   spec.latency = {1, 0, 2, 0, 10};
   spec.sqnr_samples = 64;
   spec.configs = {*quant::ConfigFromShortName("fp32"), *quant::ConfigFromShortName("w8a8")};
+  for (const char* method : {"minmax", "mse", "entropy"}) {
+    auto c = quant::ParseConfig(nlohmann::json{{"name", std::string("w8a8-") + method},
+                                               {"activations", {{"method", method}}}},
+                                "configs[]");
+    ASSERT_TRUE(c.ok()) << c.status();
+    spec.configs.push_back(*c);
+  }
   auto r1 = RunJob(spec);
   ASSERT_TRUE(r1.ok()) << r1.status();
-  ASSERT_EQ(r1->configs.size(), 2u);
+  ASSERT_EQ(r1->configs.size(), 5u);
   const ConfigResult& fp32 = r1->configs[0];
   const ConfigResult& w8 = r1->configs[1];
   ASSERT_TRUE(w8.error.empty()) << w8.error;
@@ -136,6 +144,12 @@ TEST_P(QuantizedModelTest, W8A8WithinAThirdOfAPointAndDeterministic) {
   EXPECT_GT(w8.accuracy.agreement, 0.98);
   EXPECT_LT(w8.model_bytes, fp32.model_bytes / 3);  // int8 weights: about a quarter
   EXPECT_EQ(w8.calibration_sha256, "e2448b339f3921d47861c0ecf9d84b04513c4eeee9de351aece84f8d957fa62f");
+  // Every calibration method stays within the same bound.
+  for (size_t i = 2; i < r1->configs.size(); ++i) {
+    const ConfigResult& c = r1->configs[i];
+    ASSERT_TRUE(c.error.empty()) << c.error;
+    EXPECT_GE(c.accuracy.top1, fp32.accuracy.top1 - 0.003) << GetParam() << " " << c.config.name;
+  }
   auto r2 = RunJob(spec);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->configs[1].accuracy.top1, w8.accuracy.top1);

@@ -9,7 +9,8 @@
 //       so Q is what a `levels`-level quantizer preserves of P;
 //   KL(P || Q) = sum_j P_j log(P_j / Q_j) over P_j > 0, both normalized; a Q_j = 0
 //       where P_j > 0 (a bin the quantizer cannot represent) costs as if Q_j = eps.
-// The threshold with the smallest divergence wins.
+// The threshold with the smallest divergence wins. Bin 0 (|x| ~ 0) is set to bin 1's
+// count first (see EntropyRange).
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -48,7 +49,11 @@ double KlDivergenceForThreshold(const std::vector<double>& bins, int i, int leve
 }
 
 RangeChoice EntropyRange(const Histogram& h, const RangeOptions& options) {
-  const std::vector<double> bins = h.AbsCounts();
+  std::vector<double> bins = h.AbsCounts();
+  // The spike of exact zeros (ReLU outputs, padding) is not information a clipping
+  // threshold can keep or lose, but it dominates P and drags the divergence towards
+  // small thresholds; like NVIDIA's histogram calibrator, count bin 0 as its neighbour.
+  if (bins.size() > 1) bins[0] = bins[1];
   const int n = static_cast<int>(bins.size());
   // Levels available on one side of zero: the whole grid for non-negative data on an
   // unsigned grid, half of it otherwise.
