@@ -13,6 +13,7 @@
 #include "worker/engine/onnx/importer.h"
 #include "worker/engine/pipeline/evaluate.h"
 #include "worker/engine/quant/calibrate.h"
+#include "worker/engine/quant/equalize.h"
 #include "worker/engine/quant/quantize_graph.h"
 
 namespace qbench {
@@ -42,7 +43,9 @@ struct JobContext {
   std::unique_ptr<data::Dataset> calib;
   EvalOptions eval_options;
   Fp32Reference reference;
-  std::map<std::pair<int64_t, uint64_t>, quant::CalibrationData> calibrations;  // (samples, seed)
+  std::map<std::tuple<int64_t, uint64_t, bool>, quant::CalibrationData> calibrations;  // (samples, seed, equalized)
+  std::unique_ptr<Session> equalized;  // FP32 after cross-layer equalization (same function)
+  int equalized_pairs = 0;
   int loader_threads = 1;
 };
 
@@ -60,17 +63,29 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
   return absl::OkStatus();
 }
 
+// The FP32 session a configuration quantizes: the model itself, or its equalized twin.
+absl::StatusOr<Session*> BaseSession(JobContext& ctx, const quant::QuantConfig& c) {
+  if (!c.equalization) return ctx.fp32.get();
+  if (!ctx.equalized) {
+    Graph g = ctx.fp32->graph();
+    QB_ASSIGN_OR_RETURN(ctx.equalized_pairs, quant::EqualizeConvChains(g));
+    QB_ASSIGN_OR_RETURN(ctx.equalized, Session::Create(std::move(g), ctx.options));
+  }
+  return ctx.equalized.get();
+}
+
 absl::StatusOr<const quant::CalibrationData*> CalibrationFor(JobContext& ctx, const quant::QuantConfig& c) {
   const int64_t samples = c.calibration_samples > 0 ? c.calibration_samples : ctx.spec.calibration_samples;
   const uint64_t seed = c.calibration_seed.value_or(ctx.spec.seed);
-  auto key = std::make_pair(samples, seed);
+  auto key = std::make_tuple(samples, seed, c.equalization);
   auto it = ctx.calibrations.find(key);
   if (it != ctx.calibrations.end()) return &it->second;
   if (!ctx.calib) {
     QB_ASSIGN_OR_RETURN(ctx.calib, data::OpenDataset(ctx.spec.calibration_dataset));
   }
   quant::CalibrationOptions o{samples, seed, ctx.spec.calibration_batch_size, ctx.loader_threads};
-  QB_ASSIGN_OR_RETURN(quant::CalibrationData d, quant::Calibrate(*ctx.fp32, *ctx.calib, ctx.spec.calibration_dataset, o));
+  QB_ASSIGN_OR_RETURN(Session * base, BaseSession(ctx, c));
+  QB_ASSIGN_OR_RETURN(quant::CalibrationData d, quant::Calibrate(*base, *ctx.calib, ctx.spec.calibration_dataset, o));
   return &(ctx.calibrations[key] = std::move(d));
 }
 
@@ -110,7 +125,12 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->calibration_sha256 = cal->indices_sha256;
   }
   const auto q0 = Clock::now();
-  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(ctx.fp32->graph(), c, cal ? cal->histograms : kNone,
+  QB_ASSIGN_OR_RETURN(Session * base, BaseSession(ctx, c));
+  if (c.equalization)
+    r->notes.push_back(absl::StrCat("cross-layer equalization rescaled ", ctx.equalized_pairs,
+                                    " Conv pairs before calibration (per-layer SQNR compares with the equalized FP32 "
+                                    "model, which computes the same function)"));
+  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(base->graph(), c, cal ? cal->histograms : kNone,
                                                                      cal ? &cal->channel_means : nullptr));
   if (c.bias_correction)
     r->notes.push_back("bias correction: each quantized layer's bias is shifted by -sum_k (W_q - W)[c, k] E[x_k], "
@@ -131,7 +151,7 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   QB_RETURN_IF_ERROR(MeasureAll(ctx, *session, r, false));
 
   // Per-layer SQNR: each layer output (in float, or its quantized twin dequantized).
-  const int fp32_values = static_cast<int>(ctx.fp32->graph().values.size());
+  const int fp32_values = static_cast<int>(base->graph().values.size());
   ValueMapper mapper = [&](int v, const Tensor& t, int* id, Tensor* f) {
     if (v < fp32_values && t.dtype() == DType::kF32) {
       *id = v;
@@ -154,7 +174,7 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   eo.samples = std::min(ctx.spec.sqnr_samples, eo.samples);
   std::map<int, double> sqnr;
   if (eo.samples > 0) {
-    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*ctx.fp32, *session, *ctx.eval, eo, ids, mapper));
+    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*base, *session, *ctx.eval, eo, ids, mapper));
   }
   for (const auto& l : layers) {
     LayerResult lr{l.node, l.op_type, l.quantized, l.reason, l.weight_bits, l.activation_bits,

@@ -71,7 +71,8 @@ absl::Status ParseWeights(const json& j, const std::string& where, WeightSpec* w
       QB_ASSIGN_OR_RETURN(int m, Lookup(kWeightMethods, v, where, f));
       w->method = static_cast<WeightMethod>(m);
     } else if (k == "narrow_range") {
-      QB_ASSIGN_OR_RETURN(w->narrow_range, ParseBool(v, where, f));
+      QB_ASSIGN_OR_RETURN(bool narrow, ParseBool(v, where, f));
+      w->narrow_range = narrow;
     } else {
       return FieldError(where, f, "is not a known field (bits, granularity, symmetric, method, narrow_range)");
     }
@@ -260,7 +261,7 @@ json ConfigToJson(const QuantConfig& c) {
                   {"granularity", c.weights.per_channel ? "per_channel" : "per_tensor"},
                   {"symmetric", c.weights.symmetric},
                   {"method", kWeightMethods[static_cast<int>(c.weights.method)].name},
-                  {"narrow_range", c.weights.narrow_range}};
+                  {"narrow_range", !c.weights.full_range()}};
   j["activations"] = {{"bits", c.activations.bits},
                       {"type", c.activations.is_signed ? "s8" : "u8"},
                       {"symmetric", c.activations.symmetric},

@@ -124,7 +124,7 @@ QuantParams ChannelParams(std::span<const float> v, const WeightSpec& spec, Scal
     lo = std::min(lo, x);
     hi = std::max(hi, x);
   }
-  const bool full = !spec.narrow_range;
+  const bool full = spec.full_range();
   QuantParams best = ChooseParams(lo, hi, grid, spec.symmetric, constraint, full);
   if (spec.method == WeightMethod::kMinMax || v.empty()) return best;
   double best_err = WeightError(v, best.scale[0], best.zero_point[0], best.qmin, best.qmax);

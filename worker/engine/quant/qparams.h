@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -46,7 +47,11 @@ struct WeightSpec {
   bool per_channel = true;
   bool symmetric = true;
   WeightMethod method = WeightMethod::kMinMax;
-  bool narrow_range = false;  // symmetric scale amax / (2^(b-1) - 1) instead of amax / (2^(b-1) - 0.5)
+  // Symmetric scale amax / (2^(b-1) - 1) (narrow) or amax / (2^(b-1) - 0.5) (full range,
+  // PyTorch's observers). Unset: full range at 8 bits, narrow below, where saturating
+  // +amax by half a step costs more than the finer grid gains.
+  std::optional<bool> narrow_range;
+  bool full_range() const { return narrow_range ? !*narrow_range : bits == 8; }
 };
 
 // Chooses parameters for a weight tensor along `axis` (or per tensor when

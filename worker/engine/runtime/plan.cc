@@ -1,5 +1,6 @@
 #include "worker/engine/runtime/plan.h"
 
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -207,7 +208,7 @@ Tensor Plan::PlainCopy(int v) {
   return t;
 }
 
-absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) {
+absl::Status Plan::BindInputs(const std::vector<Tensor>& inputs) {
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     const RtValue& v = values_[graph_.inputs[i]];
     if (inputs[i].dtype() != DType::kF32)
@@ -215,25 +216,55 @@ absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs,
                                                      "\" must be float32, got ", std::string(Name(inputs[i].dtype()))));
     if (v.mem) v.mem.set_data_handle(const_cast<void*>(inputs[i].raw()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Plan::ExecuteStep(size_t si) {
+  Step& s = steps_[si];
+  const auto& in = step_in_[si];
+  const auto& out = step_out_[si];
+  if (!s.kernel) {
+    s.reorder.execute(ctx_->stream, const_cast<dnnl::memory&>(in[0]), const_cast<dnnl::memory&>(out[0]));
+    return absl::OkStatus();
+  }
+  const int inplace = s.kernel->InPlaceInput();
+  if (inplace >= 0 && in[inplace].get_data_handle() != out[0].get_data_handle())
+    std::memcpy(out[0].get_data_handle(), in[inplace].get_data_handle(), out[0].get_desc().get_size());
+  absl::Status status = s.kernel->Execute(in, out);
+  if (!status.ok()) return Annotate(status, absl::StrCat("step ", si, " (", s.info.node, ")"));
+  return absl::OkStatus();
+}
+
+absl::Status Plan::RunProfiled(const std::vector<Tensor>& inputs, std::vector<double>* step_ms) {
+  using Clock = std::chrono::steady_clock;
+  QB_RETURN_IF_ERROR(BindInputs(inputs));
+  step_ms->assign(steps_.size(), 0.0);
+  dnnl::stream& st = ctx_->stream;
+  try {
+    st.wait();
+    for (size_t si = 0; si < steps_.size(); ++si) {
+      const auto t0 = Clock::now();
+      QB_RETURN_IF_ERROR(ExecuteStep(si));
+      st.wait();
+      (*step_ms)[si] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    }
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN failed while running: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) {
+  QB_RETURN_IF_ERROR(BindInputs(inputs));
   dnnl::stream& st = ctx_->stream;
   if (observer)
     for (size_t i = 0; i < graph_.inputs.size(); ++i) QB_RETURN_IF_ERROR((*observer)(graph_.inputs[i], inputs[i]));
   const int graph_values = static_cast<int>(graph_.values.size());
   try {
     for (size_t si = 0; si < steps_.size(); ++si) {
-      Step& s = steps_[si];
-      const auto& in = step_in_[si];
-      const auto& out = step_out_[si];
-      if (!s.kernel) {
-        s.reorder.execute(st, const_cast<dnnl::memory&>(in[0]), const_cast<dnnl::memory&>(out[0]));
-        continue;
-      }
-      const int inplace = s.kernel->InPlaceInput();
-      if (inplace >= 0 && in[inplace].get_data_handle() != out[0].get_data_handle())
-        std::memcpy(out[0].get_data_handle(), in[inplace].get_data_handle(), out[0].get_desc().get_size());
-      absl::Status status = s.kernel->Execute(in, out);
-      if (!status.ok()) return Annotate(status, absl::StrCat("step ", si, " (", s.info.node, ")"));
-      if (observer) {
+      QB_RETURN_IF_ERROR(ExecuteStep(si));
+      const Step& s = steps_[si];
+      if (observer && s.kernel) {
         st.wait();
         for (int v : s.out)
           if (v < graph_values && values_[v].mem) QB_RETURN_IF_ERROR((*observer)(v, PlainCopy(v)));

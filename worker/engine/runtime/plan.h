@@ -20,6 +20,10 @@ class Plan {
                                                      const SessionOptions& options, DnnlContext* ctx);
 
   absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, const ValueObserver* observer = nullptr);
+  // Runs the plan once as Run does, but waits on the stream after every step and stores
+  // each step's wall time in milliseconds in (*step_ms)[i] (one entry per Steps() entry).
+  // The waits add a little time per step; use Run for end-to-end latency.
+  absl::Status RunProfiled(const std::vector<Tensor>& inputs, std::vector<double>* step_ms);
   std::vector<StepInfo> Steps() const;
   size_t arena_bytes() const { return arena_bytes_; }
 
@@ -40,6 +44,9 @@ class Plan {
   absl::Status AddNode(const Node& node);
   int AddReorder(int value, const dnnl::memory::desc& md, const std::string& why);
   absl::Status Allocate();
+  absl::Status BindInputs(const std::vector<Tensor>& inputs);
+  // Enqueues step si (kernel or reorder) on the stream, without waiting.
+  absl::Status ExecuteStep(size_t si);
   // A plain copy of runtime value v (reordered when its layout is blocked).
   Tensor PlainCopy(int v);
 

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/passes/passes.h"
@@ -72,6 +74,36 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inpu
   QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(shapes));
   if (options_.threads > 0) omp_set_num_threads(options_.threads);
   return plan->Run(inputs, observer);
+}
+
+absl::StatusOr<std::vector<StepTiming>> Session::Profile(const std::vector<Tensor>& inputs, int iters) {
+  if (iters < 1) return absl::InvalidArgumentError(absl::StrCat("profile iterations must be >= 1, got ", iters));
+  if (inputs.size() != graph_.inputs.size())
+    return absl::InvalidArgumentError(absl::StrCat("the model has ", graph_.inputs.size(), " inputs, got ",
+                                                   inputs.size()));
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(shapes));
+  if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  const std::vector<StepInfo> steps = plan->Steps();
+  std::vector<std::vector<double>> per_step(steps.size());  // [step][iteration]
+  std::vector<double> ms;
+  QB_RETURN_IF_ERROR(plan->RunProfiled(inputs, &ms));  // warm-up
+  for (int it = 0; it < iters; ++it) {
+    QB_RETURN_IF_ERROR(plan->RunProfiled(inputs, &ms));
+    for (size_t i = 0; i < steps.size(); ++i) per_step[i].push_back(ms[i]);
+  }
+  std::vector<StepTiming> out(steps.size());
+  double total = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::vector<double>& v = per_step[i];
+    std::sort(v.begin(), v.end());
+    out[i].info = steps[i];
+    out[i].median_ms = (v[(v.size() - 1) / 2] + v[v.size() / 2]) / 2;
+    total += out[i].median_ms;
+  }
+  for (StepTiming& t : out) t.share = total > 0 ? t.median_ms / total : 0;
+  return out;
 }
 
 }  // namespace qbench

@@ -30,6 +30,13 @@ struct StepInfo {
   std::string implementation;  // oneDNN implementation or "reference"
 };
 
+// One step's time over a profiled run (Session::Profile).
+struct StepTiming {
+  StepInfo info;
+  double median_ms = 0;  // median over the profiled runs, milliseconds
+  double share = 0;      // median_ms over the sum of all steps' medians, 0..1
+};
+
 // Called during a run with each value a step produced (and each graph input), as a
 // plain row-major float32 or integer tensor valid only during the call. Calibration
 // observes activations through it. A non-OK status stops the run.
@@ -55,6 +62,9 @@ class Session {
   absl::Status Prepare(const std::vector<Shape>& input_shapes);
   // The steps of the plan for these shapes (after Prepare or Run).
   absl::StatusOr<std::vector<StepInfo>> Steps(const std::vector<Shape>& input_shapes);
+  // Runs the plan for these inputs once to warm up, then `iters` (>= 1) times waiting on
+  // the stream after every step; returns one entry per step, in Steps() order.
+  absl::StatusOr<std::vector<StepTiming>> Profile(const std::vector<Tensor>& inputs, int iters);
 
  private:
   Session(Graph graph, const SessionOptions& options);
