@@ -113,6 +113,47 @@ TEST_P(QuantizedModelTest, IntegerKernelsMatchQdqOracle) {
   EXPECT_GT(10 * std::log10(signal / std::max(noise, 1e-30)), 30.0);
 }
 
+// Dynamic activations: DynamicQuantizeLinear -> DQ -> layer lowers to integer layers with
+// a runtime scale and zero point; their logits match the QDQ oracle's.
+TEST_P(QuantizedModelTest, DynamicIntegerLayersMatchQdqOracle) {
+  Prepared p = Prepare(GetParam() + ".onnx", 16);
+  auto config = quant::ConfigFromShortName("w8a8-dynamic");
+  ASSERT_TRUE(config.ok());
+  auto qm = quant::QuantizeGraph(p.fp32->graph(), *config, {});
+  ASSERT_TRUE(qm.ok()) << qm.status();
+  SessionOptions ref_options;
+  ref_options.backend = Backend::kReference;
+  auto fast = Session::Create(qm->graph, SessionOptions{});
+  auto ref = Session::Create(qm->graph, ref_options);
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  int lowered = 0;
+  for (const Node& n : (*fast)->graph().nodes) lowered += n.quant && n.quant->dynamic();
+  int quantized_layers = 0;
+  for (const auto& l : qm->layers) quantized_layers += l.quantized;
+  EXPECT_EQ(lowered, quantized_layers);
+  auto x = data::LoadBatch(*p.test, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+  ASSERT_TRUE(x.ok());
+  auto steps = (*fast)->Steps({x->shape()});
+  ASSERT_TRUE(steps.ok());
+  for (const StepInfo& s : *steps)
+    if (s.op_type == "Conv" || s.op_type == "Gemm")
+      EXPECT_NE(s.implementation.find("vnni"), std::string::npos) << s.node << " runs " << s.implementation;
+  auto a = (*fast)->Run({*x});
+  auto b = (*ref)->Run({*x});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  double signal = 0, noise = 0;
+  const Tensor& ya = (*a)[0];
+  const Tensor& yb = (*b)[0];
+  for (int64_t i = 0; i < ya.num_elements(); ++i) {
+    const double u = ya.data<float>()[i], v = yb.data<float>()[i];
+    signal += v * v;
+    noise += (u - v) * (u - v);
+  }
+  EXPECT_GT(10 * std::log10(signal / std::max(noise, 1e-30)), 30.0);
+}
+
 // W8A8 (per-channel weights; the default percentile calibration and minmax, MSE and
 // entropy) loses at most 0.3 top-1 points on the whole Fashion-MNIST test set, and two
 // runs give bit-identical parameters and accuracy.

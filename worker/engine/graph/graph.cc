@@ -22,6 +22,7 @@ std::vector<int> Graph::Consumers(int v) const {
     if (n.removed) continue;
     bool uses = std::find(n.inputs.begin(), n.inputs.end(), v) != n.inputs.end();
     for (const PostOp& p : n.post_ops) uses |= p.sum_input == v;
+    if (n.quant) uses |= n.quant->dynamic_scale == v || n.quant->dynamic_zero_point == v;
     if (uses) out.push_back(static_cast<int>(i));
   }
   return out;

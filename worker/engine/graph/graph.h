@@ -45,6 +45,11 @@ struct NodeQuant {
   std::vector<std::optional<QuantParams>> inputs;  // one per node input
   std::optional<QuantParams> output;
   std::optional<QuantParams> sum;
+  // Dynamic activations: input 0's scale (f32 scalar) and zero point (u8 scalar) are
+  // runtime values (DynamicQuantizeLinear's outputs), read after the node's inputs and
+  // Sum residuals; inputs[0] then only gives the storage type.
+  int dynamic_scale = -1, dynamic_zero_point = -1;
+  bool dynamic() const { return dynamic_scale >= 0; }
 };
 
 struct Node {

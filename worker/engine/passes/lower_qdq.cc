@@ -53,6 +53,20 @@ const Node* DqOf(const Graph& g, int v, QuantParams* params) {
   return &dq;
 }
 
+// DequantizeLinear(DynamicQuantizeLinear(x)) producing value v: the DynamicQuantizeLinear
+// node, or null.
+const Node* DynamicDqOf(const Graph& g, int v) {
+  if (v < 0 || g.values[v].producer < 0) return nullptr;
+  const Node& dq = g.nodes[g.values[v].producer];
+  if (dq.removed || dq.op_type != "DequantizeLinear" || dq.inputs.size() < 3) return nullptr;
+  const int p = g.values[dq.inputs[0]].producer;
+  if (p < 0) return nullptr;
+  const Node& d = g.nodes[p];
+  if (d.op_type != "DynamicQuantizeLinear" || d.outputs.size() < 3) return nullptr;
+  if (dq.inputs[0] != d.outputs[0] || dq.inputs[1] != d.outputs[1] || dq.inputs[2] != d.outputs[2]) return nullptr;
+  return &d;
+}
+
 // When every reader of v is a QuantizeLinear with one set of constant parameters (and v
 // is not a graph output): those nodes' indices and the parameters.
 bool AllReadersQuantize(const Graph& g, int v, std::vector<int>* qs, QuantParams* params) {
@@ -107,10 +121,37 @@ bool SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
   return true;
 }
 
+// Dynamic activations: DynamicQuantizeLinear -> DQ -> layer becomes an integer layer that
+// reads x_q and the runtime scale and zero point; its output stays float.
+void LowerDynamic(Graph& g, Node& n, const Node& d, const Node& dw, QuantParams pw) {
+  int wq = dw.inputs[0];
+  if (!SymmetrizeWeights(g, wq, &pw)) return;
+  if (g.values.back().name == g.values[wq].name + "_symmetric") wq = static_cast<int>(g.values.size()) - 1;
+  NodeQuant q;
+  q.inputs.resize(n.inputs.size());
+  QuantParams px;
+  px.dtype = DType::kU8;
+  px.scale = {1.f};
+  px.zero_point = {0};
+  q.inputs[0] = px;
+  q.inputs[1] = pw;
+  q.dynamic_scale = d.outputs[1];
+  q.dynamic_zero_point = d.outputs[2];
+  n.inputs[0] = d.outputs[0];
+  n.inputs[1] = wq;
+  n.quant = std::move(q);
+}
+
 void LowerCompute(Graph& g, Node& n) {
   QuantParams px, pw;
   const Node* dx = DqOf(g, n.inputs[0], &px);
   const Node* dw = n.inputs.size() > 1 ? DqOf(g, n.inputs[1], &pw) : nullptr;
+  if (!dx && dw && g.values[dw->inputs[0]].constant) {
+    const int expected_axis = n.op_type == "Gemm" && n.attrs.GetInt("transB", 0).value_or(0) == 0 ? 1 : 0;
+    if (const Node* d = DynamicDqOf(g, n.inputs[0]); d && (!pw.per_channel() || pw.axis == expected_axis))
+      LowerDynamic(g, n, *d, *dw, pw);
+    return;
+  }
   if (!dx || !dw || px.per_channel() || !g.values[dw->inputs[0]].constant) return;
   const int expected_axis = n.op_type == "Gemm" && n.attrs.GetInt("transB", 0).value_or(0) == 0 ? 1 : 0;
   if (pw.per_channel() && pw.axis != expected_axis) return;

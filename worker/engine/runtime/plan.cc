@@ -79,6 +79,10 @@ absl::Status Plan::AddNode(const Node& node) {
   std::vector<int> ins(node.inputs.begin(), node.inputs.end());
   for (const PostOp& p : node.post_ops)
     if (p.kind == "Sum") ins.push_back(p.sum_input);
+  if (node.quant && node.quant->dynamic()) {  // runtime scale and zero point, last
+    ins.push_back(node.quant->dynamic_scale);
+    ins.push_back(node.quant->dynamic_zero_point);
+  }
   std::vector<RtMeta> in_meta(ins.size());
   for (size_t i = 0; i < ins.size(); ++i)
     if (ins[i] >= 0) in_meta[i] = values_[ins[i]].meta;

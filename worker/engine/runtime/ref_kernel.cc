@@ -60,8 +60,10 @@ class ReferenceKernel final : public Kernel {
       if (i < node_.inputs.size() && node_.inputs[i] < 0) continue;
       tin[i] = in_meta_[i].constant ? *in_meta_[i].constant : ViewOf(in[i], in_meta_[i].dtype, in_meta_[i].shape);
       if (dequantized_.count(i)) tin[i] = dequantized_[i];
+      else if (node_.quant && node_.quant->dynamic() && i == 0) tin[i] = DequantizeDynamic(tin[0], in);
       else if (const QuantParams* q = QuantOf(node_, i)) tin[i] = DequantizeWith(tin[i], *q);
     }
+    if (node_.quant && node_.quant->dynamic()) tin.resize(tin.size() - 2);  // not Sum residuals
     std::vector<Tensor> tout;
     Node plain = node_;
     plain.quant.reset();
@@ -77,6 +79,18 @@ class ReferenceKernel final : public Kernel {
   }
 
   std::string Implementation() const override { return "reference"; }
+
+ private:
+  // Input 0 of a dynamic layer: real = s * (q - z) with s and z the last two inputs.
+  Tensor DequantizeDynamic(const Tensor& q, std::span<const dnnl::memory> in) const {
+    QuantParams p;
+    p.dtype = q.dtype();
+    p.scale = {*static_cast<const float*>(in[in.size() - 2].get_data_handle())};
+    p.zero_point = {*static_cast<const uint8_t*>(in[in.size() - 1].get_data_handle())};
+    return DequantizeWith(q, p);
+  }
+
+ public:
 
  private:
   Node node_;

@@ -28,6 +28,7 @@ class Int8Conv final : public Kernel {
     if (p.has_bias && in[2].constant == nullptr) return NodeUnimplemented(node, "bias is not a constant");
     const NodeQuant& q = *node.quant;
     const DType out_type = q.output ? q.output->dtype : DType::kF32;
+    dynamic_ = q.dynamic();
 
     const dnnl::memory::dims src_dims(in[0].shape.begin(), in[0].shape.end());
     dnnl::memory::dims dst_dims = {p.batch, p.out_channels};
@@ -42,9 +43,20 @@ class Int8Conv final : public Kernel {
         pr(p.window.pads_end.begin(), p.window.pads_end.end());
     for (int64_t d : p.window.dilations) dil.push_back(d - 1);
 
-    QB_ASSIGN_OR_RETURN(Int8Attr a, BuildInt8Attr(node, p.out_channels, 1 << 1));
+    Int8Attr a;
+    // Dynamic: s_x and the real bias broadcast against dst ({1,...,1} and {1,OC,1,...}).
+    dnnl::memory::dims ones(dst_dims.size(), 1), per_channel = ones;
+    per_channel[1] = p.out_channels;
+    const dnnl::memory::desc scalar_md(ones, dt::f32, DenseStrides(ones)),
+        channel_md(per_channel, dt::f32, DenseStrides(per_channel));
+    if (dynamic_) {
+      QB_ASSIGN_OR_RETURN(a.attr, BuildDynamicInt8Attr(node, p.out_channels, 1 << 1, scalar_md, channel_md));
+    } else {
+      QB_ASSIGN_OR_RETURN(a, BuildInt8Attr(node, p.out_channels, 1 << 1));
+    }
     const dnnl::memory::desc src_md(src_dims, ToDnnl(in[0].dtype), tag::any), w_md(w_dims, dt::s8, tag::any),
-        dst_md(dst_dims, ToDnnl(out_type), tag::any), b_md({p.out_channels}, dt::f32, tag::x);
+        dst_md(dst_dims, ToDnnl(out_type), tag::any),
+        b_md = dynamic_ ? dnnl::memory::desc() : dnnl::memory::desc({p.out_channels}, dt::f32, tag::x);
     try {
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                         src_md, w_md, b_md, dst_md, strides, dil, pl, pr);
@@ -56,15 +68,22 @@ class Int8Conv final : public Kernel {
     prim_ = dnnl::convolution_forward(pd_);
     dnnl::memory::desc w_user(w_dims, dt::s8, DenseStrides(w_dims));
     weights_ = Prepack(ctx_, w_user, in[1].constant->raw(), pd_.weights_desc());
-    // Bias in accumulator units: b / (s_x * s_w[c]).
-    bias_ = dnnl::memory(b_md, ctx_->engine);
+    // Bias in accumulator units, b / (s_x * s_w[c]); real units for the dynamic post-op.
+    bias_ = dnnl::memory(dynamic_ ? channel_md : b_md, ctx_->engine);
     float* b = static_cast<float*>(bias_.get_data_handle());
-    for (int64_t c = 0; c < p.out_channels; ++c)
-      b[c] = p.has_bias ? in[2].constant->data<float>()[c] * a.bias_scale[c] : 0.f;
+    for (int64_t c = 0; c < p.out_channels; ++c) {
+      const float real = p.has_bias ? in[2].constant->data<float>()[c] : 0.f;
+      b[c] = dynamic_ ? real : real * a.bias_scale[c];
+    }
+    if (dynamic_) dyn_.Init(ctx_->engine, scalar_md, bias_);
+    for (size_t i = 1; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
 
     (*wanted)[0] = pd_.src_desc();
     sum_input_ = -1;
-    for (size_t i = node.inputs.size(); i < in.size(); ++i) {  // Sum residual: in dst's layout
+    const size_t sums_end = in.size() - (dynamic_ ? 2 : 0);  // the runtime scale and zero point come last
+    for (size_t i = sums_end; i < in.size(); ++i) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
+    for (size_t i = node.inputs.size(); i < sums_end; ++i) {  // Sum residual: in dst's layout
       dnnl::memory::desc want = pd_.dst_desc();
       if (in[i].dtype != out_type) {  // an s8 residual into a u8 dst (or back): same bytes, its own type
         dnnl_memory_desc_t raw = want.data;
@@ -81,8 +100,10 @@ class Int8Conv final : public Kernel {
   int InPlaceInput() const override { return sum_input_; }
 
   absl::Status Execute(std::span<const dnnl::memory> in, std::span<const dnnl::memory> out) override {
-    prim_.execute(ctx_->stream,
-                  {{DNNL_ARG_SRC, in[0]}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, out[0]}});
+    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, in[0]}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, out[0]}};
+    if (dynamic_) dyn_.Bind(in[in.size() - 2], in[in.size() - 1], &args);
+    else args[DNNL_ARG_BIAS] = bias_;
+    prim_.execute(ctx_->stream, args);
     return absl::OkStatus();
   }
 
@@ -94,6 +115,8 @@ class Int8Conv final : public Kernel {
   dnnl::convolution_forward prim_;
   dnnl::memory weights_, bias_;
   int sum_input_ = -1;
+  bool dynamic_ = false;
+  DynamicArgs dyn_;
 };
 
 }  // namespace

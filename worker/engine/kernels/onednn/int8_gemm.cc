@@ -31,11 +31,19 @@ class Int8Gemm final : public Kernel {
       return NodeUnimplemented(node, "integer Gemm needs a constant row bias");
     const NodeQuant& q = *node.quant;
     const DType out_type = q.output ? q.output->dtype : DType::kF32;
-    QB_ASSIGN_OR_RETURN(Int8Attr a, BuildInt8Attr(node, p.n, 1 << 1));
+    dynamic_ = q.dynamic();
+    const dnnl::memory::desc scalar_md({1, 1}, dt::f32, tag::ab), bias_md({1, p.n}, dt::f32, tag::ab);
+    Int8Attr a;
+    if (dynamic_) {
+      QB_ASSIGN_OR_RETURN(a.attr, BuildDynamicInt8Attr(node, p.n, 1 << 1, scalar_md, bias_md));
+    } else {
+      QB_ASSIGN_OR_RETURN(a, BuildInt8Attr(node, p.n, 1 << 1));
+    }
     const dnnl::memory::desc a_md({p.m, p.k}, ToDnnl(in[0].dtype), tag::ab), b_md({p.k, p.n}, dt::s8, tag::any),
-        bias_md({1, p.n}, dt::f32, tag::ab), c_md({p.m, p.n}, ToDnnl(out_type), tag::ab);
+        c_md({p.m, p.n}, ToDnnl(out_type), tag::ab);
     try {
-      pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, bias_md, c_md), a.attr, ctx_->engine);
+      pd_ = dnnl::matmul::primitive_desc(
+          dnnl::matmul::desc(a_md, b_md, dynamic_ ? dnnl::memory::desc() : bias_md, c_md), a.attr, ctx_->engine);
     } catch (const dnnl::error& e) {
       return NoPrimitive(node, "int8 matmul", e);
     }
@@ -48,15 +56,18 @@ class Int8Gemm final : public Kernel {
     float* b = static_cast<float*>(bias_.get_data_handle());
     for (int64_t c = 0; c < p.n; ++c) {
       const float real = p.has_c ? in[2].constant->data<float>()[p.c_cols == 1 ? 0 : c] : 0.f;
-      b[c] = real * a.bias_scale[c];
+      b[c] = dynamic_ ? real : real * a.bias_scale[c];
     }
+    if (dynamic_) dyn_.Init(ctx_->engine, scalar_md, bias_);
     // A arrives as the [M, K] rows it is (Gemm's input may be N-D with the same bytes).
     (*wanted)[0] = PlainDesc(in[0].dtype, in[0].shape);
     a_view_ = MemoryView(a_md, ctx_->engine);
     for (size_t i = 1; i < node.inputs.size(); ++i)
       if (node.inputs[i] >= 0) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
     sum_input_ = -1;
-    for (size_t i = node.inputs.size(); i < in.size(); ++i) {
+    const size_t sums_end = in.size() - (dynamic_ ? 2 : 0);  // the runtime scale and zero point come last
+    for (size_t i = sums_end; i < in.size(); ++i) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
+    for (size_t i = node.inputs.size(); i < sums_end; ++i) {
       (*wanted)[i] = PlainDesc(in[i].dtype, {p.m, p.n});
       sum_input_ = static_cast<int>(i);
     }
@@ -67,10 +78,11 @@ class Int8Gemm final : public Kernel {
   int InPlaceInput() const override { return sum_input_; }
 
   absl::Status Execute(std::span<const dnnl::memory> in, std::span<const dnnl::memory> out) override {
-    prim_.execute(ctx_->stream, {{DNNL_ARG_SRC, a_view_.Of(in[0])},
-                                 {DNNL_ARG_WEIGHTS, weights_},
-                                 {DNNL_ARG_BIAS, bias_},
-                                 {DNNL_ARG_DST, out[0]}});
+    std::unordered_map<int, dnnl::memory> args = {
+        {DNNL_ARG_SRC, a_view_.Of(in[0])}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, out[0]}};
+    if (dynamic_) dyn_.Bind(in[in.size() - 2], in[in.size() - 1], &args);
+    else args[DNNL_ARG_BIAS] = bias_;
+    prim_.execute(ctx_->stream, args);
     return absl::OkStatus();
   }
 
@@ -83,6 +95,8 @@ class Int8Gemm final : public Kernel {
   dnnl::memory weights_, bias_;
   MemoryView a_view_;
   int sum_input_ = -1;
+  bool dynamic_ = false;
+  DynamicArgs dyn_;
 };
 
 }  // namespace

@@ -58,4 +58,43 @@ absl::StatusOr<Int8Attr> BuildInt8Attr(const Node& node, int64_t channels, int d
   return a;
 }
 
+absl::StatusOr<dnnl::primitive_attr> BuildDynamicInt8Attr(const Node& node, int64_t channels, int dst_mask,
+                                                          const dnnl::memory::desc& scalar_md,
+                                                          const dnnl::memory::desc& bias_md) {
+  const QuantParams& pw = *node.quant->inputs[1];
+  std::vector<float> oscale(channels);
+  for (int64_t c = 0; c < channels; ++c) oscale[c] = pw.scale[pw.scale.size() == 1 ? 0 : c];
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(dst_mask, oscale);
+  attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+  dnnl::post_ops po;
+  po.append_binary(dnnl::algorithm::binary_mul, scalar_md);
+  po.append_binary(dnnl::algorithm::binary_add, bias_md);
+  for (const PostOp& p : node.post_ops) {
+    if (p.kind == "Sum") {
+      po.append_sum(1.f);
+      continue;
+    }
+    absl::Status s = AppendEltwise(po, p.kind, p.alpha, p.beta);
+    if (!s.ok()) return NodeUnimplemented(node, std::string(s.message()));
+  }
+  attr.set_post_ops(po);
+  return attr;
+}
+
+void DynamicArgs::Init(const dnnl::engine& engine, const dnnl::memory::desc& scalar_md, dnnl::memory bias) {
+  scale_view_ = dnnl::memory(scalar_md, engine, DNNL_MEMORY_NONE);
+  zp_ = dnnl::memory({{1}, dnnl::memory::data_type::s32, dnnl::memory::format_tag::x}, engine);
+  bias_ = std::move(bias);
+}
+
+void DynamicArgs::Bind(const dnnl::memory& scale, const dnnl::memory& zero_point,
+                       std::unordered_map<int, dnnl::memory>* args) {
+  scale_view_.set_data_handle(scale.get_data_handle());
+  *static_cast<int32_t*>(zp_.get_data_handle()) = *static_cast<const uint8_t*>(zero_point.get_data_handle());
+  (*args)[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_;
+  (*args)[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = scale_view_;
+  (*args)[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = bias_;
+}
+
 }  // namespace qbench

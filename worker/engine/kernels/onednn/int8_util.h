@@ -9,6 +9,7 @@
 // A narrow n-bit output grid adds a clip to [qmin - z_y, qmax - z_y] before zp_dst.
 #pragma once
 
+#include <unordered_map>
 #include <vector>
 
 #include <dnnl.hpp>
@@ -25,5 +26,30 @@ struct Int8Attr {
 
 // `channels` is the number of output channels; s_w has 1 or `channels` entries.
 absl::StatusOr<Int8Attr> BuildInt8Attr(const Node& node, int64_t channels, int dst_mask);
+
+// Dynamic activations (s_x and z_x known only at run time; float output). oneDNN 2.6's
+// convolution takes no runtime output scale, so the runtime part moves into post-ops:
+//   dst = postops( (s_w[c] * (sum (src_q - z_x) * w_q)) * s_x + bias[c] )
+// with oscale = s_w[c] fixed, a runtime src zero point, a binary_mul by the scalar s_x
+// (post-op 0) and a binary_add of the real bias (post-op 1), then the node's own
+// post-ops in real units. `scalar_md` and `bias_md` describe s_x and the bias
+// broadcast against dst ({1,1,1,1} and {1,C,1,1} for a 2-D conv, {1,1} and {1,N} for a
+// matmul).
+absl::StatusOr<dnnl::primitive_attr> BuildDynamicInt8Attr(const Node& node, int64_t channels, int dst_mask,
+                                                          const dnnl::memory::desc& scalar_md,
+                                                          const dnnl::memory::desc& bias_md);
+
+// Execute-time arguments of a dynamic layer: s_x (a view of the runtime scalar), z_x as
+// s32, and the bias.
+class DynamicArgs {
+ public:
+  void Init(const dnnl::engine& engine, const dnnl::memory::desc& scalar_md, dnnl::memory bias);
+  // `scale` holds one f32, `zero_point` one u8.
+  void Bind(const dnnl::memory& scale, const dnnl::memory& zero_point,
+            std::unordered_map<int, dnnl::memory>* args);
+
+ private:
+  dnnl::memory scale_view_, zp_, bias_;
+};
 
 }  // namespace qbench
