@@ -38,6 +38,7 @@ constexpr Row kRows[] = {
     {"Unsqueeze", MakePlainCopy},
     {"QuantizeLinear", MakeQdqReorder},
     {"DequantizeLinear", MakeQdqReorder},
+    {"DynamicQuantizeLinear", MakeDynamicQuantize},
 };
 
 // Lowered integer nodes (Node::quant) whose kernel differs from the float one; integer

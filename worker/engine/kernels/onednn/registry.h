@@ -27,5 +27,6 @@ std::unique_ptr<Kernel> MakePlainCopy(DnnlContext* ctx);        // reshape.cc (v
 std::unique_ptr<Kernel> MakeInt8Conv(DnnlContext* ctx);         // int8_conv.cc
 std::unique_ptr<Kernel> MakeInt8Gemm(DnnlContext* ctx);         // int8_gemm.cc
 std::unique_ptr<Kernel> MakeQdqReorder(DnnlContext* ctx);       // qdq.cc
+std::unique_ptr<Kernel> MakeDynamicQuantize(DnnlContext* ctx);  // dynamic_quantize.cc
 
 }  // namespace qbench
