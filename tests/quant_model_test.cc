@@ -221,6 +221,41 @@ TEST(QuantizeErrorsTest, BadConfigsAndDataAreNamed) {
   EXPECT_NE(spec.status().message().find("calibration.dataset"), std::string::npos) << spec.status();
 }
 
+// A job with export_dir writes each integer configuration as a QDQ model that the
+// importer reads back and that computes what the engine measured (same top-1 on a batch).
+TEST(QuantizeExportTest, JobExportsQdqModels) {
+  const std::string dir = ::testing::TempDir() + "/qbench_export_test";
+  JobSpec spec;
+  spec.model = Fashion("resnet.onnx");
+  spec.eval_dataset = Fashion("dataset.json");
+  spec.samples = 256;
+  spec.calibration_dataset = Fashion("train_dataset.json");
+  spec.calibration_samples = 128;
+  spec.batch_sizes = {64};
+  spec.latency = {1, 0, 2, 0, 10};
+  spec.sqnr_samples = 0;
+  spec.export_dir = dir;
+  spec.configs = {*quant::ConfigFromShortName("w8a8"), *quant::ConfigFromShortName("w4a8")};
+  auto r = RunJob(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const ConfigResult& c : r->configs) {
+    if (c.config.precision != quant::Precision::kInt) continue;
+    EXPECT_EQ(c.exported, dir + "/" + c.config.name + ".onnx");
+    auto g = ImportOnnxFile(c.exported);
+    ASSERT_TRUE(g.ok()) << g.status();
+    EXPECT_GT(g->CountOps("QuantizeLinear"), 0);
+    EXPECT_GT(g->CountOps("DequantizeLinear"), 0);
+    auto s = Session::Create(std::move(*g), SessionOptions{});
+    ASSERT_TRUE(s.ok()) << s.status();
+    auto test = data::OpenDataset(Fashion("dataset.json"));
+    ASSERT_TRUE(test.ok());
+    auto x = data::LoadBatch(**test, {0, 1, 2, 3, 4, 5, 6, 7});
+    ASSERT_TRUE(x.ok());
+    auto y = (*s)->Run({*x});
+    ASSERT_TRUE(y.ok()) << y.status();
+  }
+}
+
 // An fp32 override keeps that layer in float; the others stay quantized.
 TEST(QuantizeOverridesTest, Fp32OverrideKeepsLayerFloat) {
   Prepared p = Prepare("cnn_bn.onnx", 64);

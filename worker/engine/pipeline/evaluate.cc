@@ -26,6 +26,8 @@ std::vector<int64_t> BatchIndices(int64_t first, int64_t n, int64_t batch, bool 
 absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Dataset& ds, const EvalOptions& o,
                                                 const Fp32Reference* reference, Fp32Reference* record) {
   AccuracyResult r;
+  if (reference && static_cast<int64_t>(reference->top1.size()) < o.samples)
+    return absl::InternalError("the FP32 reference run does not cover the evaluated samples");
   int64_t top1 = 0, top5 = 0, agree = 0;
   double signal = 0, noise = 0;
   const auto t0 = Clock::now();
@@ -38,6 +40,8 @@ absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Da
     if (scores.dtype() != DType::kF32 || scores.rank() < 1)
       return absl::InvalidArgumentError("the model's first output is not a float32 score tensor");
     const int64_t classes = scores.num_elements() / scores.dim(0);
+    if (reference && static_cast<int64_t>(reference->outputs.size()) < (first + n) * classes)
+      return absl::InternalError("the FP32 reference outputs do not match this model's output size");
     const float* s = scores.data<float>();
     for (int64_t i = 0; i < n; ++i) {
       const float* row = s + i * classes;

@@ -17,7 +17,9 @@
 //   "configs": ["fp32", "w8a8", {"name": "w4a8-mse", "preset": "w4a8", ...}],
 //                                                see quant/config.h; fp32 always runs as the baseline
 //   "calibration": {"dataset": "train.json", "samples": 512, "seed": 0, "batch_size": 64},
-//   "sqnr_samples": 256                          eval samples used for the per-layer SQNR table
+//   "sqnr_samples": 256,                         eval samples used for the per-layer SQNR table
+//   "export_dir": "out/"                         writes each integer configuration as a QDQ
+//                                                ONNX model, <export_dir>/<config name>.onnx
 // }
 #pragma once
 
@@ -55,6 +57,7 @@ struct JobSpec {
   int64_t calibration_samples = 512;
   int64_t calibration_batch_size = 64;
   int64_t sqnr_samples = 256;
+  std::string export_dir;  // resolved; empty: no export
 };
 
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "worker/engine/onnx/exporter.h"
 #include "worker/engine/onnx/importer.h"
 #include "worker/engine/pipeline/evaluate.h"
 #include "worker/engine/quant/calibrate.h"
@@ -143,6 +144,16 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   if (c.weights.bits < 8 || c.activations.bits < 8)
     r->notes.push_back("sub-8-bit values are stored on their n-bit grid inside int8 and run on the int8 kernels: "
                        "accuracy is exactly n-bit, speed is int8's, size is the packed n-bit size");
+  if (!ctx.spec.export_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(ctx.spec.export_dir, ec);
+    std::string file = c.name;
+    for (char& ch : file)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '_';
+    const std::string path = (std::filesystem::path(ctx.spec.export_dir) / (file + ".onnx")).string();
+    QB_RETURN_IF_ERROR(ExportOnnx(qm.graph, path));
+    r->exported = path;
+  }
   const std::map<int, int> twins = qm.twins;
   const std::map<int, QuantParams> params = qm.activations;
   const std::vector<quant::LayerReport> layers = qm.layers;
@@ -246,8 +257,12 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
   ctx.eval_options = {total, eval_batch, fixed_batch, ctx.loader_threads};
 
   // FP32 first: it is the baseline every other configuration is compared with.
+  // FP32 runs first even when the caller did not list it: every other configuration is
+  // measured against it (agreement, SQNR, deltas).
   std::vector<quant::QuantConfig> order = spec.configs;
-  if (order.empty()) order.push_back(*quant::ConfigFromShortName("fp32"));
+  if (std::none_of(order.begin(), order.end(),
+                   [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; }))
+    order.insert(order.begin(), *quant::ConfigFromShortName("fp32"));
   std::stable_partition(order.begin(), order.end(),
                         [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; });
   for (const quant::QuantConfig& c : order) {

@@ -50,6 +50,7 @@ struct ConfigResult {
   double calibration_seconds = 0, quantize_seconds = 0;
   std::vector<LayerResult> layers;
   std::vector<std::string> notes;
+  std::string exported;  // path of the QDQ ONNX export, when the job asked for one
 };
 
 struct EnvironmentInfo {

@@ -99,6 +99,7 @@ json ToJson(const JobResult& r) {
                                              "accumulated from earlier layers), first ",
                                              std::min(r.spec.sqnr_samples, c.accuracy.samples), " eval samples");
     cj["notes"] = c.notes;
+    if (!c.exported.empty()) cj["exported_onnx"] = c.exported;
     j["configs"].push_back(cj);
   }
   j["environment"] = {{"qbench_version", r.env.qbench_version}, {"onednn_version", r.env.onednn_version},
@@ -141,6 +142,7 @@ std::string ToTable(const JobResult& r) {
     if (c.calibration_samples > 0)
       s += absl::StrFormat("%-14s calibration: %d samples in %.2f s (indices sha256 %s...)\n", "",
                            c.calibration_samples, c.calibration_seconds, c.calibration_sha256.substr(0, 12));
+    if (!c.exported.empty()) s += absl::StrFormat("%-14s exported: %s\n", "", c.exported);
   }
   // The sensitivity table of each integer configuration.
   for (const ConfigResult& c : r.configs) {
