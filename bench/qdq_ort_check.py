@@ -16,7 +16,7 @@ our oneDNN kernels add the float32 bias. The informational column "ORT f32 bias"
 same export with float biases (ORT then computes float convolutions on dequantized values),
 which isolates the effect of that rounding. --no-float-bias-column skips it.
 
-Usage: /usr/bin/python3 bench/qdq_ort_check.py [--build build-h4] [--configs w8a8,w4a8]
+Usage: /usr/bin/python3 bench/qdq_ort_check.py [--build build] [--configs w8a8,w4a8]
        [--only cnn_bn] [--threads 2] [--work DIR] [--tolerance 0.2]
 Exit code: 0 when every row is within tolerance, 1 otherwise (2: a tool failed).
 """
@@ -114,7 +114,7 @@ def ort(args, model, config, x_npy, labels, work, float_bias=False):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default=os.path.join(ROOT, "build-h4"))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--configs", default="w8a8,w4a8")
     ap.add_argument("--only", default="", help="comma-separated model names")
     ap.add_argument("--threads", type=int, default=1)
