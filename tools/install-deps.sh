@@ -11,6 +11,7 @@ pkgs=(
   libonnx-dev libprotobuf-dev protobuf-compiler     # ONNX 1.12 protobuf definitions, protobuf 3.21
   libjpeg-dev libpng-dev zlib1g-dev                 # image decoding, gz for IDX files
   nlohmann-json3-dev
+  libssl-dev                                        # SHA-256 of calibration sample sets
   # service
   libgrpc++-dev protobuf-compiler-grpc libabsl-dev libpqxx-dev libpq-dev
   postgresql postgresql-15
