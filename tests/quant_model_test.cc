@@ -276,3 +276,86 @@ TEST(QuantizeOverridesTest, Fp32OverrideKeepsLayerFloat) {
 
 }  // namespace
 }  // namespace qbench
+
+namespace qbench {
+namespace {
+
+// Q -> integer MaxPool -> DQ on oneDNN (the nhwc integer kernel) against the reference
+// backend: max commutes with the affine map, so the two must agree exactly, padding and
+// dilation included. The scale is a power of two so both quantizers round identically.
+Graph QuantizedMaxPool(const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                       const std::vector<int64_t>& pads, const std::vector<int64_t>& dilations, Shape shape) {
+  Graph g;
+  g.opset = 13;
+  auto value = [&](const std::string& name, DType t, Shape s, std::optional<Tensor> c = std::nullopt) {
+    Value v;
+    v.name = name;
+    v.dtype = t;
+    v.shape = s;
+    v.has_shape = true;
+    v.constant = std::move(c);
+    return g.AddValue(std::move(v));
+  };
+  QuantParams p;
+  p.dtype = DType::kU8;
+  p.scale = {1.f / 16};
+  p.zero_point = {100};
+  Tensor zp(DType::kU8, {});
+  zp.data<uint8_t>()[0] = 100;
+  const int x = value("x", DType::kF32, shape);
+  const int s = value("s", DType::kF32, {}, Tensor::Scalar(1.f / 16));
+  const int z = value("z", DType::kU8, {}, zp);
+  const int xq = value("xq", DType::kU8, shape);
+  const int yq = value("yq", DType::kU8, {});
+  const int y = value("y", DType::kF32, {});
+  g.values[yq].has_shape = g.values[y].has_shape = false;
+  g.inputs = {x};
+  g.outputs = {y};
+  Node q{"q", "QuantizeLinear", {x, s, z}, {xq}};
+  Node pool{"pool", "MaxPool", {xq}, {yq}};
+  pool.attrs.Set("kernel_shape", kernel);
+  pool.attrs.Set("strides", strides);
+  pool.attrs.Set("pads", pads);
+  pool.attrs.Set("dilations", dilations);
+  pool.attrs.Set("__opset", int64_t{13});
+  pool.quant = NodeQuant{{p}, p, std::nullopt};
+  Node dq{"dq", "DequantizeLinear", {yq, s, z}, {y}};
+  g.nodes = {q, pool, dq};
+  g.RebuildProducers();
+  return g;
+}
+
+TEST(Int8MaxPoolTest, MatchesReferenceExactly) {
+  struct Case {
+    std::vector<int64_t> kernel, strides, pads, dilations;
+    Shape shape;
+  } cases[] = {{{2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, {3, 16, 28, 28}},
+               {{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, {2, 24, 13, 11}},
+               {{3, 2}, {1, 2}, {1, 0, 1, 1}, {2, 1}, {1, 5, 9, 8}}};
+  for (const Case& c : cases) {
+    Graph g = QuantizedMaxPool(c.kernel, c.strides, c.pads, c.dilations, c.shape);
+    SessionOptions ref_options;
+    ref_options.backend = Backend::kReference;
+    auto fast = Session::Create(g, SessionOptions{});
+    auto ref = Session::Create(g, ref_options);
+    ASSERT_TRUE(fast.ok()) << fast.status();
+    ASSERT_TRUE(ref.ok()) << ref.status();
+    Tensor x(DType::kF32, c.shape);
+    for (int64_t i = 0; i < x.num_elements(); ++i) x.data<float>()[i] = float((i * 7919) % 401) / 32.f - 6.f;
+    auto steps = (*fast)->Steps({c.shape});
+    ASSERT_TRUE(steps.ok()) << steps.status();
+    bool own = false;
+    for (const StepInfo& s : *steps) own |= s.implementation == "qbench:int8_maxpool_nhwc";
+    EXPECT_TRUE(own);
+    auto a = (*fast)->Run({x});
+    auto b = (*ref)->Run({x});
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_EQ((*a)[0].shape(), (*b)[0].shape());
+    for (int64_t i = 0; i < (*a)[0].num_elements(); ++i)
+      ASSERT_EQ((*a)[0].data<float>()[i], (*b)[0].data<float>()[i]) << "element " << i;
+  }
+}
+
+}  // namespace
+}  // namespace qbench

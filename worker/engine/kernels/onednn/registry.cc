@@ -46,6 +46,7 @@ constexpr Row kRows[] = {
 constexpr Row kInt8Rows[] = {
     {"Conv", MakeInt8Conv},
     {"Gemm", MakeInt8Gemm},
+    {"MaxPool", MakeInt8MaxPool},
 };
 
 }  // namespace

@@ -28,5 +28,6 @@ std::unique_ptr<Kernel> MakeInt8Conv(DnnlContext* ctx);         // int8_conv.cc
 std::unique_ptr<Kernel> MakeInt8Gemm(DnnlContext* ctx);         // int8_gemm.cc
 std::unique_ptr<Kernel> MakeQdqReorder(DnnlContext* ctx);       // qdq.cc
 std::unique_ptr<Kernel> MakeDynamicQuantize(DnnlContext* ctx);  // dynamic_quantize.cc
+std::unique_ptr<Kernel> MakeInt8MaxPool(DnnlContext* ctx);      // int8_maxpool.cc
 
 }  // namespace qbench
