@@ -52,7 +52,8 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   if (!j.is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
   static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
                                                "batch_sizes", "threads", "backend",      "latency", "seed",
-                                               "configs",     "calibration", "sqnr_samples", "export_dir"};
+                                               "configs",     "calibration", "sqnr_samples", "export_dir",
+                                               "sensitivity"};
   for (const auto& [key, value] : j.items())
     if (!kKnown.count(key)) return FieldError(key, "is not a known field");
   JobSpec s;
@@ -99,6 +100,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   }
   QB_READ(j, "sqnr_samples", &s.sqnr_samples);
   QB_READ(j, "export_dir", &s.export_dir);
+  QB_READ(j, "sensitivity", &s.sensitivity);
   if (!s.export_dir.empty()) s.export_dir = Resolve(base_dir, s.export_dir);
   if (s.sqnr_samples < 0) return FieldError("sqnr_samples", "must be >= 0");
   if (j.contains("calibration")) {

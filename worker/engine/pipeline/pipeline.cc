@@ -115,6 +115,53 @@ absl::Status RunBf16(JobContext& ctx, ConfigResult* r) {
   return MeasureAll(ctx, *session, r, false);
 }
 
+// Maps a quantized session's observed values to FP32 value ids as float tensors.
+ValueMapper MakeMapper(int fp32_values, std::map<int, int> twins, std::map<int, QuantParams> params) {
+  return [=](int v, const Tensor& t, int* id, Tensor* f) {
+    if (v < fp32_values && t.dtype() == DType::kF32) {
+      *id = v;
+      *f = t;
+      return true;
+    }
+    auto tw = twins.find(v);
+    if (tw == twins.end()) return false;
+    auto p = params.find(tw->second);
+    if (p == params.end()) return false;
+    auto d = quant::DequantizeTensor(t, p->second);
+    if (!d.ok()) return false;
+    *id = tw->second;
+    *f = *std::move(d);
+    return true;
+  };
+}
+
+// The sensitivity table: each layer quantized alone (every other Conv/Gemm kept in
+// float, so the layer sees FP32's input), with its own output SQNR and the model
+// output's SQNR. Costs one quantized model per layer over the SQNR samples.
+absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::CalibrationData* cal,
+                                 const EvalOptions& eo, ConfigResult* r) {
+  static const std::map<int, quant::Histogram> kNone;
+  const int out_id = base.graph().outputs[0];
+  const int fp32_values = static_cast<int>(base.graph().values.size());
+  for (LayerResult& l : r->layers) {
+    if (!l.quantized) continue;
+    quant::QuantConfig only = r->config;
+    for (const LayerResult& other : r->layers)
+      if (other.quantized && other.node != l.node) only.overrides.push_back({other.node, "", true});
+    QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(base.graph(), only, cal ? cal->histograms : kNone,
+                                                                       cal ? &cal->channel_means : nullptr));
+    int layer_out = -1;
+    for (const auto& rep : qm.layers)
+      if (rep.node == l.node) layer_out = rep.output_value;
+    const ValueMapper mapper = MakeMapper(fp32_values, qm.twins, qm.activations);
+    QB_ASSIGN_OR_RETURN(auto s, Session::Create(std::move(qm.graph), ctx.options));
+    QB_ASSIGN_OR_RETURN(auto db, LayerSqnr(base, *s, *ctx.eval, eo, {layer_out, out_id}, mapper));
+    l.isolated_sqnr_db = db[layer_out];
+    l.isolated_output_sqnr_db = db[out_id];
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   const quant::QuantConfig& c = r->config;
   const quant::CalibrationData* cal = nullptr;
@@ -161,37 +208,23 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   r->quantize_seconds = std::chrono::duration<double>(Clock::now() - q0).count();
   QB_RETURN_IF_ERROR(MeasureAll(ctx, *session, r, false));
 
-  // Per-layer SQNR: each layer output (in float, or its quantized twin dequantized).
+  // Per-layer SQNR in the full quantized model: each layer output (in float, or its
+  // quantized twin dequantized) against FP32's on the same model inputs.
   const int fp32_values = static_cast<int>(base->graph().values.size());
-  ValueMapper mapper = [&](int v, const Tensor& t, int* id, Tensor* f) {
-    if (v < fp32_values && t.dtype() == DType::kF32) {
-      *id = v;
-      *f = t;
-      return true;
-    }
-    auto tw = twins.find(v);
-    if (tw == twins.end()) return false;
-    auto p = params.find(tw->second);
-    if (p == params.end()) return false;
-    auto d = quant::DequantizeTensor(t, p->second);
-    if (!d.ok()) return false;
-    *id = tw->second;
-    *f = *std::move(d);
-    return true;
-  };
   std::vector<int> ids;
   for (const auto& l : layers) ids.push_back(l.output_value);
   EvalOptions eo = ctx.eval_options;
   eo.samples = std::min(ctx.spec.sqnr_samples, eo.samples);
   std::map<int, double> sqnr;
   if (eo.samples > 0) {
-    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*base, *session, *ctx.eval, eo, ids, mapper));
+    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*base, *session, *ctx.eval, eo, ids, MakeMapper(fp32_values, twins, params)));
   }
   for (const auto& l : layers) {
     LayerResult lr{l.node, l.op_type, l.quantized, l.reason, l.weight_bits, l.activation_bits,
                    sqnr.count(l.output_value) ? sqnr[l.output_value] : 0};
     r->layers.push_back(lr);
   }
+  if (eo.samples > 0 && ctx.spec.sensitivity) QB_RETURN_IF_ERROR(IsolatedSensitivity(ctx, *base, cal, eo, r));
   return absl::OkStatus();
 }
 

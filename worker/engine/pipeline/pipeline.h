@@ -35,6 +35,8 @@ struct LayerResult {
   std::string note;  // why a layer stayed in float
   int weight_bits = 0, activation_bits = 0;
   double sqnr_db = 0;  // this layer's output against FP32's on the same model inputs
+  // Sensitivity: this layer alone quantized (the rest in float, so it sees FP32's input).
+  double isolated_sqnr_db = 0, isolated_output_sqnr_db = 0;
 };
 
 struct ConfigResult {

@@ -89,15 +89,21 @@ json ToJson(const JobResult& r) {
       if (l.quantized) {
         lj["weight_bits"] = l.weight_bits;
         lj["activation_bits"] = l.activation_bits;
+        if (r.spec.sensitivity && r.spec.sqnr_samples > 0) {
+          lj["alone_sqnr_db"] = Db(l.isolated_sqnr_db);
+          lj["alone_output_sqnr_db"] = Db(l.isolated_output_sqnr_db);
+        }
       } else {
         lj["note"] = l.note;
       }
       cj["layers"].push_back(lj);
     }
     if (!c.layers.empty())
-      cj["layer_sqnr_method"] = absl::StrCat("each layer's output against FP32's on the same model inputs (error "
-                                             "accumulated from earlier layers), first ",
-                                             std::min(r.spec.sqnr_samples, c.accuracy.samples), " eval samples");
+      cj["layer_sqnr_method"] = absl::StrCat(
+          "sqnr_db: each layer's output in the quantized model against FP32's on the same model inputs (error "
+          "accumulated from earlier layers); alone_sqnr_db / alone_output_sqnr_db: only this layer quantized (it "
+          "sees FP32's input), its output's and the model output's SQNR; first ",
+          std::min(r.spec.sqnr_samples, c.accuracy.samples), " eval samples");
     cj["notes"] = c.notes;
     if (!c.exported.empty()) cj["exported_onnx"] = c.exported;
     j["configs"].push_back(cj);
@@ -147,11 +153,17 @@ std::string ToTable(const JobResult& r) {
   // The sensitivity table of each integer configuration.
   for (const ConfigResult& c : r.configs) {
     if (c.layers.empty()) continue;
-    s += absl::StrFormat("\nper-layer SQNR, %s (dB, output vs FP32, same inputs)\n", c.config.name);
+    s += absl::StrFormat("\nper-layer SQNR, %s (dB vs FP32: in the quantized model | this layer alone: its output, "
+                         "model output)\n",
+                         c.config.name);
+    auto db = [](double v) { return std::isfinite(v) ? absl::StrFormat("%.1f", v) : std::string("exact"); };
     for (const LayerResult& l : c.layers) {
-      const std::string db = std::isfinite(l.sqnr_db) ? absl::StrFormat("%.1f", l.sqnr_db) : "exact";
-      s += absl::StrFormat("  %-28s %-6s %s %8s\n", l.node, l.op_type,
-                           l.quantized ? absl::StrFormat("w%da%d", l.weight_bits, l.activation_bits) : "fp32", db);
+      std::string alone;
+      if (l.quantized && r.spec.sensitivity && r.spec.sqnr_samples > 0)
+        alone = absl::StrFormat(" | %8s %8s", db(l.isolated_sqnr_db), db(l.isolated_output_sqnr_db));
+      s += absl::StrFormat("  %-28s %-6s %s %8s%s\n", l.node, l.op_type,
+                           l.quantized ? absl::StrFormat("w%da%d", l.weight_bits, l.activation_bits) : "fp32",
+                           db(l.sqnr_db), alone);
     }
   }
   return s;
