@@ -185,6 +185,13 @@ TEST_P(QuantizedModelTest, W8A8WithinAThirdOfAPointAndDeterministic) {
   EXPECT_GT(w8.accuracy.agreement, 0.98);
   EXPECT_LT(w8.model_bytes, fp32.model_bytes / 3);  // int8 weights: about a quarter
   EXPECT_EQ(w8.calibration_sha256, "e2448b339f3921d47861c0ecf9d84b04513c4eeee9de351aece84f8d957fa62f");
+  // The sensitivity table: every W8A8 layer quantized alone keeps its own output and the
+  // model's output above 25 dB (8-bit error is about 40-50 dB per layer here).
+  for (const LayerResult& l : w8.layers) {
+    if (!l.quantized) continue;
+    EXPECT_GT(l.isolated_sqnr_db, 25.0) << l.node;
+    EXPECT_GT(l.isolated_output_sqnr_db, 25.0) << l.node;
+  }
   // Every calibration method stays within the same bound.
   for (size_t i = 2; i < r1->configs.size(); ++i) {
     const ConfigResult& c = r1->configs[i];
