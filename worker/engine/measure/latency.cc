@@ -16,6 +16,8 @@ double NearestRankPercentile(std::vector<double> sorted, double p) {
 LatencyStats Summarize(std::vector<double> samples) {
   LatencyStats s;
   if (samples.empty()) return s;
+  const size_t step = (samples.size() + LatencyStats::kMaxKept - 1) / LatencyStats::kMaxKept;
+  for (size_t i = 0; i < samples.size(); i += step) s.kept_ms.push_back(samples[i]);
   std::sort(samples.begin(), samples.end());
   s.count = static_cast<int64_t>(samples.size());
   s.min_ms = samples.front();
@@ -23,6 +25,19 @@ LatencyStats Summarize(std::vector<double> samples) {
   s.median_ms = NearestRankPercentile(samples, 50);
   s.p90_ms = NearestRankPercentile(samples, 90);
   s.p99_ms = NearestRankPercentile(samples, 99);
+  s.p999_ms = NearestRankPercentile(samples, 99.9);
+  const double n = static_cast<double>(samples.size());
+  if (samples.size() < 6) {
+    s.median_ci_low_ms = s.min_ms;
+    s.median_ci_high_ms = s.max_ms;
+  } else {
+    const double half = 1.96 * std::sqrt(n) / 2;
+    const auto at = [&](double rank) {  // 1-based rank, clamped
+      return samples[static_cast<size_t>(std::clamp(rank, 1.0, n)) - 1];
+    };
+    s.median_ci_low_ms = at(std::floor(n / 2 - half));
+    s.median_ci_high_ms = at(std::ceil(n / 2 + half + 1));
+  }
   s.mean_ms = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size());
   return s;
 }

@@ -22,14 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string CpuModel() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
 bool HasBf16() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
@@ -230,26 +222,6 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
 
 }  // namespace
 
-EnvironmentInfo DescribeEnvironment(int threads) {
-  EnvironmentInfo e;
-  e.qbench_version = "0.2.0";
-  const dnnl_version_t* v = dnnl::version();
-  e.onednn_version = absl::StrCat(v->major, ".", v->minor, ".", v->patch, " (", v->hash, ")");
-  static const std::pair<dnnl::cpu_isa, const char*> kIsa[] = {
-      {dnnl::cpu_isa::avx512_core_amx, "avx512_core_amx"}, {dnnl::cpu_isa::avx512_core_bf16, "avx512_core_bf16"},
-      {dnnl::cpu_isa::avx512_core_vnni, "avx512_core_vnni"}, {dnnl::cpu_isa::avx512_core, "avx512_core"},
-      {dnnl::cpu_isa::avx2_vnni, "avx2_vnni"}, {dnnl::cpu_isa::avx2, "avx2"}, {dnnl::cpu_isa::sse41, "sse41"}};
-  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-  e.onednn_isa = "other";
-  for (const auto& [k, name] : kIsa)
-    if (k == isa) e.onednn_isa = name;
-  e.cpu_model = CpuModel();
-  e.compiler = absl::StrCat("gcc ", __VERSION__);
-  e.threads = threads;
-  e.cores = static_cast<int>(std::thread::hardware_concurrency());
-  return e;
-}
-
 absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
   JobResult r;
   r.spec = spec;
@@ -318,6 +290,7 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
     }
     r.configs.push_back(std::move(cr));
   }
+  r.env.peak_rss_bytes = PeakRssBytes();
   return r;
 }
 

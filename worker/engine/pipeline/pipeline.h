@@ -55,9 +55,14 @@ struct ConfigResult {
   std::string exported;  // path of the QDQ ONNX export, when the job asked for one
 };
 
+// What a result needs to be reproduced and compared (environment.cc).
 struct EnvironmentInfo {
-  std::string qbench_version, onednn_version, onednn_isa, cpu_model, compiler;
+  std::string qbench_version, git_revision, onednn_version, onednn_isa, cpu_model, compiler;
+  std::string cpu_flags;      // the ISA extensions that matter here (avx2, avx512*, vnni, bf16, amx)
+  std::string affinity;       // the CPUs this process may run on ("0-1")
+  std::string governor;       // cpufreq scaling governor, or "unreadable"
   int threads = 0, cores = 0;
+  int64_t peak_rss_bytes = 0; // of the whole job, read when it ends
 };
 
 struct JobResult {
@@ -73,5 +78,6 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec);
 nlohmann::json ToJson(const JobResult& r);
 std::string ToTable(const JobResult& r);
 EnvironmentInfo DescribeEnvironment(int threads);
+int64_t PeakRssBytes();
 
 }  // namespace qbench

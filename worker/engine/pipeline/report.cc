@@ -22,6 +22,9 @@ json LatencyJson(const JobResult& r, const BatchLatency& b) {
           {"median_ms", b.stats.median_ms},
           {"p90_ms", b.stats.p90_ms},
           {"p99_ms", b.stats.p99_ms},
+          {"p999_ms", b.stats.p999_ms},
+          {"median_ci95_ms", {b.stats.median_ci_low_ms, b.stats.median_ci_high_ms}},
+          {"samples_ms", b.stats.kept_ms},
           {"max_ms", b.stats.max_ms},
           {"mean_ms", b.stats.mean_ms},
           {"throughput_per_s", b.throughput_per_s}};
@@ -108,10 +111,13 @@ json ToJson(const JobResult& r) {
     if (!c.exported.empty()) cj["exported_onnx"] = c.exported;
     j["configs"].push_back(cj);
   }
-  j["environment"] = {{"qbench_version", r.env.qbench_version}, {"onednn_version", r.env.onednn_version},
-                      {"onednn_isa", r.env.onednn_isa},         {"cpu_model", r.env.cpu_model},
+  j["environment"] = {{"qbench_version", r.env.qbench_version}, {"git_revision", r.env.git_revision},
+                      {"onednn_version", r.env.onednn_version}, {"onednn_isa", r.env.onednn_isa},
+                      {"cpu_model", r.env.cpu_model},           {"cpu_flags", r.env.cpu_flags},
+                      {"affinity", r.env.affinity},             {"governor", r.env.governor},
                       {"compiler", r.env.compiler},             {"threads", r.env.threads},
-                      {"cores", r.env.cores},                   {"seed", r.spec.seed}};
+                      {"cores", r.env.cores},                   {"seed", r.spec.seed},
+                      {"peak_rss_bytes", r.env.peak_rss_bytes}};
   return j;
 }
 

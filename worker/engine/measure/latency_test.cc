@@ -1,0 +1,39 @@
+#include "worker/engine/measure/latency.h"
+
+#include <gtest/gtest.h>
+
+namespace qbench {
+namespace {
+
+// 1..100 ms: nearest rank p50 = 50, p90 = 90, p99 = 99, p99.9 = 100 (rank ceil(99.9) = 100).
+// Median CI: n = 100, half-width 1.96 * 10 / 2 = 9.8 -> ranks floor(40.2) = 40 and
+// ceil(50 + 9.8 + 1) = 61 -> [40, 61].
+TEST(LatencyTest, PercentilesAndMedianInterval) {
+  std::vector<double> v;
+  for (int i = 100; i >= 1; --i) v.push_back(i);  // order does not matter
+  const LatencyStats s = Summarize(v);
+  EXPECT_EQ(s.count, 100);
+  EXPECT_EQ(s.median_ms, 50);
+  EXPECT_EQ(s.p90_ms, 90);
+  EXPECT_EQ(s.p99_ms, 99);
+  EXPECT_EQ(s.p999_ms, 100);
+  EXPECT_EQ(s.median_ci_low_ms, 40);
+  EXPECT_EQ(s.median_ci_high_ms, 61);
+  EXPECT_DOUBLE_EQ(s.mean_ms, 50.5);
+  EXPECT_EQ(s.kept_ms.size(), 100u);
+  EXPECT_EQ(s.kept_ms.front(), 100);  // run order, not sorted
+}
+
+TEST(LatencyTest, FewSamplesAndDownsampling) {
+  const LatencyStats few = Summarize({3, 1, 2});
+  EXPECT_EQ(few.median_ci_low_ms, 1);
+  EXPECT_EQ(few.median_ci_high_ms, 3);
+  std::vector<double> many(2500, 1.0);
+  const LatencyStats s = Summarize(many);
+  EXPECT_LE(s.kept_ms.size(), LatencyStats::kMaxKept);
+  EXPECT_GE(s.kept_ms.size(), 800u);
+  EXPECT_EQ(Summarize({}).count, 0);
+}
+
+}  // namespace
+}  // namespace qbench
