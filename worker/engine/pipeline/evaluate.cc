@@ -118,7 +118,8 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
 }
 
 absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Dataset& ds, int64_t bs,
-                                            const LatencySpec& spec, int loader_threads) {
+                                            const LatencySpec& spec, int loader_threads, const RaplMeter* rapl,
+                                            double idle_watts) {
   std::vector<int64_t> idx(bs);
   for (int64_t i = 0; i < bs; ++i) idx[i] = i % ds.size();
   QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, idx, loader_threads));
@@ -127,6 +128,10 @@ absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Datase
   for (int64_t i = 0; i < spec.warmup_iters || Seconds(w0, Clock::now()) < spec.warmup_seconds; ++i)
     QB_RETURN_IF_ERROR(session.Run({batch}).status());
   std::vector<double> ms;
+  std::vector<uint64_t> e0;
+  if (rapl) {
+    QB_ASSIGN_OR_RETURN(e0, rapl->Read());
+  }
   const auto m0 = Clock::now();
   while (static_cast<int64_t>(ms.size()) < spec.max_iters &&
          (static_cast<int64_t>(ms.size()) < spec.min_iters || Seconds(m0, Clock::now()) < spec.min_seconds)) {
@@ -135,6 +140,14 @@ absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Datase
     ms.push_back(Seconds(a, Clock::now()) * 1e3);
   }
   BatchLatency bl;
+  if (rapl) {
+    const double seconds = Seconds(m0, Clock::now());
+    QB_ASSIGN_OR_RETURN(std::vector<uint64_t> e1, rapl->Read());
+    double joules = 0;
+    for (double j : rapl->Joules(e0, e1)) joules += j;
+    joules -= idle_watts * seconds;
+    bl.measured_joules_per_sample = std::max(0.0, joules) / static_cast<double>(ms.size() * bs);
+  }
   bl.batch_size = bs;
   bl.stats = Summarize(ms);
   bl.throughput_per_s = bl.stats.median_ms > 0 ? bs * 1e3 / bl.stats.median_ms : 0;

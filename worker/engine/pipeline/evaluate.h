@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "worker/engine/data/dataset.h"
+#include "worker/engine/measure/rapl.h"
 #include "worker/engine/pipeline/pipeline.h"
 #include "worker/engine/runtime/session.h"
 
@@ -41,7 +42,10 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
                                                 const EvalOptions& options, const std::vector<int>& fp32_ids,
                                                 const ValueMapper& mapper);
 
+// With `rapl`, the energy of the timed loop is read too; `idle_watts` (the host's idle
+// draw, measured before) is subtracted over the loop's duration.
 absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Dataset& ds, int64_t batch_size,
-                                            const LatencySpec& spec, int loader_threads);
+                                            const LatencySpec& spec, int loader_threads,
+                                            const RaplMeter* rapl = nullptr, double idle_watts = 0);
 
 }  // namespace qbench

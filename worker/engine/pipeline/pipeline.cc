@@ -37,6 +37,9 @@ struct JobContext {
   EvalOptions eval_options;
   Fp32Reference reference;
   std::map<std::tuple<int64_t, uint64_t, bool>, quant::CalibrationData> calibrations;  // (samples, seed, equalized)
+  std::optional<RaplMeter> rapl;  // measured energy, when readable
+  std::string rapl_status;        // the domains read, or why energy is not measured
+  double idle_watts = 0;
   std::unique_ptr<Session> equalized;  // FP32 after cross-layer equalization (same function)
   int equalized_pairs = 0;
   int loader_threads = 1;
@@ -49,10 +52,16 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
   const Shape declared = session.input_shape(0);
   for (int64_t bs : ctx.spec.batch_sizes) {
     if (ctx.eval_options.fixed_batch && bs != declared[0]) continue;
-    QB_ASSIGN_OR_RETURN(BatchLatency bl, MeasureLatency(session, *ctx.eval, bs, ctx.spec.latency, ctx.loader_threads));
+    QB_ASSIGN_OR_RETURN(BatchLatency bl, MeasureLatency(session, *ctx.eval, bs, ctx.spec.latency, ctx.loader_threads,
+                                                        ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts));
     r->latency.push_back(bl);
   }
   r->planned_nodes = static_cast<int64_t>(session.graph().nodes.size());
+  r->energy.ops = CountOps(session.graph(), r->config.precision == quant::Precision::kBf16, r->model_bytes);
+  r->energy.modeled = ModelEnergy(r->energy.ops);
+  r->energy.measured_source = ctx.rapl_status;
+  if (!r->latency.empty() && r->latency.back().measured_joules_per_sample)
+    r->energy.measured_joules = r->latency.back().measured_joules_per_sample;
   return absl::OkStatus();
 }
 
@@ -239,6 +248,24 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
   ctx.options.backend = spec.backend;
   ctx.options.threads = spec.threads;
   ctx.loader_threads = std::max(1u, std::thread::hardware_concurrency());
+  // Measured energy where RAPL is readable: the idle draw over half a second first.
+  if (auto rapl = RaplMeter::Open(); rapl.ok()) {
+    auto e0 = rapl->Read();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto e1 = rapl->Read();
+    if (e0.ok() && e1.ok()) {
+      double joules = 0;
+      for (double j : rapl->Joules(*e0, *e1)) joules += j;
+      ctx.idle_watts = joules / 0.5;
+      std::string names;
+      for (const RaplDomain& d : rapl->domains()) absl::StrAppend(&names, names.empty() ? "" : ", ", d.name);
+      ctx.rapl_status = absl::StrCat("measured: RAPL (", names, ") over the timed loop of the largest batch, idle ",
+                                     ctx.idle_watts, " W subtracted");
+      ctx.rapl = *std::move(rapl);
+    }
+  } else {
+    ctx.rapl_status = absl::StrCat("not measured: ", rapl.status().message());
+  }
   QB_ASSIGN_OR_RETURN(ctx.fp32, Session::Create(std::move(graph), ctx.options));
   QB_ASSIGN_OR_RETURN(ctx.eval, data::OpenDataset(spec.eval_dataset));
   const int64_t total = spec.samples > 0 ? std::min(spec.samples, ctx.eval->size()) : ctx.eval->size();

@@ -4,6 +4,7 @@
 // no gRPC, no SQL.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "worker/engine/measure/latency.h"
+#include "worker/engine/pipeline/energy.h"
 #include "worker/engine/pipeline/job_spec.h"
 
 namespace qbench {
@@ -27,6 +29,8 @@ struct BatchLatency {
   int64_t batch_size = 0;
   LatencyStats stats;           // per query (one batch), milliseconds
   double throughput_per_s = 0;  // samples per second at the median
+  // RAPL over the timed loop, per sample, idle baseline subtracted (when measurable).
+  std::optional<double> measured_joules_per_sample;
 };
 
 struct LayerResult {
@@ -53,6 +57,7 @@ struct ConfigResult {
   std::vector<LayerResult> layers;
   std::vector<std::string> notes;
   std::string exported;  // path of the QDQ ONNX export, when the job asked for one
+  EnergyResult energy;
 };
 
 // What a result needs to be reproduced and compared (environment.cc).

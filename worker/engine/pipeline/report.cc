@@ -109,6 +109,18 @@ json ToJson(const JobResult& r) {
           std::min(r.spec.sqnr_samples, c.accuracy.samples), " eval samples");
     cj["notes"] = c.notes;
     if (!c.exported.empty()) cj["exported_onnx"] = c.exported;
+    cj["energy"] = {{"modeled_joules_per_inference", c.energy.modeled.total()},
+                    {"modeled_compute_joules", c.energy.modeled.compute_joules},
+                    {"modeled_dram_joules", c.energy.modeled.memory_joules},
+                    {"modeled_source", kEnergyModelSource},
+                    {"macs_fp32", c.energy.ops.macs_fp32},
+                    {"macs_bf16", c.energy.ops.macs_bf16},
+                    {"macs_int8", c.energy.ops.macs_int8},
+                    {"weight_bytes", c.energy.ops.weight_bytes},
+                    {"activation_bytes", c.energy.ops.activation_bytes},
+                    {"measured_joules_per_inference",
+                     c.energy.measured_joules ? json(*c.energy.measured_joules) : json(nullptr)},
+                    {"measured_source", c.energy.measured_source}};
     j["configs"].push_back(cj);
   }
   j["environment"] = {{"qbench_version", r.env.qbench_version}, {"git_revision", r.env.git_revision},
@@ -155,6 +167,11 @@ std::string ToTable(const JobResult& r) {
       s += absl::StrFormat("%-14s calibration: %d samples in %.2f s (indices sha256 %s...)\n", "",
                            c.calibration_samples, c.calibration_seconds, c.calibration_sha256.substr(0, 12));
     if (!c.exported.empty()) s += absl::StrFormat("%-14s exported: %s\n", "", c.exported);
+    s += absl::StrFormat("%-14s energy: modeled %.2f uJ/inference (compute %.2f, DRAM %.2f; Horowitz 45 nm)%s\n", "",
+                         1e6 * c.energy.modeled.total(), 1e6 * c.energy.modeled.compute_joules,
+                         1e6 * c.energy.modeled.memory_joules,
+                         c.energy.measured_joules ? absl::StrFormat(", measured %.2f uJ (RAPL)", 1e6 * *c.energy.measured_joules)
+                                                  : std::string(", not measured (no readable RAPL)"));
   }
   // The sensitivity table of each integer configuration.
   for (const ConfigResult& c : r.configs) {
