@@ -201,6 +201,9 @@ TEST_P(QuantizedModelTest, W8A8WithinAThirdOfAPointAndDeterministic) {
   auto r2 = RunJob(spec);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->configs[1].accuracy.top1, w8.accuracy.top1);
+  EXPECT_EQ(r2->configs[1].params_sha256, w8.params_sha256);  // bit-identical parameters
+  EXPECT_EQ(w8.params_sha256.size(), 64u);
+  EXPECT_NE(r1->configs[2].params_sha256, w8.params_sha256);  // another method, other parameters
   EXPECT_EQ(r2->configs[1].accuracy.output_sqnr_db, w8.accuracy.output_sqnr_db);
 }
 

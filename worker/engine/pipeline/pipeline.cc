@@ -187,6 +187,7 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   if (!c.activations.dynamic)
     r->notes.push_back("biases sit on the int32 grid of scale s_x * s_w[c], as integer runtimes hold them");
   r->model_bytes = qm.packed_bytes;
+  r->params_sha256 = quant::ParamsSha256(qm);
   r->size_method = absl::StrCat("weights packed at ", c.weights.bits, " bits (per-layer overrides applied), ",
                                 "4-byte scales and 1-byte zero points, float32 biases and float layers");
   if (c.weights.bits < 8 || c.activations.bits < 8)

@@ -52,6 +52,7 @@ struct ConfigResult {
   std::string size_method;
   int64_t planned_nodes = 0;
   std::string calibration_sha256;
+  std::string params_sha256;  // every scale, zero point, integer weight and bias
   int64_t calibration_samples = 0;
   double calibration_seconds = 0, quantize_seconds = 0;
   std::vector<LayerResult> layers;

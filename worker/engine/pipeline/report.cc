@@ -1,9 +1,11 @@
 // Results as JSON (every figure with its method and spread) and as a readable table.
 #include <cmath>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "worker/engine/pipeline/pipeline.h"
+#include "worker/engine/quant/sampler.h"
 
 namespace qbench {
 namespace {
@@ -51,6 +53,12 @@ json ToJson(const JobResult& r) {
                 {"onnx_nodes", r.model_nodes}};
   j["backend"] = r.spec.backend == Backend::kOneDnn ? "onednn" : "reference";
   j["dataset"] = {{"eval", r.spec.eval_dataset}, {"calibration", r.spec.calibration_dataset}};
+  if (!r.configs.empty() && r.configs.front().accuracy.samples > 0) {
+    std::vector<int64_t> eval(r.configs.front().accuracy.samples);
+    std::iota(eval.begin(), eval.end(), 0);
+    j["dataset"]["eval_indices"] = "the first N samples in dataset order";
+    j["dataset"]["eval_indices_sha256"] = quant::IndicesSha256(eval);
+  }
   const ConfigResult* base = Baseline(r);
   j["configs"] = json::array();
   for (const ConfigResult& c : r.configs) {
@@ -85,7 +93,10 @@ json ToJson(const JobResult& r) {
                            {"indices_sha256", c.calibration_sha256},
                            {"seconds", c.calibration_seconds},
                            {"selection", "first N of a SplitMix64-driven Fisher-Yates shuffle (quant/sampler.h)"}};
-    if (c.config.precision == quant::Precision::kInt) cj["quantize_seconds"] = c.quantize_seconds;
+    if (c.config.precision == quant::Precision::kInt) {
+      cj["quantize_seconds"] = c.quantize_seconds;
+      cj["params_sha256"] = c.params_sha256;
+    }
     cj["layers"] = json::array();
     for (const LayerResult& l : c.layers) {
       json lj = {{"node", l.node}, {"op_type", l.op_type}, {"quantized", l.quantized}, {"sqnr_db", Db(l.sqnr_db)}};

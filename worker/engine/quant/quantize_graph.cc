@@ -9,6 +9,7 @@
 #include "worker/engine/ops/quantize_linear.h"
 #include "worker/engine/passes/rewrite_util.h"
 #include "worker/engine/quant/bias.h"
+#include "worker/engine/quant/sampler.h"
 
 namespace qbench::quant {
 namespace {
@@ -114,6 +115,28 @@ Node QdqNode(const std::string& op, const std::string& name, int x, int scale, i
 }
 
 }  // namespace
+
+std::string ParamsSha256(const QuantizedModel& m) {
+  std::string bytes;
+  auto add = [&](const void* p, size_t n) { bytes.append(static_cast<const char*>(p), n); };
+  for (const auto& [v, p] : m.activations) {
+    add(&v, sizeof v);
+    add(p.scale.data(), p.scale.size() * sizeof(float));
+    add(p.zero_point.data(), p.zero_point.size() * sizeof(int32_t));
+  }
+  // Weight constants and their scales/zero points: the inputs of DequantizeLinear nodes.
+  for (const Node& n : m.graph.nodes) {
+    if (n.op_type != "DequantizeLinear") continue;
+    for (int v : n.inputs)
+      if (v >= 0 && m.graph.values[v].constant) add(m.graph.values[v].constant->raw(), m.graph.values[v].constant->nbytes());
+  }
+  // Biases sit on the int32 grid: they are part of the quantized model too.
+  for (const Node& n : m.graph.nodes)
+    if ((n.op_type == "Conv" || n.op_type == "Gemm") && n.inputs.size() > 2 && n.inputs[2] >= 0 &&
+        m.graph.values[n.inputs[2]].constant)
+      add(m.graph.values[n.inputs[2]].constant->raw(), m.graph.values[n.inputs[2]].constant->nbytes());
+  return Sha256Hex(bytes);
+}
 
 int64_t FloatModelBytes(const Graph& g) {
   std::set<int> used;

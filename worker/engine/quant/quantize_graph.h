@@ -52,6 +52,11 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
                                              const std::map<int, Histogram>& histograms,
                                              const std::map<int, std::vector<double>>* channel_means = nullptr);
 
+// SHA-256 of every quantization parameter of the model (activation and weight scales and
+// zero points, and the quantized weights themselves): equal hashes mean bit-identical
+// quantization. Recorded with each result so reruns can be compared.
+std::string ParamsSha256(const QuantizedModel& m);
+
 // Bytes of the float model's constants (the FP32 size the quantized size compares to).
 int64_t FloatModelBytes(const Graph& g);
 

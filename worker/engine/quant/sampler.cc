@@ -34,6 +34,10 @@ std::string IndicesSha256(const std::vector<int64_t>& indices) {
   bytes.reserve(indices.size() * 8);
   for (int64_t v : indices)
     for (int b = 0; b < 8; ++b) bytes.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * b)) & 0xff));
+  return Sha256Hex(bytes);
+}
+
+std::string Sha256Hex(const std::string& bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
