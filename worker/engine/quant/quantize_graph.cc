@@ -9,7 +9,7 @@
 #include "worker/engine/ops/quantize_linear.h"
 #include "worker/engine/passes/rewrite_util.h"
 #include "worker/engine/quant/bias.h"
-#include "worker/engine/quant/sampler.h"
+#include "common/sha256.h"
 
 namespace qbench::quant {
 namespace {
@@ -135,7 +135,7 @@ std::string ParamsSha256(const QuantizedModel& m) {
     if ((n.op_type == "Conv" || n.op_type == "Gemm") && n.inputs.size() > 2 && n.inputs[2] >= 0 &&
         m.graph.values[n.inputs[2]].constant)
       add(m.graph.values[n.inputs[2]].constant->raw(), m.graph.values[n.inputs[2]].constant->nbytes());
-  return Sha256Hex(bytes);
+  return qbench::Sha256Hex(bytes);
 }
 
 int64_t FloatModelBytes(const Graph& g) {

@@ -1,11 +1,9 @@
 #include "worker/engine/quant/sampler.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <numeric>
 
-#include "absl/strings/escaping.h"
+#include "common/sha256.h"
 
 namespace qbench::quant {
 
@@ -34,14 +32,7 @@ std::string IndicesSha256(const std::vector<int64_t>& indices) {
   bytes.reserve(indices.size() * 8);
   for (int64_t v : indices)
     for (int b = 0; b < 8; ++b) bytes.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * b)) & 0xff));
-  return Sha256Hex(bytes);
-}
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(std::string(reinterpret_cast<const char*>(digest), len));
+  return qbench::Sha256Hex(bytes);
 }
 
 }  // namespace qbench::quant

@@ -28,7 +28,5 @@ std::vector<int64_t> SampleIndices(int64_t n, int64_t count, uint64_t seed);
 // SHA-256 (hex) of the indices as little-endian int64: names a sample set in results.
 std::string IndicesSha256(const std::vector<int64_t>& indices);
 
-// SHA-256 (hex) of arbitrary bytes.
-std::string Sha256Hex(const std::string& bytes);
 
 }  // namespace qbench::quant
