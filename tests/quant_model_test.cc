@@ -263,6 +263,12 @@ TEST(QuantizeExportTest, JobExportsQdqModels) {
     ASSERT_TRUE(x.ok());
     auto y = (*s)->Run({*x});
     ASSERT_TRUE(y.ok()) << y.status();
+    // The imported QDQ model runs on the integer kernels too, not on float math.
+    auto steps = (*s)->Steps({x->shape()});
+    ASSERT_TRUE(steps.ok());
+    for (const StepInfo& st : *steps)
+      if (st.op_type == "Conv" || st.op_type == "Gemm")
+        EXPECT_NE(st.implementation.find("vnni"), std::string::npos) << st.node << " runs " << st.implementation;
   }
 }
 

@@ -14,7 +14,10 @@ namespace qbench {
 // the batch may be dynamic: a node whose inference needs a value that is not constant
 // yet keeps unknown output shapes. With `input_shapes` (value id -> concrete shape) it
 // specializes the graph for one run shape, and then every shape must resolve.
-absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes = nullptr);
+// With `keep_int8_dequantize`, a DequantizeLinear of an int8/uint8 constant (quantized
+// weights) is not folded, so the QDQ lowering can still hand the integers to a kernel.
+absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes = nullptr,
+                              bool keep_int8_dequantize = false);
 
 // Identity and inference-mode Dropout become plain wires.
 absl::Status RemoveIdentities(Graph& g);

@@ -37,7 +37,7 @@ absl::Status Fold(Graph& g, Node& n, const OpDef& def) {
 
 }  // namespace
 
-absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes) {
+absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes, bool keep_int8_dequantize) {
   const bool specialize = input_shapes != nullptr;
   if (specialize)
     for (const auto& [id, shape] : *input_shapes) {
@@ -48,7 +48,9 @@ absl::Status PropagateAndFold(Graph& g, const std::map<int, Shape>* input_shapes
     if (n.removed) continue;
     const OpDef* def = FindOp(n.op_type);
     if (def == nullptr) return NodeUnimplemented(n, "op is not supported");
-    if (AllInputsConstant(g, n)) {
+    const bool keep = keep_int8_dequantize && n.op_type == "DequantizeLinear" &&
+                      (g.values[n.inputs[0]].dtype == DType::kS8 || g.values[n.inputs[0]].dtype == DType::kU8);
+    if (!keep && AllInputsConstant(g, n)) {
       QB_RETURN_IF_ERROR(Fold(g, n, *def));
       continue;
     }

@@ -19,7 +19,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
   const bool onednn = options.fuse && options.backend == Backend::kOneDnn;
   // A quantized (QDQ) graph runs on integer kernels: lower it before folding, which
   // would otherwise turn its int8 weights back into float constants.
-  if (onednn) QB_RETURN_IF_ERROR(LowerQdq(graph));
+  if (onednn) {
+    // Shapes first (an imported QDQ model has none yet), keeping int8 weights quantized.
+    QB_RETURN_IF_ERROR(PropagateAndFold(graph, nullptr, /*keep_int8_dequantize=*/true));
+    QB_RETURN_IF_ERROR(LowerQdq(graph));
+  }
   QB_RETURN_IF_ERROR(Optimize(graph, onednn));
   return std::unique_ptr<Session>(new Session(std::move(graph), options));
 }
