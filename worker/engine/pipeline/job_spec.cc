@@ -53,7 +53,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
                                                "batch_sizes", "threads", "backend",      "latency", "seed",
                                                "configs",     "calibration", "sqnr_samples", "export_dir",
-                                               "sensitivity"};
+                                               "sensitivity", "profile_iters"};
   for (const auto& [key, value] : j.items())
     if (!kKnown.count(key)) return FieldError(key, "is not a known field");
   JobSpec s;
@@ -101,6 +101,8 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   QB_READ(j, "sqnr_samples", &s.sqnr_samples);
   QB_READ(j, "export_dir", &s.export_dir);
   QB_READ(j, "sensitivity", &s.sensitivity);
+  QB_READ(j, "profile_iters", &s.profile_iters);
+  if (s.profile_iters < 0 || s.profile_iters > 10000) return FieldError("profile_iters", "must be in 0..10000");
   if (!s.export_dir.empty()) s.export_dir = Resolve(base_dir, s.export_dir);
   if (s.sqnr_samples < 0) return FieldError("sqnr_samples", "must be >= 0");
   if (j.contains("calibration")) {

@@ -18,6 +18,7 @@
 //                                                see quant/config.h; fp32 always runs as the baseline
 //   "calibration": {"dataset": "train.json", "samples": 512, "seed": 0, "batch_size": 64},
 //   "sqnr_samples": 256,                         eval samples used for the per-layer SQNR table
+//   "profile_iters": 20,                         per-step timing at the largest batch (0: off)
 //   "sensitivity": true,                          each layer quantized alone: its SQNR and the output's
 //   "export_dir": "out/"                         writes each integer configuration as a QDQ
 //                                                ONNX model, <export_dir>/<config name>.onnx
@@ -60,6 +61,7 @@ struct JobSpec {
   int64_t sqnr_samples = 256;
   std::string export_dir;  // resolved; empty: no export
   bool sensitivity = true;  // the per-layer sensitivity table (one quantized model per layer)
+  int profile_iters = 20;   // per-step timing runs at the largest batch (0: none)
 };
 
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name

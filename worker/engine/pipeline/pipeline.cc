@@ -57,6 +57,14 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
     r->latency.push_back(bl);
   }
   r->planned_nodes = static_cast<int64_t>(session.graph().nodes.size());
+  if (!r->latency.empty() && ctx.spec.profile_iters > 0) {
+    const int64_t bs = r->latency.back().batch_size;
+    std::vector<int64_t> idx(bs);
+    for (int64_t i = 0; i < bs; ++i) idx[i] = i % ctx.eval->size();
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(*ctx.eval, idx, ctx.loader_threads));
+    QB_ASSIGN_OR_RETURN(r->profile, session.Profile({batch}, ctx.spec.profile_iters));
+    r->profile_batch = bs;
+  }
   r->energy.ops = CountOps(session.graph(), r->config.precision == quant::Precision::kBf16, r->model_bytes);
   r->energy.modeled = ModelEnergy(r->energy.ops);
   r->energy.measured_source = ctx.rapl_status;

@@ -59,6 +59,9 @@ struct ConfigResult {
   std::vector<std::string> notes;
   std::string exported;  // path of the QDQ ONNX export, when the job asked for one
   EnergyResult energy;
+  // Per-step time at the largest measured batch (where int8 wins or loses).
+  int64_t profile_batch = 0;
+  std::vector<StepTiming> profile;
 };
 
 // What a result needs to be reproduced and compared (environment.cc).

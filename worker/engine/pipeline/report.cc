@@ -120,6 +120,16 @@ json ToJson(const JobResult& r) {
           std::min(r.spec.sqnr_samples, c.accuracy.samples), " eval samples");
     cj["notes"] = c.notes;
     if (!c.exported.empty()) cj["exported_onnx"] = c.exported;
+    if (!c.profile.empty()) {
+      json steps = json::array();
+      for (const StepTiming& t : c.profile)
+        steps.push_back({{"node", t.info.node}, {"op_type", t.info.op_type}, {"implementation", t.info.implementation},
+                         {"median_ms", t.median_ms}, {"share", t.share}});
+      cj["profile"] = {{"batch_size", c.profile_batch},
+                       {"iterations", r.spec.profile_iters},
+                       {"method", "each step timed with a stream wait after it; median per step"},
+                       {"steps", steps}};
+    }
     cj["energy"] = {{"modeled_joules_per_inference", c.energy.modeled.total()},
                     {"modeled_compute_joules", c.energy.modeled.compute_joules},
                     {"modeled_dram_joules", c.energy.modeled.memory_joules},
