@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/flags.h"
 #include "common/status.h"
 #include "worker/engine/data/dataset.h"
 #include "worker/engine/onnx/exporter.h"
@@ -39,14 +40,8 @@ struct Options {
   bool int32_bias = true, help = false;
 };
 
-struct Flag {
-  const char* name;
-  const char* value;  // nullptr for boolean flags
-  const char* help;
-};
-
 // One table drives both parsing and --help.
-constexpr Flag kFlags[] = {
+constexpr FlagSpec kFlags[] = {
     {"--model", "M", "FP32 ONNX model"},
     {"--calib", "MANIFEST", "calibration dataset manifest (needed by static configurations)"},
     {"--samples", "N", "calibration samples (default 512, the job spec's default)"},
@@ -63,40 +58,23 @@ constexpr Flag kFlags[] = {
 void Usage(FILE* f) {
   std::fprintf(f, "usage: qbench-export --model M.onnx --calib MANIFEST [--samples N] [--seed S]\n"
                   "                     [--config NAME_OR_JSON] --out q.onnx\n\n");
-  for (const Flag& fl : kFlags) std::fprintf(f, "  %-12s %-17s %s\n", fl.name, fl.value ? fl.value : "", fl.help);
-}
-
-absl::StatusOr<int64_t> ParseInt(const std::string& flag, const std::string& v, int64_t min) {
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < min)
-    return absl::InvalidArgumentError(absl::StrCat(flag, " must be an integer >= ", min, ", got \"", v, "\""));
-  return static_cast<int64_t>(x);
+  std::fputs(FlagHelp(kFlags).c_str(), f);
 }
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const Flag* flag = nullptr;
-    for (const Flag& f : kFlags)
-      if (a == f.name) flag = &f;
-    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown argument \"", a, "\""));
-    std::string v;
-    if (flag->value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(a, " needs a value (", flag->value, ")"));
-      v = argv[++i];
-    }
+  QB_ASSIGN_OR_RETURN(auto flags, ParseFlags(argc, argv, kFlags));
+  for (const auto& [a, v] : flags) {
     if (a == "--model") o.model = v;
     else if (a == "--calib") o.calib = v;
     else if (a == "--config") o.config = v;
     else if (a == "--out") o.out = v;
     else if (a == "--float-bias") o.int32_bias = false;
-    else if (a == "--samples") { QB_ASSIGN_OR_RETURN(o.samples, ParseInt(a, v, 1)); }
-    else if (a == "--seed") { QB_ASSIGN_OR_RETURN(o.seed, ParseInt(a, v, 0)); }
-    else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, ParseInt(a, v, 1)); }
+    else if (a == "--samples") { QB_ASSIGN_OR_RETURN(o.samples, FlagInt(a, v, 1)); }
+    else if (a == "--seed") { QB_ASSIGN_OR_RETURN(o.seed, FlagInt(a, v, 0)); }
+    else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, FlagInt(a, v, 1)); }
     else if (a == "--threads") {
-      QB_ASSIGN_OR_RETURN(const int64_t t, ParseInt(a, v, 0));
+      QB_ASSIGN_OR_RETURN(const int64_t t, FlagInt(a, v, 0));
       o.threads = static_cast<int>(t);
     } else if (a == "--backend") {
       if (v != "onednn" && v != "reference")

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/flags.h"
 #include "common/status.h"
 #include "worker/engine/data/dataset.h"
 #include "worker/engine/onnx/importer.h"
@@ -47,14 +48,8 @@ struct Options {
   bool relax_batch = false, json = false, help = false;
 };
 
-struct Flag {
-  const char* name;
-  const char* value;  // nullptr for boolean flags
-  const char* help;
-};
-
 // One table drives both parsing and --help.
-constexpr Flag kFlags[] = {
+constexpr FlagSpec kFlags[] = {
     {"--model", "M", "FP32 ONNX model"},
     {"--calib", "MANIFEST", "calibration dataset manifest"},
     {"--data", "MANIFEST", "dataset for the timed batch (default --calib)"},
@@ -74,44 +69,27 @@ constexpr Flag kFlags[] = {
 void Usage(FILE* f) {
   std::fprintf(f, "usage: qbench-profile --model M.onnx --calib MANIFEST [--samples N] [--config NAME_OR_JSON]\n"
                   "                      [--batch B] [--threads T] [--iters I] [--rounds R] [--relax-batch] [--json]\n\n");
-  for (const Flag& fl : kFlags) std::fprintf(f, "  %-13s %-10s %s\n", fl.name, fl.value ? fl.value : "", fl.help);
-}
-
-absl::StatusOr<int64_t> ParseInt(const std::string& flag, const std::string& v, int64_t min) {
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < min)
-    return absl::InvalidArgumentError(absl::StrCat(flag, " must be an integer >= ", min, ", got \"", v, "\""));
-  return static_cast<int64_t>(x);
+  std::fputs(FlagHelp(kFlags).c_str(), f);
 }
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const Flag* flag = nullptr;
-    for (const Flag& f : kFlags)
-      if (a == f.name) flag = &f;
-    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown argument \"", a, "\""));
-    std::string v;
-    if (flag->value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(a, " needs a value (", flag->value, ")"));
-      v = argv[++i];
-    }
+  QB_ASSIGN_OR_RETURN(auto flags, ParseFlags(argc, argv, kFlags));
+  for (const auto& [a, v] : flags) {
     if (a == "--model") o.model = v;
     else if (a == "--calib") o.calib = v;
     else if (a == "--data") o.data = v;
     else if (a == "--config") o.config = v;
     else if (a == "--relax-batch") o.relax_batch = true;
     else if (a == "--json") o.json = true;
-    else if (a == "--samples") { QB_ASSIGN_OR_RETURN(o.samples, ParseInt(a, v, 1)); }
-    else if (a == "--seed") { QB_ASSIGN_OR_RETURN(o.seed, ParseInt(a, v, 0)); }
-    else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, ParseInt(a, v, 1)); }
-    else if (a == "--iters") { QB_ASSIGN_OR_RETURN(o.iters, ParseInt(a, v, 1)); }
-    else if (a == "--rounds") { QB_ASSIGN_OR_RETURN(o.rounds, ParseInt(a, v, 1)); }
-    else if (a == "--warmup") { QB_ASSIGN_OR_RETURN(o.warmup, ParseInt(a, v, 0)); }
+    else if (a == "--samples") { QB_ASSIGN_OR_RETURN(o.samples, FlagInt(a, v, 1)); }
+    else if (a == "--seed") { QB_ASSIGN_OR_RETURN(o.seed, FlagInt(a, v, 0)); }
+    else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, FlagInt(a, v, 1)); }
+    else if (a == "--iters") { QB_ASSIGN_OR_RETURN(o.iters, FlagInt(a, v, 1)); }
+    else if (a == "--rounds") { QB_ASSIGN_OR_RETURN(o.rounds, FlagInt(a, v, 1)); }
+    else if (a == "--warmup") { QB_ASSIGN_OR_RETURN(o.warmup, FlagInt(a, v, 0)); }
     else if (a == "--threads") {
-      QB_ASSIGN_OR_RETURN(const int64_t t, ParseInt(a, v, 1));
+      QB_ASSIGN_OR_RETURN(const int64_t t, FlagInt(a, v, 1));
       o.threads = static_cast<int>(t);
     } else if (a == "--help") {
       o.help = true;

@@ -26,6 +26,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/flags.h"
 #include "common/status.h"
 #include "worker/engine/data/dataset.h"
 #include "worker/engine/data/npy.h"
@@ -45,14 +46,8 @@ struct Options {
   double min_seconds = 1.0;
 };
 
-struct Flag {
-  const char* name;
-  const char* value;  // nullptr for boolean flags
-  const char* help;
-};
-
 // One table drives both parsing and --help.
-constexpr Flag kFlags[] = {
+constexpr FlagSpec kFlags[] = {
     {"--model", "M", "ONNX model"},
     {"--dump-batch", "MANIFEST", "write dataset samples [first, first+count) to --out as one f32 .npy"},
     {"--first", "I", "first sample for --dump-batch (default 0)"},
@@ -75,30 +70,13 @@ void Usage(FILE* f) {
                "usage: qbench-run --dump-batch MANIFEST [--model M] [--first I] [--count N] --out X.npy\n"
                "       qbench-run --model M --input X.npy [--out-dir DIR] [--batch B] [--threads N] [--relax-batch]\n"
                "                  [--time [--warmup W] [--iters I] [--min-seconds S]]\n\n");
-  for (const Flag& fl : kFlags) std::fprintf(f, "  %-14s %-9s %s\n", fl.name, fl.value ? fl.value : "", fl.help);
-}
-
-absl::StatusOr<int64_t> ParseInt(const std::string& flag, const std::string& v, int64_t min) {
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < min)
-    return absl::InvalidArgumentError(absl::StrCat(flag, " must be an integer >= ", min, ", got \"", v, "\""));
-  return static_cast<int64_t>(x);
+  std::fputs(FlagHelp(kFlags).c_str(), f);
 }
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const Flag* flag = nullptr;
-    for (const Flag& f : kFlags)
-      if (a == f.name) flag = &f;
-    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown argument \"", a, "\""));
-    std::string v;
-    if (flag->value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(a, " needs a value (", flag->value, ")"));
-      v = argv[++i];
-    }
+  QB_ASSIGN_OR_RETURN(auto flags, ParseFlags(argc, argv, kFlags));
+  for (const auto& [a, v] : flags) {
     if (a == "--model") o.model = v;
     else if (a == "--dump-batch") o.dump_manifest = v;
     else if (a == "--out") o.out = v;
@@ -106,19 +84,16 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     else if (a == "--out-dir") o.out_dir = v;
     else if (a == "--relax-batch") o.relax_batch = true;
     else if (a == "--time") o.time = true;
-    else if (a == "--first") { QB_ASSIGN_OR_RETURN(o.first, ParseInt(a, v, 0)); }
-    else if (a == "--count") { QB_ASSIGN_OR_RETURN(o.count, ParseInt(a, v, 1)); }
-    else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, ParseInt(a, v, 1)); }
-    else if (a == "--warmup") { QB_ASSIGN_OR_RETURN(o.warmup, ParseInt(a, v, 0)); }
-    else if (a == "--iters") { QB_ASSIGN_OR_RETURN(o.iters, ParseInt(a, v, 1)); }
+    else if (a == "--first") { QB_ASSIGN_OR_RETURN(o.first, FlagInt(a, v, 0)); }
+    else if (a == "--count") { QB_ASSIGN_OR_RETURN(o.count, FlagInt(a, v, 1)); }
+    else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, FlagInt(a, v, 1)); }
+    else if (a == "--warmup") { QB_ASSIGN_OR_RETURN(o.warmup, FlagInt(a, v, 0)); }
+    else if (a == "--iters") { QB_ASSIGN_OR_RETURN(o.iters, FlagInt(a, v, 1)); }
     else if (a == "--threads") {
-      QB_ASSIGN_OR_RETURN(const int64_t t, ParseInt(a, v, 1));
+      QB_ASSIGN_OR_RETURN(const int64_t t, FlagInt(a, v, 1));
       o.threads = static_cast<int>(t);
     } else if (a == "--min-seconds") {
-      char* end = nullptr;
-      o.min_seconds = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !std::isfinite(o.min_seconds) || o.min_seconds < 0)
-        return absl::InvalidArgumentError(absl::StrCat("--min-seconds must be a number >= 0, got \"", v, "\""));
+      QB_ASSIGN_OR_RETURN(o.min_seconds, FlagDouble(a, v, 0));
     } else if (a == "--help") {
       o.help = true;
       return o;

@@ -25,7 +25,9 @@ function(qb_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main qb_warnings)
-  set(props ENVIRONMENT "QB_SOURCE_DIR=${PROJECT_SOURCE_DIR}\\;OMP_NUM_THREADS=1")
+  # One value per property: a ';' inside a value does not survive gtest_discover_tests,
+  # so the second variable goes through ENVIRONMENT_MODIFICATION (CMake >= 3.22).
+  set(props ENVIRONMENT "QB_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ENVIRONMENT_MODIFICATION "OMP_NUM_THREADS=set:1")
   if(ARG_LABELS)
     list(APPEND props LABELS "${ARG_LABELS}")
   endif()

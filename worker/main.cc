@@ -6,18 +6,13 @@
 #include <iostream>
 #include <string>
 
+#include "common/flags.h"
 #include "worker/engine/pipeline/pipeline.h"
 
 namespace {
 
-struct Flag {
-  const char* name;
-  const char* value;  // nullptr for boolean flags
-  const char* help;
-};
-
 // One table drives both parsing and --help.
-constexpr Flag kFlags[] = {
+constexpr qbench::FlagSpec kFlags[] = {
     {"--local", "SPEC", "run the job spec SPEC (JSON) here, without server or database"},
     {"--json", nullptr, "print results as JSON instead of a table"},
     {"--out", "FILE", "also write the JSON results to FILE"},
@@ -26,8 +21,7 @@ constexpr Flag kFlags[] = {
 
 void Usage(FILE* f) {
   std::fprintf(f, "usage: qbench-worker --local SPEC [--json] [--out FILE]\n\n");
-  for (const Flag& fl : kFlags)
-    std::fprintf(f, "  %-8s %-6s %s\n", fl.name, fl.value ? fl.value : "", fl.help);
+  std::fputs(qbench::FlagHelp(kFlags).c_str(), f);
 }
 
 }  // namespace
@@ -35,22 +29,15 @@ void Usage(FILE* f) {
 int main(int argc, char** argv) {
   std::string spec_path, out_path;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const Flag* flag = nullptr;
-    for (const Flag& f : kFlags)
-      if (a == f.name) flag = &f;
-    if (flag == nullptr) {
-      std::fprintf(stderr, "qbench-worker: unknown argument \"%s\"\n", a.c_str());
-      Usage(stderr);
-      return 2;
-    }
-    if (flag->value && i + 1 >= argc) {
-      std::fprintf(stderr, "qbench-worker: %s needs a value (%s)\n", flag->name, flag->value);
-      return 2;
-    }
-    if (a == "--local") spec_path = argv[++i];
-    else if (a == "--out") out_path = argv[++i];
+  auto flags = qbench::ParseFlags(argc, argv, kFlags);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "qbench-worker: %s\n", std::string(flags.status().message()).c_str());
+    Usage(stderr);
+    return 2;
+  }
+  for (const auto& [a, v] : *flags) {
+    if (a == "--local") spec_path = v;
+    else if (a == "--out") out_path = v;
     else if (a == "--json") json = true;
     else if (a == "--help") {
       Usage(stdout);

@@ -1,0 +1,52 @@
+#include "server/flags.h"
+
+#include "common/flags.h"
+#include "common/status.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace qbench::server {
+namespace {
+
+constexpr FlagSpec kFlags[] = {
+    {"--listen", "HOST:PORT", "address to serve on (default 127.0.0.1:50051; port 0 picks one)"},
+    {"--tls-cert", "FILE", "PEM certificate chain for TLS"},
+    {"--tls-key", "FILE", "PEM private key for TLS"},
+    {"--insecure", nullptr, "serve plaintext (local use only; required when no TLS is given)"},
+    {"--data-dir", "DIR", "where blobs are stored (content-addressed)"},
+    {"--max-upload-bytes", "N", "largest blob accepted (default 4 GiB)"},
+    {"--tokens-file", "FILE", "hashed bearer tokens, lines \"<sha256 hex> <team_id> [admin]\""},
+    {"--help", nullptr, "show this help"},
+};
+
+}  // namespace
+
+std::string ServerUsage() {
+  std::string out = "usage: qbench-server --data-dir DIR --tokens-file FILE (--tls-cert FILE --tls-key FILE | --insecure)\n"
+                    "                     [--listen HOST:PORT] [--max-upload-bytes N]\n\n";
+  out += FlagHelp(kFlags);
+  return out;
+}
+
+absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) {
+  ServerFlags out;
+  QB_ASSIGN_OR_RETURN(auto flags, ParseFlags(argc, argv, kFlags));
+  for (const auto& [a, value] : flags) {
+    if (a == "--listen") out.options.listen = value;
+    else if (a == "--tls-cert") out.options.tls_cert = value;
+    else if (a == "--tls-key") out.options.tls_key = value;
+    else if (a == "--insecure") out.options.insecure = true;
+    else if (a == "--data-dir") out.options.data_dir = value;
+    else if (a == "--tokens-file") out.tokens_file = value;
+    else if (a == "--help") out.help = true;
+    else if (a == "--max-upload-bytes") {
+      if (!absl::SimpleAtoi(value, &out.options.max_upload_bytes) || out.options.max_upload_bytes <= 0)
+        return absl::InvalidArgumentError(absl::StrCat("--max-upload-bytes: expected a positive integer, got \"", value, "\""));
+    }
+  }
+  return out;
+}
+
+}  // namespace qbench::server

@@ -1,0 +1,21 @@
+// qbench-server's command line: one {name, value, help} table drives parsing and --help.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/server.h"
+
+namespace qbench::server {
+
+struct ServerFlags {
+  ServerOptions options;
+  std::string tokens_file;  // see token_file.h
+  bool help = false;
+};
+
+// INVALID_ARGUMENT naming the flag for unknown flags, missing or malformed values.
+absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv);
+std::string ServerUsage();
+
+}  // namespace qbench::server

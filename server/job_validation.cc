@@ -1,0 +1,191 @@
+#include "server/job_validation.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/sha256.h"
+#include "worker/engine/pipeline/job_spec.h"
+
+namespace qbench::server {
+namespace {
+
+using nlohmann::json;
+
+absl::Status FieldError(std::string_view field, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(absl::string_view(field.data(), field.size()), ": ",
+                                                 absl::string_view(what.data(), what.size())));
+}
+
+bool IsIdChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
+
+absl::Status CheckSharedPath(const std::string& path, std::string_view field) {
+  if (path.empty() || path[0] != '/') return FieldError(field, "must be an absolute path that workers can read");
+  for (absl::string_view part : absl::StrSplit(path, '/'))
+    if (part == "..") return FieldError(field, "must not contain \"..\"");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ArtifactSource> ConvertRef(const qbench::v1::ArtifactRef& ref, const std::string& field) {
+  ArtifactSource out;
+  out.manifest = ref.manifest();
+  switch (ref.source_case()) {
+    case qbench::v1::ArtifactRef::kBlob: {
+      absl::string_view sha = ref.blob();
+      if (!absl::ConsumePrefix(&sha, "blobs/") || !IsSha256Hex(std::string_view(sha.data(), sha.size())))
+        return FieldError(field + ".blob", "expected \"blobs/<64 lower-case hex>\"");
+      out.kind = ArtifactSource::Kind::kBlob;
+      out.value = std::string(sha);
+      if (!out.manifest.empty() && (out.manifest[0] == '/' || absl::StrContains(out.manifest, "..")))
+        return FieldError(field + ".manifest", "must be a relative path inside the archive");
+      break;
+    }
+    case qbench::v1::ArtifactRef::kSharedPath:
+      if (absl::Status s = CheckSharedPath(ref.shared_path(), field + ".shared_path"); !s.ok()) return s;
+      out.kind = ArtifactSource::Kind::kSharedPath;
+      out.value = ref.shared_path();
+      break;
+    case qbench::v1::ArtifactRef::SOURCE_NOT_SET:
+      break;
+  }
+  return out;
+}
+
+// Where a blob will be on a worker; only used so the engine's parser sees a path.
+std::string PlaceholderPath(const ArtifactSource& a) { return "/qbench-blobs/" + a.value; }
+
+}  // namespace
+
+absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& request, const std::string& team_id,
+                                         const JobLimits& limits) {
+  NewJob job;
+  job.team_id = team_id;
+  if (request.spec_json().empty()) return FieldError("spec_json", "is required");
+  if (static_cast<int64_t>(request.spec_json().size()) > limits.max_spec_bytes)
+    return FieldError("spec_json", absl::StrCat("is ", request.spec_json().size(), " bytes, the limit is ",
+                                                limits.max_spec_bytes));
+  const std::string& rid = request.request_id();
+  if (rid.size() > 64 || !std::all_of(rid.begin(), rid.end(), IsIdChar))
+    return FieldError("request_id", "must be at most 64 characters of [A-Za-z0-9_-]");
+  job.request_id = rid;
+  if (request.display_name().size() > 128) return FieldError("display_name", "must be at most 128 characters");
+
+  switch (request.device().target_case()) {
+    case qbench::v1::DeviceSelector::kDeviceClass:
+      if (request.device().device_class().empty() || request.device().device_class().size() > 64 ||
+          !std::all_of(request.device().device_class().begin(), request.device().device_class().end(), IsIdChar))
+        return FieldError("device.device_class", "must be 1-64 characters of [A-Za-z0-9_-]");
+      job.device_class = request.device().device_class();
+      break;
+    case qbench::v1::DeviceSelector::kDevice: {
+      std::vector<std::string> parts = absl::StrSplit(request.device().device(), '/');
+      if (parts.size() != 4 || parts[0] != "workers" || parts[1].empty() || parts[2] != "devices" || parts[3].empty())
+        return FieldError("device.device", "expected \"workers/<host>/devices/<id>\"");
+      job.device = request.device().device();
+      break;
+    }
+    case qbench::v1::DeviceSelector::TARGET_NOT_SET:
+      break;
+  }
+
+  auto model = ConvertRef(request.model(), "model");
+  if (!model.ok()) return model.status();
+  auto eval = ConvertRef(request.eval_dataset(), "eval_dataset");
+  if (!eval.ok()) return eval.status();
+  auto calib = ConvertRef(request.calibration_dataset(), "calibration_dataset");
+  if (!calib.ok()) return calib.status();
+  job.model = *model;
+  job.eval_dataset = *eval;
+  job.calibration_dataset = *calib;
+
+  // Substitute the refs into the spec, check the paths that remain, then let the engine
+  // parse it exactly as a worker will.
+  json spec;
+  try {
+    spec = json::parse(request.spec_json());
+  } catch (const json::parse_error& e) {
+    return FieldError("spec_json", absl::StrCat("not valid JSON: ", e.what()));
+  }
+  if (!spec.is_object()) return FieldError("spec_json", "must be a JSON object");
+  auto apply = [&](json& obj, const char* key, ArtifactSource& src, const std::string& field) -> absl::Status {
+    if (src.kind != ArtifactSource::Kind::kNone) {
+      obj[key] = src.kind == ArtifactSource::Kind::kBlob ? PlaceholderPath(src) : src.value;
+      return absl::OkStatus();
+    }
+    if (!obj.contains(key)) return absl::OkStatus();  // the engine reports what is missing
+    if (!obj[key].is_string()) return FieldError(field, "must be a string");
+    src.kind = ArtifactSource::Kind::kSharedPath;
+    src.value = obj[key].get<std::string>();
+    return CheckSharedPath(src.value, field);
+  };
+  if (absl::Status s = apply(spec, "model", job.model, "spec_json.model"); !s.ok()) return s;
+  if (absl::Status s = apply(spec, "eval_dataset", job.eval_dataset, "spec_json.eval_dataset"); !s.ok()) return s;
+  if (job.calibration_dataset.kind != ArtifactSource::Kind::kNone && !spec.contains("calibration"))
+    spec["calibration"] = json::object();
+  if (spec.contains("calibration") && spec["calibration"].is_object()) {
+    if (absl::Status s = apply(spec["calibration"], "dataset", job.calibration_dataset, "spec_json.calibration.dataset");
+        !s.ok())
+      return s;
+  }
+  if (spec.contains("export_dir")) return FieldError("spec_json.export_dir", "is set by the server; use ExportModel");
+
+  auto parsed = qbench::ParseJobSpec(spec.dump(), "/");
+  if (!parsed.ok()) return FieldError("spec_json", std::string(parsed.status().message()));
+  if (static_cast<int>(parsed->configs.size()) > limits.max_configs)
+    return FieldError("spec_json.configs", absl::StrCat("has ", parsed->configs.size(),
+                                                        " configurations with fp32, the limit is ", limits.max_configs));
+  if (parsed->samples > limits.max_samples)
+    return FieldError("spec_json.samples", absl::StrCat(parsed->samples, " exceeds the limit of ", limits.max_samples));
+  for (const auto& c : parsed->configs) job.config_names.push_back(c.name);
+  job.samples = parsed->samples;
+  job.spec_json = request.spec_json();
+  job.display_name = request.display_name().empty() ? parsed->name : request.display_name();
+  return job;
+}
+
+absl::StatusOr<int64_t> ParseJobName(const std::string& name, const std::string& field) {
+  absl::string_view id = name;
+  int64_t value = 0;
+  if (!absl::ConsumePrefix(&id, "jobs/") || id.empty() || !std::all_of(id.begin(), id.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(id, &value) || value <= 0)
+    return FieldError(field, absl::StrCat("expected \"jobs/<id>\", got \"", name, "\""));
+  return value;
+}
+
+absl::StatusOr<JobFilter> ParseJobFilter(const std::string& filter) {
+  static constexpr std::pair<const char*, JobState> kStates[] = {
+      {"QUEUED", JobState::kQueued},       {"RUNNING", JobState::kRunning},       {"SUCCEEDED", JobState::kSucceeded},
+      {"FAILED", JobState::kFailed},       {"CANCELLING", JobState::kCancelling}, {"CANCELLED", JobState::kCancelled}};
+  JobFilter out;
+  if (absl::StripAsciiWhitespace(filter).empty()) return out;
+  for (absl::string_view term : absl::StrSplit(filter, " AND ")) {
+    std::vector<absl::string_view> kv = absl::StrSplit(term, absl::MaxSplits('=', 1));
+    if (kv.size() != 2) return FieldError("filter", absl::StrCat("expected `field = value`, got `", term, "`"));
+    const absl::string_view key = absl::StripAsciiWhitespace(kv[0]);
+    absl::string_view value = absl::StripAsciiWhitespace(kv[1]);
+    if (key == "state") {
+      for (const auto& [name, state] : kStates)
+        if (value == name) out.state = state;
+      if (!out.state) return FieldError("filter", absl::StrCat("unknown state \"", value, "\""));
+    } else if (key == "display_name") {
+      if (value.size() < 2 || value.front() != '"' || value.back() != '"')
+        return FieldError("filter", "display_name must be a quoted string");
+      out.display_name = std::string(value.substr(1, value.size() - 2));
+    } else {
+      return FieldError("filter", absl::StrCat("unknown field \"", key, "\" (state, display_name)"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<int32_t> NormalizePageSize(int32_t page_size) {
+  if (page_size < 0) return FieldError("page_size", "must be >= 0");
+  if (page_size == 0) return 50;
+  return std::min(page_size, 1000);
+}
+
+}  // namespace qbench::server

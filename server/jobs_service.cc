@@ -1,0 +1,151 @@
+#include "server/jobs_service.h"
+
+
+#include "absl/strings/str_cat.h"
+#include "server/grpc_status.h"
+
+namespace qbench::server {
+namespace {
+
+using google::protobuf::Timestamp;
+
+void SetTime(absl::Time t, Timestamp* ts) {
+  if (t == absl::InfinitePast()) return;
+  const int64_t ns = absl::ToUnixNanos(t);
+  ts->set_seconds(ns / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+void ToProto(const ArtifactSource& a, qbench::v1::ArtifactRef* ref) {
+  if (a.kind == ArtifactSource::Kind::kBlob) ref->set_blob("blobs/" + a.value);
+  if (a.kind == ArtifactSource::Kind::kSharedPath) ref->set_shared_path(a.value);
+  ref->set_manifest(a.manifest);
+}
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+// A streaming call that fails before its first message.
+template <typename T>
+class FailedWriter : public grpc::ServerWriteReactor<T> {
+ public:
+  explicit FailedWriter(const absl::Status& s) { this->Finish(ToGrpcStatus(s)); }
+  void OnDone() override { delete this; }
+};
+
+absl::Status NoStore() { return absl::UnimplementedError("jobs: no job store is configured on this server yet"); }
+
+}  // namespace
+
+void ToProto(const JobRecord& r, qbench::v1::Job* job) {
+  job->set_name(absl::StrCat("jobs/", r.id));
+  job->set_display_name(r.job.display_name);
+  job->set_team("teams/" + r.job.team_id);
+  job->set_state(static_cast<qbench::v1::JobState>(r.state));
+  job->set_stage(static_cast<qbench::v1::Stage>(r.stage));
+  job->set_failure_reason(r.failure_reason);
+  job->set_spec_json(r.job.spec_json);
+  ToProto(r.job.model, job->mutable_model());
+  ToProto(r.job.eval_dataset, job->mutable_eval_dataset());
+  ToProto(r.job.calibration_dataset, job->mutable_calibration_dataset());
+  if (!r.job.device_class.empty()) job->mutable_device()->set_device_class(r.job.device_class);
+  if (!r.job.device.empty()) job->mutable_device()->set_device(r.job.device);
+  job->set_request_id(r.job.request_id);
+  job->set_attempts(r.attempts);
+  job->set_worker(r.worker);
+  SetTime(r.create_time, job->mutable_create_time());
+  SetTime(r.start_time, job->mutable_start_time());
+  SetTime(r.end_time, job->mutable_end_time());
+}
+
+absl::StatusOr<Principal> JobsService::Begin(grpc::CallbackServerContext* ctx) const {
+  return Authenticate(*ctx, *verifier_);
+}
+
+grpc::ServerUnaryReactor* JobsService::CreateJob(grpc::CallbackServerContext* ctx,
+                                                 const qbench::v1::CreateJobRequest* request, qbench::v1::Job* response) {
+  auto principal = Begin(ctx);
+  if (!principal.ok()) return Done(ctx, principal.status());
+  auto job = ValidateCreateJob(*request, principal->team_id, limits_);
+  if (!job.ok()) return Done(ctx, job.status());
+  if (repository_ == nullptr) return Done(ctx, NoStore());
+  auto record = repository_->CreateJob(*job);
+  if (record.ok()) ToProto(*record, response);
+  return Done(ctx, record.status());
+}
+
+grpc::ServerUnaryReactor* JobsService::GetJob(grpc::CallbackServerContext* ctx, const qbench::v1::GetJobRequest* request,
+                                              qbench::v1::Job* response) {
+  auto principal = Begin(ctx);
+  if (!principal.ok()) return Done(ctx, principal.status());
+  auto id = ParseJobName(request->name());
+  if (!id.ok()) return Done(ctx, id.status());
+  if (repository_ == nullptr) return Done(ctx, NoStore());
+  auto record = repository_->GetJob(principal->team_id, *id);
+  if (record.ok()) ToProto(*record, response);
+  return Done(ctx, record.status());
+}
+
+grpc::ServerUnaryReactor* JobsService::ListJobs(grpc::CallbackServerContext* ctx,
+                                                const qbench::v1::ListJobsRequest* request,
+                                                qbench::v1::ListJobsResponse* response) {
+  auto principal = Begin(ctx);
+  if (!principal.ok()) return Done(ctx, principal.status());
+  auto page_size = NormalizePageSize(request->page_size());
+  if (!page_size.ok()) return Done(ctx, page_size.status());
+  auto filter = ParseJobFilter(request->filter());
+  if (!filter.ok()) return Done(ctx, filter.status());
+  if (repository_ == nullptr) return Done(ctx, NoStore());
+  auto page = repository_->ListJobs(principal->team_id, *filter, *page_size, request->page_token());
+  if (page.ok()) {
+    for (const JobRecord& r : page->jobs) ToProto(r, response->add_jobs());
+    response->set_next_page_token(page->next_page_token);
+  }
+  return Done(ctx, page.status());
+}
+
+grpc::ServerUnaryReactor* JobsService::CancelJob(grpc::CallbackServerContext* ctx,
+                                                 const qbench::v1::CancelJobRequest* request, qbench::v1::Job* response) {
+  auto principal = Begin(ctx);
+  if (!principal.ok()) return Done(ctx, principal.status());
+  auto id = ParseJobName(request->name());
+  if (!id.ok()) return Done(ctx, id.status());
+  if (repository_ == nullptr) return Done(ctx, NoStore());
+  auto record = repository_->CancelJob(principal->team_id, *id);
+  if (record.ok()) ToProto(*record, response);
+  return Done(ctx, record.status());
+}
+
+// TODO(store): WatchJob, GetResults and ExportModel need the job events, results and
+// exports tables; until the store has them they validate and answer UNIMPLEMENTED.
+grpc::ServerWriteReactor<qbench::v1::JobEvent>* JobsService::WatchJob(grpc::CallbackServerContext* ctx,
+                                                                      const qbench::v1::WatchJobRequest* request) {
+  absl::Status s = Begin(ctx).status();
+  if (s.ok()) s = ParseJobName(request->name()).status();
+  if (s.ok() && request->after_sequence() < 0) s = absl::InvalidArgumentError("after_sequence: must be >= 0");
+  if (s.ok()) s = absl::UnimplementedError("WatchJob: job events are not stored yet");
+  return new FailedWriter<qbench::v1::JobEvent>(s);
+}
+
+grpc::ServerUnaryReactor* JobsService::GetResults(grpc::CallbackServerContext* ctx,
+                                                  const qbench::v1::GetResultsRequest* request,
+                                                  qbench::v1::JobResults* response) {
+  absl::Status s = Begin(ctx).status();
+  if (s.ok()) s = ParseJobName(request->name()).status();
+  if (s.ok()) s = absl::UnimplementedError("GetResults: results are not stored yet");
+  return Done(ctx, s);
+}
+
+grpc::ServerWriteReactor<qbench::v1::ExportModelResponse>* JobsService::ExportModel(
+    grpc::CallbackServerContext* ctx, const qbench::v1::ExportModelRequest* request) {
+  absl::Status s = Begin(ctx).status();
+  if (s.ok()) s = ParseJobName(request->name()).status();
+  if (s.ok() && request->config().empty()) s = absl::InvalidArgumentError("config: is required");
+  if (s.ok()) s = absl::UnimplementedError("ExportModel: exports are not stored yet");
+  return new FailedWriter<qbench::v1::ExportModelResponse>(s);
+}
+
+}  // namespace qbench::server

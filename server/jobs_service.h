@@ -1,0 +1,44 @@
+// The Jobs gRPC service: authenticate, validate, convert, and call the JobRepository.
+#pragma once
+
+#include "qbench/v1/qbench.grpc.pb.h"
+#include "server/auth.h"
+#include "server/job_repository.h"
+#include "server/job_validation.h"
+
+namespace qbench::server {
+
+class JobsService final : public qbench::v1::Jobs::CallbackService {
+ public:
+  // `repository` may be null until the store is configured: valid requests then get
+  // UNIMPLEMENTED (invalid ones still get INVALID_ARGUMENT).
+  JobsService(JobRepository* repository, const TokenVerifier* verifier, JobLimits limits)
+      : repository_(repository), verifier_(verifier), limits_(limits) {}
+
+  grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* ctx, const qbench::v1::CreateJobRequest* request,
+                                      qbench::v1::Job* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* ctx, const qbench::v1::GetJobRequest* request,
+                                   qbench::v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx, const qbench::v1::ListJobsRequest* request,
+                                     qbench::v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx, const qbench::v1::CancelJobRequest* request,
+                                      qbench::v1::Job* response) override;
+  grpc::ServerWriteReactor<qbench::v1::JobEvent>* WatchJob(grpc::CallbackServerContext* ctx,
+                                                           const qbench::v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* GetResults(grpc::CallbackServerContext* ctx, const qbench::v1::GetResultsRequest* request,
+                                       qbench::v1::JobResults* response) override;
+  grpc::ServerWriteReactor<qbench::v1::ExportModelResponse>* ExportModel(
+      grpc::CallbackServerContext* ctx, const qbench::v1::ExportModelRequest* request) override;
+
+ private:
+  absl::StatusOr<Principal> Begin(grpc::CallbackServerContext* ctx) const;
+
+  JobRepository* repository_;
+  const TokenVerifier* verifier_;
+  JobLimits limits_;
+};
+
+// JobRecord -> the API's Job.
+void ToProto(const JobRecord& record, qbench::v1::Job* job);
+
+}  // namespace qbench::server

@@ -1,0 +1,83 @@
+// Store-internal: the pqxx connection behind a Db, the one transaction helper every store
+// call uses, and the translation of pqxx exceptions into absl::Status. Include only from
+// server/store/*.cc.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/store/db.h"
+#include "server/store/jobs.h"
+#include "server/store/queue.h"
+
+namespace qbench::store {
+
+struct Db::Impl {
+  explicit Impl(const std::string& uri) : conn(uri) {}
+  pqxx::connection conn;
+};
+
+// Maps the exception being handled (call only inside a catch block) to a canonical code:
+//   broken_connection, 08xxx, 57P0x        -> UNAVAILABLE
+//   in_doubt_error, statement_completion_unknown -> UNKNOWN (the commit may have happened)
+//   transaction_rollback, 40xxx (serialization, deadlock) -> ABORTED (retry the call)
+//   23505 unique_violation                 -> ALREADY_EXISTS
+//   23503 foreign_key_violation            -> FAILED_PRECONDITION
+//   23502/23514 not-null/check, 22xxx data -> INVALID_ARGUMENT
+//   anything else                          -> INTERNAL
+// `what` names the operation ("create job") and prefixes the message.
+absl::Status TranslateCurrentException(const char* what);
+
+// Runs fn(pqxx::work&) in one transaction and commits it. fn returns absl::Status or
+// absl::StatusOr<T>; a non-OK result aborts (rolls back) the transaction and is returned
+// as is. A pqxx exception is translated with TranslateCurrentException.
+template <typename Fn>
+auto InTransaction(Db& db, const char* what, Fn&& fn) -> decltype(fn(std::declval<pqxx::work&>())) {
+  using R = decltype(fn(std::declval<pqxx::work&>()));
+  try {
+    pqxx::work tx(db.impl().conn);
+    R result = fn(tx);
+    if (result.ok()) tx.commit();  // otherwise the work's destructor rolls back
+    return result;
+  } catch (...) {
+    return R(TranslateCurrentException(what));
+  }
+}
+
+// Reads a nullable column: std::nullopt for NULL.
+template <typename T>
+std::optional<T> OptField(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+// Binds std::optional as a nullable parameter (libpqxx 6.4 accepts nullptr for NULL).
+template <typename T>
+const T* NullableParam(const std::optional<T>& v) {
+  return v ? &*v : nullptr;
+}
+
+// Shared by jobs.cc and queue.cc (defined in jobs.cc).
+// The select list that ReadJob expects, for "SELECT <kJobColumns> FROM jobs ...".
+extern const char kJobColumns[];
+Job ReadJob(const pqxx::row& row);
+// Appends one row to job_events.
+void InsertEvent(pqxx::work& tx, int64_t job_id, EventKind kind, const std::optional<std::string>& state,
+                 const std::optional<std::string>& stage, std::optional<int> attempt,
+                 const std::optional<std::string>& worker, const std::string& message);
+
+// Locks a job row while `lease` holds it (running or cancelling, same worker and attempt)
+// and returns its state; FAILED_PRECONDITION once the lease was lost.
+absl::StatusOr<std::string> LockLeased(pqxx::work& tx, const Lease& lease);
+
+// A PostgreSQL array literal ('{"a","b"}') for binding a text[] parameter as $n::text[];
+// the value is still a bound parameter, never part of the SQL text.
+std::string PgTextArray(const std::vector<std::string>& items);
+
+}  // namespace qbench::store

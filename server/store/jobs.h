@@ -1,0 +1,124 @@
+// Jobs: create (idempotent with a request_id), get, list (keyset pagination), cancel, and
+// the event history. The queue side (claim, lease, reap, complete) is in queue.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/store/db.h"
+
+namespace qbench::store {
+
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelling, kCancelled };
+
+// "queued", "running", ... (the values of jobs.state).
+std::string_view JobStateName(JobState state);
+std::optional<JobState> ParseJobState(std::string_view name);
+bool IsTerminal(JobState state);  // succeeded, failed, cancelled
+
+// One bit-width configuration of a job (a row of job_configs).
+struct JobConfig {
+  std::string name;              // unique within the job, non-empty
+  std::string spec_json = "{}";  // the configuration as the job spec gives it
+  bool is_baseline = false;      // the FP32 reference (at most one per job)
+};
+
+struct NewJob {
+  int64_t team_id = 0;
+  std::optional<std::string> request_id;  // retries with the same id return the same job
+  std::string display_name;
+  std::string spec_json;                  // the job spec (a JSON object)
+  int64_t samples = 0;                    // evaluation samples, 0: the whole dataset
+  std::vector<JobConfig> configs;         // at least one
+  std::string device_class = "cpu";       // runs on a worker with a device of this class...
+  std::optional<std::string> device_name; // ...or, when set, on the device of this name
+  std::optional<int64_t> model_id;
+  std::optional<int64_t> dataset_id;              // evaluation data
+  std::optional<int64_t> calibration_dataset_id;
+  int max_attempts = 3;                   // >= 1
+};
+
+struct Job {
+  int64_t id = 0;
+  int64_t team_id = 0;
+  std::optional<std::string> request_id;
+  std::string display_name;
+  std::string spec_json;
+  int64_t samples = 0;
+  std::optional<int64_t> model_id, dataset_id, calibration_dataset_id;
+  std::string device_class;
+  std::optional<std::string> device_name;
+  JobState state = JobState::kQueued;
+  std::optional<std::string> stage;   // calibrating, quantizing, evaluating, benchmarking
+  int attempts = 0;                   // claims so far
+  int max_attempts = 0;
+  std::optional<std::string> worker;  // last worker that claimed it
+  std::optional<std::string> error;   // failure reason
+  absl::Time created_at;
+  std::optional<absl::Time> started_at;   // first claim
+  std::optional<absl::Time> finished_at;  // terminal state reached
+  absl::Time updated_at;
+};
+
+struct CreateJobResult {
+  Job job;
+  bool created = false;  // false: an earlier request with the same request_id made it
+};
+
+// INVALID_ARGUMENT for an empty spec, no configs, an empty or repeated config name, more
+// than one baseline, max_attempts < 1, an empty request_id or device class, or a spec that
+// is not valid JSON; FAILED_PRECONDITION for an unknown team, model or dataset;
+// ALREADY_EXISTS when the request_id was used with a different spec.
+absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job);
+
+// NOT_FOUND when the job does not exist or belongs to another team.
+absl::StatusOr<Job> GetJob(Db& db, int64_t team_id, int64_t job_id);
+
+struct ListJobsRequest {
+  int64_t team_id = 0;
+  std::optional<JobState> state;  // filter; none: every state
+  std::optional<std::string> display_name;  // filter: exact match
+  int page_size = 0;              // 0: kDefaultPageSize; clamped to kMaxPageSize
+  std::string page_token;         // from the previous page; empty: first page
+};
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 1000;
+
+struct JobPage {
+  std::vector<Job> jobs;        // newest first (descending id)
+  std::string next_page_token;  // empty on the last page
+};
+
+// Keyset pagination on id (stable under concurrent inserts). INVALID_ARGUMENT for a
+// negative page size or a token that is malformed or was issued for another filter (state or display_name).
+absl::StatusOr<JobPage> ListJobs(Db& db, const ListJobsRequest& request);
+
+// queued -> cancelled at once; running -> cancelling (the worker sees it on its next
+// heartbeat and stops); cancelling/cancelled are returned unchanged. FAILED_PRECONDITION
+// for a succeeded or failed job, NOT_FOUND as GetJob. Returns the job after the change.
+absl::StatusOr<Job> CancelJob(Db& db, int64_t team_id, int64_t job_id);
+
+enum class EventKind { kState, kProgress, kError, kResult };
+std::string_view EventKindName(EventKind kind);
+
+struct JobEvent {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  absl::Time at;
+  std::string kind;                  // "state", "progress", "error", "result"
+  std::optional<std::string> state;  // for state events
+  std::optional<std::string> stage;
+  std::optional<int> attempt;
+  std::optional<std::string> worker;
+  std::string message;
+};
+
+// Events of a job with id > after_id, oldest first (watch polls with the last id seen).
+absl::StatusOr<std::vector<JobEvent>> ListJobEvents(Db& db, int64_t job_id, int64_t after_id = 0);
+
+}  // namespace qbench::store

@@ -1,0 +1,100 @@
+#include "server/store/results.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/store/db_internal.h"
+
+namespace qbench::store {
+
+absl::Status UpsertResult(Db& db, const Lease& lease, const ResultRow& row) {
+  if (row.device.empty()) return absl::InvalidArgumentError("result device must not be empty");
+  if (row.batch_size < 1) return absl::InvalidArgumentError("result batch_size must be >= 1");
+  if (row.config.empty()) return absl::InvalidArgumentError("result config must not be empty");
+  return InTransaction(db, "upsert result", [&](pqxx::work& tx) -> absl::Status {
+    auto state = LockLeased(tx, lease);
+    if (!state.ok()) return state.status();
+    auto r = tx.exec_params(
+        "INSERT INTO results(job_id, config_id, device, batch_size, top1, top5, agreement, sqnr_db, model_bytes, "
+        "  p50_ms, p99_ms, throughput, energy_j, energy_source, attempt) "
+        "SELECT $1, c.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 "
+        "FROM job_configs c WHERE c.job_id = $1 AND c.name = $2 "
+        "ON CONFLICT (job_id, config_id, device, batch_size) DO UPDATE SET "
+        "  top1 = EXCLUDED.top1, top5 = EXCLUDED.top5, agreement = EXCLUDED.agreement, sqnr_db = EXCLUDED.sqnr_db, "
+        "  model_bytes = EXCLUDED.model_bytes, p50_ms = EXCLUDED.p50_ms, p99_ms = EXCLUDED.p99_ms, "
+        "  throughput = EXCLUDED.throughput, energy_j = EXCLUDED.energy_j, energy_source = EXCLUDED.energy_source, "
+        "  attempt = EXCLUDED.attempt, updated_at = now() "
+        "RETURNING id",
+        lease.job_id, row.config, row.device, row.batch_size, row.top1, row.top5, row.agreement, row.sqnr_db,
+        row.model_bytes, row.p50_ms, row.p99_ms, row.throughput, row.energy_j, row.energy_source, lease.attempt);
+    if (r.empty()) {
+      return absl::NotFoundError(absl::StrCat("job ", lease.job_id, ": configuration \"", row.config, "\" not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<ResultRow>> ListResults(Db& db, int64_t job_id) {
+  return InTransaction(db, "list results", [&](pqxx::work& tx) -> absl::StatusOr<std::vector<ResultRow>> {
+    auto r = tx.exec_params(
+        "SELECT c.name, r.device, r.batch_size, r.top1, r.top5, r.agreement, r.sqnr_db, r.model_bytes, r.p50_ms, "
+        "  r.p99_ms, r.throughput, r.energy_j, r.energy_source "
+        "FROM results r JOIN job_configs c ON c.id = r.config_id WHERE r.job_id = $1 "
+        "ORDER BY c.ordinal, r.device, r.batch_size",
+        job_id);
+    std::vector<ResultRow> rows;
+    for (const auto& f : r) {
+      ResultRow row;
+      row.config = f[0].as<std::string>();
+      row.device = f[1].as<std::string>();
+      row.batch_size = f[2].as<int>();
+      row.top1 = OptField<double>(f[3]);
+      row.top5 = OptField<double>(f[4]);
+      row.agreement = OptField<double>(f[5]);
+      row.sqnr_db = OptField<double>(f[6]);
+      row.model_bytes = OptField<int64_t>(f[7]);
+      row.p50_ms = OptField<double>(f[8]);
+      row.p99_ms = OptField<double>(f[9]);
+      row.throughput = OptField<double>(f[10]);
+      row.energy_j = OptField<double>(f[11]);
+      row.energy_source = OptField<std::string>(f[12]);
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  });
+}
+
+absl::Status UpsertLayerResults(Db& db, const Lease& lease, const std::string& config,
+                                const std::vector<LayerResult>& layers) {
+  if (config.empty()) return absl::InvalidArgumentError("layer results: config must not be empty");
+  for (const LayerResult& l : layers) {
+    if (l.layer.empty()) return absl::InvalidArgumentError("layer results: layer name must not be empty");
+  }
+  return InTransaction(db, "upsert layer results", [&](pqxx::work& tx) -> absl::Status {
+    auto state = LockLeased(tx, lease);
+    if (!state.ok()) return state.status();
+    auto c = tx.exec_params("SELECT id FROM job_configs WHERE job_id = $1 AND name = $2", lease.job_id, config);
+    if (c.empty()) return absl::NotFoundError(absl::StrCat("job ", lease.job_id, ": configuration \"", config, "\" not found"));
+    const int64_t config_id = c[0][0].as<int64_t>();
+    for (const LayerResult& l : layers) {
+      tx.exec_params(
+          "INSERT INTO layer_results(job_id, config_id, layer, op_type, sqnr_db) VALUES ($1, $2, $3, $4, $5) "
+          "ON CONFLICT (job_id, config_id, layer) DO UPDATE SET op_type = EXCLUDED.op_type, sqnr_db = EXCLUDED.sqnr_db",
+          lease.job_id, config_id, l.layer, l.op_type, l.sqnr_db);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<LayerResult>> ListLayerResults(Db& db, int64_t job_id, const std::string& config) {
+  return InTransaction(db, "list layer results", [&](pqxx::work& tx) -> absl::StatusOr<std::vector<LayerResult>> {
+    std::vector<LayerResult> layers;
+    for (const auto& row : tx.exec_params(
+             "SELECT l.layer, l.op_type, l.sqnr_db FROM layer_results l JOIN job_configs c ON c.id = l.config_id "
+             "WHERE l.job_id = $1 AND c.name = $2 ORDER BY l.layer",
+             job_id, config)) {
+      layers.push_back({row[0].as<std::string>(), row[1].as<std::string>(), OptField<double>(row[2])});
+    }
+    return layers;
+  });
+}
+
+}  // namespace qbench::store

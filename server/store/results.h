@@ -1,0 +1,52 @@
+// Results written by workers: one row per (job, configuration, device, batch size) and a
+// per-layer SQNR table, both idempotent upserts so a retried attempt never duplicates or
+// loses rows. Writes carry the worker's Lease (see queue.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/store/db.h"
+#include "server/store/queue.h"
+
+namespace qbench::store {
+
+// One measured row; unset optionals are stored as NULL. Units as in 0001_init.sql.
+struct ResultRow {
+  std::string config;  // a job_configs name of the job
+  std::string device;
+  int batch_size = 0;
+  std::optional<double> top1, top5, agreement, sqnr_db;
+  std::optional<int64_t> model_bytes;
+  std::optional<double> p50_ms, p99_ms, throughput;
+  std::optional<double> energy_j;
+  std::optional<std::string> energy_source;
+};
+
+// INSERT ... ON CONFLICT (job, config, device, batch_size) DO UPDATE: writing the same key
+// twice (a retried attempt) leaves one row with the latest values. INVALID_ARGUMENT for
+// an empty device or batch_size < 1, NOT_FOUND for an unknown config name,
+// FAILED_PRECONDITION when the lease was lost.
+absl::Status UpsertResult(Db& db, const Lease& lease, const ResultRow& row);
+
+// A job's results ordered by config ordinal, device, batch size.
+absl::StatusOr<std::vector<ResultRow>> ListResults(Db& db, int64_t job_id);
+
+struct LayerResult {
+  std::string layer;  // graph node name
+  std::string op_type;
+  std::optional<double> sqnr_db;
+};
+
+// Upserts the per-layer table of one configuration (ON CONFLICT (job, config, layer)).
+// NOT_FOUND for an unknown config, FAILED_PRECONDITION when the lease was lost.
+absl::Status UpsertLayerResults(Db& db, const Lease& lease, const std::string& config,
+                                const std::vector<LayerResult>& layers);
+
+// A configuration's layers ordered by name.
+absl::StatusOr<std::vector<LayerResult>> ListLayerResults(Db& db, int64_t job_id, const std::string& config);
+
+}  // namespace qbench::store

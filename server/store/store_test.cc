@@ -1,0 +1,632 @@
+// The store against a real throwaway PostgreSQL 15 cluster (tests/pg_test_util.h).
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/store/blobs.h"
+#include "server/store/crypto.h"
+#include "server/store/db.h"
+#include "server/store/jobs.h"
+#include "server/store/migrate.h"
+#include "server/store/notify.h"
+#include "server/store/pool.h"
+#include "server/store/queue.h"
+#include "server/store/results.h"
+#include "server/store/teams.h"
+#include "server/store/workers.h"
+#include "tests/pg_test_util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+// libpqxx 6.4 drops one PGresult (about 2 KiB) when it finds its backend killed; not ours.
+#define QB_IGNORE_LIBPQXX_LEAKS() __lsan::ScopedDisabler qb_lsan_disabler_
+#else
+#define QB_IGNORE_LIBPQXX_LEAKS() (void)0
+#endif
+
+namespace qbench::store {
+namespace {
+
+#define ASSERT_OK(expr)                                         \
+  do {                                                          \
+    const absl::Status qb_s_ = (expr);                          \
+    ASSERT_TRUE(qb_s_.ok()) << #expr << ": " << qb_s_.ToString(); \
+  } while (0)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                          \
+  auto QB_TEST_CONCAT(sor_, __LINE__) = (expr);                                  \
+  ASSERT_TRUE(QB_TEST_CONCAT(sor_, __LINE__).ok()) << #expr << ": "              \
+                                                   << QB_TEST_CONCAT(sor_, __LINE__).status().ToString(); \
+  lhs = std::move(QB_TEST_CONCAT(sor_, __LINE__)).value()
+#define QB_TEST_CONCAT_(a, b) a##b
+#define QB_TEST_CONCAT(a, b) QB_TEST_CONCAT_(a, b)
+
+std::string MigrationsDir() {
+  const char* src = std::getenv("QB_SOURCE_DIR");
+  return absl::StrCat(src && *src ? src : QB_SOURCE_DIR_DEFAULT, "/migrations");
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto pg = qbench::testing::PgTestCluster::Start();
+    // Never skip: a missing PostgreSQL fails every test in SetUp with the reason. (An
+    // assertion here would make gtest report the tests as SKIPPED, which ctest accepts.)
+    if (pg.ok()) {
+      cluster_ = pg->release();
+    } else {
+      start_error_ = new std::string(pg.status().ToString());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+    delete start_error_;
+    start_error_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "PostgreSQL cluster did not start: " << (start_error_ ? *start_error_ : "");
+    static int counter = 0;
+    db_name_ = absl::StrCat("t", ++counter);
+    ASSERT_OK(cluster_->CreateDatabase(db_name_));
+    ASSERT_OK_AND_ASSIGN(db_, Db::Connect(cluster_->Uri(db_name_)));
+    ASSERT_OK_AND_ASSIGN(MigrateReport report, Migrate(*db_, MigrationsDir()));
+    ASSERT_THAT(report.applied, ::testing::ElementsAre(1));
+    ASSERT_OK_AND_ASSIGN(team_, CreateTeam(*db_, "vision"));
+  }
+
+  std::unique_ptr<Db> Connect() {
+    auto db = Db::Connect(cluster_->Uri(db_name_));
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+
+  // A runnable job with an fp32 baseline and one int8 configuration.
+  NewJob MakeJob(std::optional<std::string> request_id = std::nullopt, std::string spec = R"({"model": "m.onnx"})") {
+    NewJob job;
+    job.team_id = team_;
+    job.request_id = std::move(request_id);
+    job.spec_json = std::move(spec);
+    job.configs = {{"fp32", "{}", true}, {"w8a8", R"({"weights": 8})", false}};
+    return job;
+  }
+
+  static qbench::testing::PgTestCluster* cluster_;
+  static std::string* start_error_;
+  std::string db_name_;
+  std::unique_ptr<Db> db_;
+  int64_t team_ = 0;
+};
+qbench::testing::PgTestCluster* StoreTest::cluster_ = nullptr;
+std::string* StoreTest::start_error_ = nullptr;
+
+TEST_F(StoreTest, MigrateTwiceIsNoOpAndRecordsVersions) {
+  ASSERT_OK_AND_ASSIGN(MigrateReport again, Migrate(*db_, MigrationsDir()));
+  EXPECT_TRUE(again.applied.empty());
+  EXPECT_EQ(again.current_version, 1);
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work w{c};
+  auto r = w.exec("SELECT version, name, length(sha256) FROM schema_migrations ORDER BY version");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0][0].as<int>(), 1);
+  EXPECT_EQ(r[0][1].as<std::string>(), "0001_init.sql");
+  EXPECT_EQ(r[0][2].as<int>(), 64);
+}
+
+TEST_F(StoreTest, MigrateRefusesEditedAndUnknownVersions) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(cluster_->dir()) / "mig";
+  fs::create_directories(dir);
+  fs::copy_file(fs::path(MigrationsDir()) / "0001_init.sql", dir / "0001_init.sql");
+  {
+    std::ofstream(dir / "0001_init.sql", std::ios::app) << "\n-- edited\n";
+  }
+  auto edited = Migrate(*db_, dir.string());
+  EXPECT_EQ(edited.status().code(), absl::StatusCode::kFailedPrecondition) << edited.status();
+  EXPECT_THAT(std::string(edited.status().message()), ::testing::HasSubstr("changed after it was applied"));
+
+  fs::remove(dir / "0001_init.sql");
+  auto unknown = Migrate(*db_, dir.string());
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kFailedPrecondition) << unknown.status();
+
+  std::ofstream(dir / "1_bad name.sql") << "SELECT 1;";
+  EXPECT_EQ(Migrate(*db_, dir.string()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Migrate(*db_, (dir / "absent").string()).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, TokenVerifyAndRevoke) {
+  ASSERT_OK_AND_ASSIGN(NewToken token, CreateToken(*db_, team_, "ci"));
+  EXPECT_THAT(token.plaintext, ::testing::StartsWith(kTokenPrefix));
+  ASSERT_OK_AND_ASSIGN(int64_t team, VerifyToken(*db_, token.plaintext));
+  EXPECT_EQ(team, team_);
+  {  // only the hash is stored
+    pqxx::connection c{cluster_->Uri(db_name_)};
+    pqxx::work w{c};
+    EXPECT_EQ(w.exec_params1("SELECT count(*) FROM tokens WHERE position($1::bytea IN sha256) > 0",
+                             pqxx::binarystring(token.plaintext))[0]
+                  .as<int>(),
+              0);
+  }
+  EXPECT_EQ(VerifyToken(*db_, token.plaintext + "x").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(VerifyToken(*db_, "garbage").status().code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_OK(RevokeToken(*db_, token.id));
+  ASSERT_OK(RevokeToken(*db_, token.id));  // idempotent
+  EXPECT_EQ(VerifyToken(*db_, token.plaintext).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(RevokeToken(*db_, 999999).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CreateToken(*db_, 999999, "x").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CreateTeam(*db_, "vision").status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(StoreTest, RequestIdMakesCreateIdempotent) {
+  NewJob named = MakeJob("req-1");
+  named.display_name = "resnet sweep";
+  named.samples = 500;
+  ASSERT_OK_AND_ASSIGN(CreateJobResult first, CreateJob(*db_, named));
+  EXPECT_TRUE(first.created);
+  EXPECT_EQ(first.job.display_name, "resnet sweep");
+  EXPECT_EQ(first.job.samples, 500);
+  EXPECT_FALSE(first.job.started_at.has_value());
+  ASSERT_OK_AND_ASSIGN(CreateJobResult retry, CreateJob(*db_, MakeJob("req-1")));
+  EXPECT_FALSE(retry.created);
+  EXPECT_EQ(retry.job.id, first.job.id);
+  auto other_spec = CreateJob(*db_, MakeJob("req-1", R"({"model": "other.onnx"})"));
+  EXPECT_EQ(other_spec.status().code(), absl::StatusCode::kAlreadyExists) << other_spec.status();
+  ASSERT_OK_AND_ASSIGN(CreateJobResult second, CreateJob(*db_, MakeJob("req-2")));
+  EXPECT_NE(second.job.id, first.job.id);
+  // Another team may use the same request_id.
+  ASSERT_OK_AND_ASSIGN(int64_t team2, CreateTeam(*db_, "speech"));
+  NewJob j = MakeJob("req-1");
+  j.team_id = team2;
+  ASSERT_OK_AND_ASSIGN(CreateJobResult other_team, CreateJob(*db_, j));
+  EXPECT_TRUE(other_team.created);
+  EXPECT_EQ(GetJob(*db_, team2, first.job.id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, MalformedInputIsInvalidArgument) {
+  EXPECT_EQ(CreateTeam(*db_, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateToken(*db_, team_, "").status().code(), absl::StatusCode::kInvalidArgument);
+  NewJob no_configs = MakeJob();
+  no_configs.configs.clear();
+  EXPECT_EQ(CreateJob(*db_, no_configs).status().code(), absl::StatusCode::kInvalidArgument);
+  NewJob empty_name = MakeJob();
+  empty_name.configs[1].name = "";
+  EXPECT_EQ(CreateJob(*db_, empty_name).status().code(), absl::StatusCode::kInvalidArgument);
+  NewJob dup = MakeJob();
+  dup.configs[1].name = "fp32";
+  EXPECT_EQ(CreateJob(*db_, dup).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateJob(*db_, MakeJob(std::string(""))).status().code(), absl::StatusCode::kInvalidArgument);
+  auto bad_json = CreateJob(*db_, MakeJob(std::nullopt, "{not json"));
+  EXPECT_EQ(bad_json.status().code(), absl::StatusCode::kInvalidArgument) << bad_json.status();
+  NewJob bad_team = MakeJob();
+  bad_team.team_id = 424242;
+  EXPECT_EQ(CreateJob(*db_, bad_team).status().code(), absl::StatusCode::kFailedPrecondition);
+  // SQL metacharacters are data, never SQL.
+  ASSERT_OK_AND_ASSIGN(int64_t t, CreateTeam(*db_, "x'); DROP TABLE jobs; --"));
+  EXPECT_GT(t, 0);
+  ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  ListJobsRequest neg;
+  neg.team_id = team_;
+  neg.page_size = -1;
+  EXPECT_EQ(ListJobs(*db_, neg).status().code(), absl::StatusCode::kInvalidArgument);
+  neg.page_size = 1;
+  neg.page_token = "!!!";
+  EXPECT_EQ(ListJobs(*db_, neg).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClaimJob(*db_, "", {"cpu"}, {}, absl::Seconds(10)).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, KeysetPaginationReturnsEveryJobOnce) {
+  std::set<int64_t> created;
+  for (int i = 0; i < 23; ++i) {
+    ASSERT_OK_AND_ASSIGN(CreateJobResult r, CreateJob(*db_, MakeJob()));
+    created.insert(r.job.id);
+  }
+  ListJobsRequest req;
+  req.team_id = team_;
+  req.page_size = 5;
+  std::vector<int64_t> seen;
+  int pages = 0;
+  do {
+    ASSERT_OK_AND_ASSIGN(JobPage page, ListJobs(*db_, req));
+    for (const Job& j : page.jobs) seen.push_back(j.id);
+    req.page_token = page.next_page_token;
+    if (++pages == 2) ASSERT_OK(CreateJob(*db_, MakeJob()).status());  // newer jobs do not shift pages
+  } while (!req.page_token.empty());
+  EXPECT_EQ(pages, 5);
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()), created);
+  EXPECT_EQ(seen.size(), created.size());
+  EXPECT_TRUE(std::is_sorted(seen.rbegin(), seen.rend()));
+
+  // A state filter, and a token reused with another filter is refused.
+  ASSERT_OK_AND_ASSIGN(auto claimed, ClaimJob(*db_, "w1", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(claimed.has_value());
+  ListJobsRequest running;
+  running.team_id = team_;
+  running.state = JobState::kRunning;
+  ASSERT_OK_AND_ASSIGN(JobPage rp, ListJobs(*db_, running));
+  ASSERT_EQ(rp.jobs.size(), 1u);
+  EXPECT_EQ(rp.jobs[0].id, claimed->lease.job_id);
+  ListJobsRequest by_name;
+  by_name.team_id = team_;
+  by_name.display_name = "nightly";
+  NewJob nightly = MakeJob();
+  nightly.display_name = "nightly";
+  ASSERT_OK_AND_ASSIGN(CreateJobResult n, CreateJob(*db_, nightly));
+  ASSERT_OK_AND_ASSIGN(JobPage np, ListJobs(*db_, by_name));
+  ASSERT_EQ(np.jobs.size(), 1u);
+  EXPECT_EQ(np.jobs[0].id, n.job.id);
+  ListJobsRequest first;
+  first.team_id = team_;
+  first.page_size = 2;
+  ASSERT_OK_AND_ASSIGN(JobPage p1, ListJobs(*db_, first));
+  running.page_token = p1.next_page_token;
+  EXPECT_EQ(ListJobs(*db_, running).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, TwoConcurrentClaimersClaimEveryJobExactlyOnce) {
+  constexpr int kJobs = 50;
+  for (int i = 0; i < kJobs; ++i) ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  std::mutex mu;
+  std::map<int64_t, int> claims;
+  std::atomic<int> errors{0};
+  auto worker = [&](std::string name) {
+    auto db = Db::Connect(cluster_->Uri(db_name_));
+    if (!db.ok()) {
+      ++errors;
+      return;
+    }
+    for (;;) {
+      auto job = ClaimJob(**db, name, {"cpu"}, {}, absl::Seconds(60));
+      if (!job.ok()) {
+        ++errors;
+        return;
+      }
+      if (!job->has_value()) return;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++claims[(*job)->lease.job_id];
+      }
+      if (!CompleteJob(**db, (*job)->lease).ok()) ++errors;
+    }
+  };
+  std::thread a(worker, "worker-a"), b(worker, "worker-b");
+  a.join();
+  b.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(claims.size(), static_cast<size_t>(kJobs));
+  for (const auto& [id, n] : claims) EXPECT_EQ(n, 1) << "job " << id;
+  ListJobsRequest req;
+  req.team_id = team_;
+  req.state = JobState::kSucceeded;
+  req.page_size = 100;
+  ASSERT_OK_AND_ASSIGN(JobPage done, ListJobs(*db_, req));
+  EXPECT_EQ(done.jobs.size(), static_cast<size_t>(kJobs));
+}
+
+TEST_F(StoreTest, ClaimHonoursDevices) {
+  NewJob gpu = MakeJob();
+  gpu.device_class = "gpu";
+  ASSERT_OK(CreateJob(*db_, gpu).status());
+  NewJob named = MakeJob();
+  named.device_name = "lab-3";
+  ASSERT_OK_AND_ASSIGN(CreateJobResult named_job, CreateJob(*db_, named));
+  ASSERT_OK_AND_ASSIGN(auto none, ClaimJob(*db_, "w", {"npu"}, {"other"}, absl::Seconds(5)));
+  EXPECT_FALSE(none.has_value());
+  ASSERT_OK_AND_ASSIGN(auto by_name, ClaimJob(*db_, "w", {"npu"}, {"lab-3"}, absl::Seconds(5)));
+  ASSERT_TRUE(by_name.has_value());
+  EXPECT_EQ(by_name->lease.job_id, named_job.job.id);
+  ASSERT_OK_AND_ASSIGN(auto by_class, ClaimJob(*db_, "w", {"cpu", "gpu"}, {}, absl::Seconds(5)));
+  ASSERT_TRUE(by_class.has_value());
+  EXPECT_EQ(by_class->configs.size(), 2u);
+  EXPECT_TRUE(by_class->configs[0].is_baseline);
+}
+
+TEST_F(StoreTest, ExpiredLeaseIsRetriedThenFailedWithHistory) {
+  NewJob spec = MakeJob();
+  spec.max_attempts = 3;
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, spec));
+  const int64_t id = created.job.id;
+  RetryPolicy no_wait;
+  no_wait.backoff_base = absl::ZeroDuration();
+  Lease stale;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, absl::StrCat("w", attempt), {"cpu"}, {}, absl::Milliseconds(50)));
+    ASSERT_TRUE(job.has_value()) << "attempt " << attempt;
+    EXPECT_EQ(job->lease.attempt, attempt);
+    ASSERT_OK(RenewLease(*db_, job->lease, absl::Milliseconds(50), std::string("calibrating")).status());
+    absl::SleepFor(absl::Milliseconds(120));  // the worker "dies": no heartbeat
+    ASSERT_OK_AND_ASSIGN(ReapReport reaped, ReapExpired(*db_, no_wait));
+    if (attempt < 3) {
+      EXPECT_THAT(reaped.requeued, ::testing::ElementsAre(id));
+    } else {
+      EXPECT_THAT(reaped.failed, ::testing::ElementsAre(id));
+    }
+    // The dead worker's lease is gone: it cannot complete or write results.
+    EXPECT_EQ(CompleteJob(*db_, job->lease).code(), absl::StatusCode::kFailedPrecondition);
+    stale = job->lease;
+  }
+  ASSERT_OK_AND_ASSIGN(Job failed, GetJob(*db_, team_, id));
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  ASSERT_TRUE(failed.started_at.has_value());
+  ASSERT_TRUE(failed.finished_at.has_value());
+  EXPECT_LE(*failed.started_at, *failed.finished_at);
+  EXPECT_EQ(failed.attempts, 3);
+  EXPECT_THAT(failed.error.value_or(""), ::testing::HasSubstr("attempt 3 of 3"));
+  ASSERT_OK_AND_ASSIGN(std::vector<JobEvent> events, ListJobEvents(*db_, id));
+  int errors = 0;
+  for (const JobEvent& e : events) errors += e.kind == "error";
+  EXPECT_EQ(errors, 3);  // one per expired attempt, all kept
+  EXPECT_EQ(events.back().state.value_or(""), "failed");
+  EXPECT_EQ(RenewLease(*db_, stale, absl::Seconds(1)).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // Backoff: a requeued job is not claimable before not_before.
+  ASSERT_OK_AND_ASSIGN(CreateJobResult b, CreateJob(*db_, MakeJob()));
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Milliseconds(20)));
+  ASSERT_TRUE(job.has_value());
+  absl::SleepFor(absl::Milliseconds(60));
+  RetryPolicy slow;
+  slow.backoff_base = absl::Seconds(60);
+  ASSERT_OK_AND_ASSIGN(ReapReport r, ReapExpired(*db_, slow));
+  EXPECT_THAT(r.requeued, ::testing::ElementsAre(b.job.id));
+  ASSERT_OK_AND_ASSIGN(auto none, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(5)));
+  EXPECT_FALSE(none.has_value());
+}
+
+TEST_F(StoreTest, CancelQueuedAtOnceAndRunningViaHeartbeat) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult q, CreateJob(*db_, MakeJob()));
+  ASSERT_OK_AND_ASSIGN(Job cancelled, CancelJob(*db_, team_, q.job.id));
+  EXPECT_EQ(cancelled.state, JobState::kCancelled);
+  ASSERT_OK_AND_ASSIGN(CreateJobResult r, CreateJob(*db_, MakeJob()));
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->lease.job_id, r.job.id);
+  ASSERT_OK_AND_ASSIGN(LeaseStatus before, RenewLease(*db_, job->lease, absl::Seconds(30)));
+  EXPECT_FALSE(before.cancel_requested);
+  ASSERT_OK_AND_ASSIGN(Job cancelling, CancelJob(*db_, team_, r.job.id));
+  EXPECT_EQ(cancelling.state, JobState::kCancelling);
+  ASSERT_OK_AND_ASSIGN(LeaseStatus after, RenewLease(*db_, job->lease, absl::Seconds(30)));
+  EXPECT_TRUE(after.cancel_requested);
+  ASSERT_OK(FinishCancelled(*db_, job->lease));
+  ASSERT_OK_AND_ASSIGN(Job done, GetJob(*db_, team_, r.job.id));
+  EXPECT_EQ(done.state, JobState::kCancelled);
+  EXPECT_EQ(CancelJob(*db_, team_ + 1000, r.job.id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, ResultUpsertTwiceGivesOneRowAndViewsCompare) {
+  NewJob spec = MakeJob();
+  spec.configs.push_back({"w4a8", "{}", false});
+  ASSERT_OK(CreateJob(*db_, spec).status());
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  auto row = [](std::string config, double top1, int64_t bytes, double p50_ms) {
+    ResultRow r;
+    r.config = std::move(config);
+    r.device = "cpu0";
+    r.batch_size = 1;
+    r.top1 = top1;
+    r.model_bytes = bytes;
+    r.p50_ms = p50_ms;
+    return r;
+  };
+  ResultRow fp32 = row("fp32", 0.90, 4000, 2.0);
+  ResultRow int8 = row("w8a8", 0.70, 1000, 1.0);
+  ASSERT_OK(UpsertResult(*db_, job->lease, fp32));
+  ASSERT_OK(UpsertResult(*db_, job->lease, int8));
+  ASSERT_OK(UpsertResult(*db_, job->lease, row("w4a8", 0.80, 1200, 1.5)));  // dominated by w8a8
+  int8.top1 = 0.89;  // the retried attempt measures again
+  ASSERT_OK(UpsertResult(*db_, job->lease, int8));
+  ASSERT_OK_AND_ASSIGN(std::vector<ResultRow> rows, ListResults(*db_, job->lease.job_id));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].config, "w8a8");
+  EXPECT_DOUBLE_EQ(rows[1].top1.value_or(0), 0.89);
+  EXPECT_FALSE(rows[1].energy_j.has_value());
+  ResultRow unknown = int8;
+  unknown.config = "w2a2";
+  EXPECT_EQ(UpsertResult(*db_, job->lease, unknown).code(), absl::StatusCode::kNotFound);
+  unknown.config = "w8a8";
+  unknown.batch_size = 0;
+  EXPECT_EQ(UpsertResult(*db_, job->lease, unknown).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK(CompleteJob(*db_, job->lease));
+
+  // Dashboards through the read-only role: views readable, tables not.
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work w{c};
+  w.exec("SET ROLE qbench_dashboard");
+  auto cmp = w.exec("SELECT config, top1_delta, latency_ratio, size_ratio FROM config_comparison ORDER BY config");
+  ASSERT_EQ(cmp.size(), 3u);
+  EXPECT_EQ(cmp[2][0].as<std::string>(), "w8a8");
+  EXPECT_NEAR(cmp[2][1].as<double>(), -0.01, 1e-9);
+  EXPECT_DOUBLE_EQ(cmp[2][2].as<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(cmp[2][3].as<double>(), 0.25);
+  // w8a8 is faster and smaller, fp32 more accurate: both on the Pareto front; w4a8 is not.
+  auto front = w.exec("SELECT config FROM pareto ORDER BY config");
+  ASSERT_EQ(front.size(), 2u);
+  EXPECT_EQ(front[0][0].as<std::string>(), "fp32");
+  EXPECT_EQ(front[1][0].as<std::string>(), "w8a8");
+  w.exec("SAVEPOINT s");
+  EXPECT_THROW(w.exec("SELECT * FROM results"), pqxx::insufficient_privilege);
+}
+
+TEST_F(StoreTest, NewJobNotifiesWorkers) {
+  struct Receiver : pqxx::notification_receiver {
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string& payload, int) override { last = payload; }
+    std::string last;
+  };
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  Receiver r{c, kQueueChannel};
+  ASSERT_OK_AND_ASSIGN(CreateJobResult job, CreateJob(*db_, MakeJob()));
+  EXPECT_EQ(c.await_notification(5, 0), 1);
+  EXPECT_EQ(r.last, std::to_string(job.job.id));
+}
+
+TEST_F(StoreTest, UnreachableDatabaseIsUnavailable) {
+  auto db = Db::Connect("postgresql://postgres@127.0.0.1:1/postgres");
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kUnavailable) << db.status();
+  // A killed backend: the call fails UNAVAILABLE, and the connection recovers later.
+  QB_IGNORE_LIBPQXX_LEAKS();
+  {
+    pqxx::connection admin{cluster_->Uri(db_name_)};
+    pqxx::work w{admin};
+    w.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> "
+                  "pg_backend_pid()",
+                  db_name_);
+    w.commit();
+  }
+  EXPECT_EQ(db_->Ping().code(), absl::StatusCode::kUnavailable);
+  absl::Status s;
+  for (int i = 0; i < 5 && !(s = db_->Ping()).ok(); ++i) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(StoreTest, ConcurrentMigratorsApplyOnce) {
+  ASSERT_OK(cluster_->CreateDatabase("fresh"));
+  std::atomic<int> applied{0}, errors{0};
+  auto migrate = [&] {
+    auto db = Db::Connect(cluster_->Uri("fresh"));
+    if (!db.ok()) {
+      ++errors;
+      return;
+    }
+    auto r = Migrate(**db, MigrationsDir());
+    if (!r.ok()) {
+      ++errors;
+      return;
+    }
+    applied += static_cast<int>(r->applied.size());
+  };
+  std::thread a(migrate), b(migrate);
+  a.join();
+  b.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(applied.load(), 1);
+}
+
+TEST_F(StoreTest, FailedJobIsNotRetried) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, MakeJob()));
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(FailJob(*db_, job->lease, "").code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK(FailJob(*db_, job->lease, "model \"m.onnx\": out of memory in config w8a8"));
+  ASSERT_OK_AND_ASSIGN(Job failed, GetJob(*db_, team_, created.job.id));
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_THAT(failed.error.value_or(""), ::testing::HasSubstr("out of memory"));
+  ASSERT_OK_AND_ASSIGN(auto none, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  EXPECT_FALSE(none.has_value());
+  EXPECT_EQ(CancelJob(*db_, team_, created.job.id).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, LayerResultsUpsert) {
+  ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {{"conv1", "Conv", 30.0}, {"fc", "Gemm", std::nullopt}}));
+  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {{"conv1", "Conv", 31.5}}));
+  ASSERT_OK_AND_ASSIGN(std::vector<LayerResult> layers, ListLayerResults(*db_, job->lease.job_id, "w8a8"));
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_DOUBLE_EQ(layers[0].sqnr_db.value_or(0), 31.5);
+  EXPECT_FALSE(layers[1].sqnr_db.has_value());
+  EXPECT_EQ(UpsertLayerResults(*db_, job->lease, "nope", {}).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, WorkersRegisterAndList) {
+  WorkerInfo w{"lab-1", "host1", "EPYC", "avx512_core_vnni", 16, "2.6.3", {"rapl"},
+               {{"cpu0", "cpu", R"({"numa": 0})"}, {"cpu1", "cpu", "{}"}}};
+  ASSERT_OK(RegisterWorker(*db_, w));
+  w.devices.pop_back();
+  ASSERT_OK(RegisterWorker(*db_, w));  // re-registration replaces the device list
+  ASSERT_OK(WorkerHeartbeat(*db_, "lab-1"));
+  EXPECT_EQ(WorkerHeartbeat(*db_, "ghost").code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(std::vector<WorkerRecord> list, ListWorkers(*db_, absl::Minutes(1)));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].info.isa, "avx512_core_vnni");
+  EXPECT_THAT(list[0].info.energy_meters, ::testing::ElementsAre("rapl"));
+  ASSERT_EQ(list[0].info.devices.size(), 1u);
+  EXPECT_EQ(list[0].info.devices[0].name, "cpu0");
+  WorkerInfo bad = w;
+  bad.devices.push_back(bad.devices[0]);
+  EXPECT_EQ(RegisterWorker(*db_, bad).code(), absl::StatusCode::kInvalidArgument);
+  bad.id = "";
+  EXPECT_EQ(RegisterWorker(*db_, bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, BlobsDedupAndAssets) {
+  const std::string digest = Sha256("model bytes");
+  ASSERT_OK_AND_ASSIGN(PutBlobResult first, PutBlob(*db_, {digest, 11, "/blobs/a"}));
+  EXPECT_TRUE(first.created);
+  ASSERT_OK_AND_ASSIGN(PutBlobResult again, PutBlob(*db_, {digest, 11, "/blobs/b"}));
+  EXPECT_FALSE(again.created);
+  EXPECT_EQ(again.blob.path, "/blobs/a");
+  EXPECT_EQ(PutBlob(*db_, {digest, 12, "/blobs/c"}).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(PutBlob(*db_, {"short", 1, "/x"}).status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(auto found, FindBlob(*db_, digest));
+  ASSERT_TRUE(found.has_value());
+  ASSERT_OK_AND_ASSIGN(auto missing, FindBlob(*db_, Sha256("other")));
+  EXPECT_FALSE(missing.has_value());
+
+  Asset model;
+  model.team_id = team_;
+  model.name = "resnet";
+  model.blob_sha256 = digest;
+  ASSERT_OK_AND_ASSIGN(int64_t model_id, CreateModel(*db_, model));
+  ASSERT_OK_AND_ASSIGN(Asset got, GetModel(*db_, team_, model_id));
+  EXPECT_EQ(got.blob_sha256.value_or(""), digest);
+  EXPECT_EQ(GetModel(*db_, team_ + 1, model_id).status().code(), absl::StatusCode::kNotFound);
+  model.blob_sha256 = Sha256("never uploaded");
+  EXPECT_EQ(CreateModel(*db_, model).status().code(), absl::StatusCode::kFailedPrecondition);
+  Asset dataset;
+  dataset.team_id = team_;
+  dataset.name = "fmnist";
+  dataset.path = "/lab/fmnist";
+  dataset.manifest_json = R"({"format": "idx"})";
+  ASSERT_OK_AND_ASSIGN(int64_t dataset_id, CreateDataset(*db_, dataset));
+  ASSERT_OK_AND_ASSIGN(Asset ds, GetDataset(*db_, team_, dataset_id));
+  EXPECT_EQ(ds.path.value_or(""), "/lab/fmnist");
+  EXPECT_FALSE(ds.blob_sha256.has_value());
+  dataset.path.reset();
+  EXPECT_EQ(CreateDataset(*db_, dataset).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, QueueListenerWakesOnNewJob) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QueueListener> listener, QueueListener::Create(cluster_->Uri(db_name_)));
+  ASSERT_OK_AND_ASSIGN(bool idle, listener->Wait(absl::Milliseconds(100)));
+  EXPECT_FALSE(idle);
+  ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  const absl::Time start = absl::Now();
+  ASSERT_OK_AND_ASSIGN(bool woke, listener->Wait(absl::Seconds(10)));
+  EXPECT_TRUE(woke);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // woken, not timed out
+}
+
+TEST_F(StoreTest, PoolSharesConnectionsAcrossThreads) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DbPool> pool, DbPool::Create(cluster_->Uri(db_name_), 2));
+  std::atomic<int> errors{0};
+  auto submit = [&] {
+    for (int i = 0; i < 10; ++i) {
+      if (!pool->Run(&CreateJob, MakeJob()).ok()) ++errors;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(submit);
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  ListJobsRequest req;
+  req.team_id = team_;
+  req.page_size = 100;
+  ASSERT_OK_AND_ASSIGN(JobPage page, pool->Run(&ListJobs, req));
+  EXPECT_EQ(page.jobs.size(), 40u);
+  EXPECT_EQ(DbPool::Create(cluster_->Uri(db_name_), 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace qbench::store

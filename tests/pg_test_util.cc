@@ -1,0 +1,148 @@
+#include "tests/pg_test_util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace qbench::testing {
+namespace {
+
+bool IsRoot() { return geteuid() == 0; }
+
+// Runs argv (as `postgres` when we are root), appending stdout and stderr to `log`.
+// Returns OK on exit status 0.
+absl::Status Run(std::vector<std::string> argv, const std::string& log) {
+  if (IsRoot()) argv.insert(argv.begin(), {"runuser", "-u", "postgres", "--"});
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return absl::InternalError("waitpid failed");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("`", absl::StrJoin(argv, " "), "` failed (status ", status, "), see ", log));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A port nothing listens on now (the kernel's pick for an ephemeral bind).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PgTestCluster>> PgTestCluster::Start() {
+  const char* env_bin = std::getenv("QB_PG_BIN");
+  const std::string bin = env_bin && *env_bin ? env_bin : "/usr/lib/postgresql/15/bin";
+  for (const char* tool : {"initdb", "pg_ctl", "postgres", "createdb"}) {
+    if (access(absl::StrCat(bin, "/", tool).c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("PostgreSQL binary ", bin, "/", tool,
+                                                        " not found: install postgresql-15 (tools/install-deps.sh) "
+                                                        "or set QB_PG_BIN"));
+    }
+  }
+  struct passwd* pg_user = nullptr;
+  if (IsRoot()) {
+    pg_user = getpwnam("postgres");
+    if (!pg_user) return absl::FailedPreconditionError("running as root but there is no `postgres` user to run the server");
+    if (access("/usr/sbin/runuser", X_OK) != 0 && access("/sbin/runuser", X_OK) != 0 &&
+        access("/usr/bin/runuser", X_OK) != 0) {
+      return absl::FailedPreconditionError("running as root but `runuser` (util-linux) is missing");
+    }
+  }
+  // Short path: the Unix socket path (dir/.s.PGSQL.PORT) must stay under 107 bytes.
+  std::string tmpl = (std::filesystem::temp_directory_path() / "qbpg-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) return absl::InternalError(absl::StrCat("mkdtemp ", tmpl, " failed"));
+  std::unique_ptr<PgTestCluster> pg(new PgTestCluster(bin, tmpl));
+  if (pg_user && chown(tmpl.c_str(), pg_user->pw_uid, pg_user->pw_gid) != 0) {
+    return absl::InternalError(absl::StrCat("chown ", tmpl, " to postgres failed"));
+  }
+  const std::string data = tmpl + "/data";
+  if (absl::Status s = Run({bin + "/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
+                            "--no-sync"},
+                           tmpl + "/initdb.log");
+      !s.ok()) {
+    return absl::InternalError(absl::StrCat(s.message(), "\n", ReadFile(tmpl + "/initdb.log")));
+  }
+  absl::Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int port = FreePort();
+    if (port == 0) continue;
+    last = Run({bin + "/pg_ctl", "-D", data, "-l", tmpl + "/server.log", "-w", "-t", "30", "start", "-o",
+                absl::StrCat("-p ", port, " -k ", tmpl,
+                             " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                             " -c full_page_writes=off")},
+               tmpl + "/pg_ctl.log");
+    if (last.ok()) {
+      pg->port_ = port;
+      pg->running_ = true;
+      return pg;
+    }
+  }
+  return absl::InternalError(absl::StrCat("PostgreSQL did not start: ", last.message(), "\n",
+                                          ReadFile(tmpl + "/server.log")));
+}
+
+PgTestCluster::~PgTestCluster() {
+  if (running_) {
+    (void)Run({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "fast", "-w", "stop"}, dir_ + "/pg_ctl.log");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string PgTestCluster::Uri(const std::string& database) const {
+  return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/", database);
+}
+
+absl::Status PgTestCluster::CreateDatabase(const std::string& name) {
+  return Run({bin_ + "/createdb", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U", "postgres", name},
+             dir_ + "/createdb.log");
+}
+
+}  // namespace qbench::testing

@@ -1,0 +1,476 @@
+// Starts the real qbench-server in-process on a loopback port (plaintext) and drives it
+// through its gRPC API: health, reflection, authentication, blob upload/download with
+// dedup, resume and digest checks, and CreateJob validation.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "qbench/v1/qbench.grpc.pb.h"
+#include "server/job_validation.h"
+#include "server/server.h"
+#include "common/sha256.h"
+
+namespace qbench::server {
+namespace {
+
+namespace v1 = qbench::v1;
+constexpr int64_t kMiB = 1 << 20;
+
+// The test double: tokens in clear, in memory.
+class FakeVerifier : public TokenVerifier {
+ public:
+  absl::StatusOr<Principal> Verify(const std::string& token) const override {
+    if (token == "acme-token") return Principal{"acme", false};
+    return absl::UnauthenticatedError("unknown token");
+  }
+};
+
+struct RawResult {
+  grpc::Status status;
+  std::vector<std::string> messages;
+};
+
+// One call with serialized bytes (no generated stubs needed: Debian ships none for
+// health and reflection): writes `request`, closes, reads every response.
+RawResult RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method, const std::string& request) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  void* tag = nullptr;
+  bool ok = false;
+  auto call = stub.PrepareCall(&ctx, method, &cq);
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  cq.Next(&tag, &ok);
+  call->WritesDone(reinterpret_cast<void*>(3));
+  cq.Next(&tag, &ok);
+  RawResult r;
+  for (;;) {
+    grpc::ByteBuffer in;
+    call->Read(&in, reinterpret_cast<void*>(4));
+    cq.Next(&tag, &ok);
+    if (!ok) break;
+    std::vector<grpc::Slice> slices;
+    (void)in.Dump(&slices);
+    std::string msg;
+    for (const auto& s : slices) msg.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    r.messages.push_back(msg);
+  }
+  call->Finish(&r.status, reinterpret_cast<void*>(5));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return r;
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::string BioString(BIO* bio) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string s(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return s;
+}
+
+// A throwaway self-signed P-256 certificate for localhost (its own root), as PEM.
+struct TlsPair {
+  std::string cert, key;
+};
+TlsPair SelfSigned() {
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, pkey);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
+                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(x, pkey, EVP_sha256());
+  TlsPair out;
+  BIO* b = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(b, x);
+  out.cert = BioString(b);
+  b = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(b, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  out.key = BioString(b);
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+  return out;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/qb_server_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.insecure = true;
+    options.data_dir = dir_;
+    options.max_upload_bytes = 8 * kMiB;
+    ServerDeps deps;
+    deps.verifier = &verifier_;
+    auto server = QbServer::Start(options, deps);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials());
+    blobs_ = v1::Blobs::NewStub(channel_);
+    jobs_ = v1::Jobs::NewStub(channel_);
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Auth(grpc::ClientContext* ctx, const std::string& token = "acme-token") {
+    ctx->AddMetadata("authorization", "Bearer " + token);  // keys must be lower case
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  }
+
+  // Uploads `data[offset:]` in 1 MiB chunks declaring `sha256`; the header rides in the
+  // first message. With `close_early`, stops after the first chunk.
+  grpc::Status Upload(const std::string& data, const std::string& sha256, v1::UploadResponse* response,
+                      int64_t offset = 0, bool close_early = false) {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    auto writer = blobs_->Upload(&ctx, response);
+    v1::UploadRequest req;
+    req.mutable_header()->set_sha256(sha256);
+    req.mutable_header()->set_size_bytes(static_cast<int64_t>(data.size()));
+    req.mutable_header()->set_offset(offset);
+    for (int64_t pos = offset; pos < static_cast<int64_t>(data.size()); pos += kMiB) {
+      req.set_data(data.substr(pos, kMiB));
+      if (!writer->Write(req)) break;  // the server finished early (an error or dedup)
+      req.clear_header();
+      if (close_early) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  std::string Download(const std::string& name, grpc::Status* status) {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    v1::DownloadRequest req;
+    req.set_name(name);
+    auto reader = blobs_->Download(&ctx, req);
+    v1::DownloadResponse chunk;
+    std::string out;
+    while (reader->Read(&chunk)) {
+      EXPECT_EQ(chunk.offset(), static_cast<int64_t>(out.size()));
+      EXPECT_LE(static_cast<int64_t>(chunk.data().size()), kMiB);
+      out += chunk.data();
+    }
+    *status = reader->Finish();
+    return out;
+  }
+
+  v1::UploadStatus Status(const std::string& sha256, int64_t size) {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    v1::GetUploadStatusRequest req;
+    req.set_sha256(sha256);
+    req.set_size_bytes(size);
+    v1::UploadStatus st;
+    EXPECT_TRUE(blobs_->GetUploadStatus(&ctx, req, &st).ok());
+    return st;
+  }
+
+  grpc::Status CreateJob(const std::string& spec_json) {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    v1::CreateJobRequest req;
+    req.set_spec_json(spec_json);
+    v1::Job job;
+    return jobs_->CreateJob(&ctx, req, &job);
+  }
+
+  bool Serving() {
+    RawResult r = RawCall(channel_, "/grpc.health.v1.Health/Check", "");
+    // HealthCheckResponse{status: SERVING}: field 1, varint 1.
+    return r.status.ok() && r.messages.size() == 1 && r.messages[0] == std::string("\x08\x01", 2);
+  }
+
+  FakeVerifier verifier_;
+  std::string dir_;
+  std::unique_ptr<QbServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Blobs::Stub> blobs_;
+  std::unique_ptr<v1::Jobs::Stub> jobs_;
+};
+
+TEST_F(ServerTest, HealthIsServing) { EXPECT_TRUE(Serving()); }
+
+TEST_F(ServerTest, ReflectionListsServices) {
+  // ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
+  RawResult r = RawCall(channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                        std::string("\x3a\x00", 2));
+  ASSERT_TRUE(r.status.ok()) << r.status.error_code() << " " << r.status.error_message();
+  ASSERT_EQ(r.messages.size(), 1u);
+  for (const char* service : {"qbench.v1.Blobs", "qbench.v1.Jobs", "qbench.v1.Devices", "qbench.v1.Admin",
+                              "grpc.health.v1.Health"})
+    EXPECT_NE(r.messages[0].find(service), std::string::npos) << service;
+}
+
+TEST_F(ServerTest, NoTokenIsUnauthenticated) {
+  grpc::ClientContext ctx;
+  v1::GetJobRequest req;
+  req.set_name("jobs/1");
+  v1::Job job;
+  EXPECT_EQ(jobs_->GetJob(&ctx, req, &job).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  grpc::ClientContext upload_ctx;
+  v1::UploadResponse resp;
+  auto writer = blobs_->Upload(&upload_ctx, &resp);
+  writer->WritesDone();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ServerTest, BadTokenIsUnauthenticated) {
+  grpc::ClientContext ctx;
+  Auth(&ctx, "not-a-token");
+  v1::GetJobRequest req;
+  req.set_name("jobs/1");
+  v1::Job job;
+  grpc::Status s = jobs_->GetJob(&ctx, req, &job);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_message().find("not-a-token"), std::string::npos);  // never echo secrets
+}
+
+TEST_F(ServerTest, UploadRoundTripsAndDeduplicates) {
+  const std::string data = RandomBytes(3 * kMiB, 1);
+  const std::string sha = Sha256Hex(data);
+  EXPECT_FALSE(Status(sha, data.size()).complete());
+
+  v1::UploadResponse resp;
+  grpc::Status s = Upload(data, sha, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.blob().name(), "blobs/" + sha);
+  EXPECT_EQ(resp.received_bytes(), 3 * kMiB);
+  EXPECT_FALSE(resp.deduplicated());
+  EXPECT_TRUE(Status(sha, data.size()).complete());
+
+  grpc::Status ds;
+  EXPECT_TRUE(Download("blobs/" + sha, &ds) == data);
+  EXPECT_TRUE(ds.ok()) << ds.error_message();
+
+  // The same content again: the server answers after the header, without the data.
+  grpc::ClientContext ctx;
+  Auth(&ctx);
+  v1::UploadResponse again;
+  auto writer = blobs_->Upload(&ctx, &again);
+  v1::UploadRequest header;
+  header.mutable_header()->set_sha256(sha);
+  header.mutable_header()->set_size_bytes(data.size());
+  ASSERT_TRUE(writer->Write(header));
+  s = writer->Finish();  // no WritesDone: the server must finish on its own
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(again.deduplicated());
+  EXPECT_EQ(again.received_bytes(), 0);
+  EXPECT_EQ(again.blob().size_bytes(), 3 * kMiB);
+}
+
+TEST_F(ServerTest, InterruptedUploadResumes) {
+  const std::string data = RandomBytes(3 * kMiB, 2);
+  const std::string sha = Sha256Hex(data);
+  v1::UploadResponse resp;
+  grpc::Status s = Upload(data, sha, &resp, 0, /*close_early=*/true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::UploadStatus st = Status(sha, data.size());
+  EXPECT_FALSE(st.complete());
+  ASSERT_EQ(st.committed_bytes(), kMiB);
+
+  s = Upload(data, sha, &resp, 2 * kMiB);  // not what the server holds
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+
+  s = Upload(data, sha, &resp, st.committed_bytes());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.received_bytes(), 2 * kMiB);
+  grpc::Status ds;
+  EXPECT_TRUE(Download("blobs/" + sha, &ds) == data);
+}
+
+TEST_F(ServerTest, DigestMismatchIsRejectedAndServerKeepsServing) {
+  const std::string data = RandomBytes(3 * kMiB, 3);
+  const std::string wrong = Sha256Hex("something else");
+  v1::UploadResponse resp;
+  grpc::Status s = Upload(data, wrong, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("sha256"), std::string::npos) << s.error_message();
+  EXPECT_EQ(Status(wrong, data.size()).committed_bytes(), 0);  // discarded
+  grpc::Status ds;
+  Download("blobs/" + wrong, &ds);
+  EXPECT_EQ(ds.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  EXPECT_TRUE(Serving());
+  s = Upload(data, Sha256Hex(data), &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(ServerTest, UploadLimitsAndMalformedHeaders) {
+  v1::UploadResponse resp;
+  const std::string big(9 * kMiB, 'x');
+  grpc::Status s = Upload(big, Sha256Hex(big), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("header.size_bytes"), std::string::npos) << s.error_message();
+
+  s = Upload("abc", "not-hex", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("header.sha256"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(Serving());
+}
+
+TEST_F(ServerTest, CreateJobRejectsUnknownConfigNamingTheField) {
+  grpc::Status s = CreateJob(R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json", "configs": ["int3-magic"]})");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("configs[0]"), std::string::npos) << s.error_message();
+
+  s = CreateJob(R"({"model": "m.onnx", "eval_dataset": "/lab/d.json"})");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("spec_json.model"), std::string::npos) << s.error_message();
+
+  s = CreateJob("{not json");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("spec_json"), std::string::npos) << s.error_message();
+
+  // A valid spec passes validation; without a store the server says so.
+  s = CreateJob(R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json", "configs": ["fp32", "bf16"]})");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+  EXPECT_TRUE(Serving());
+}
+
+TEST_F(ServerTest, JobNamesAreValidated) {
+  grpc::ClientContext ctx;
+  Auth(&ctx);
+  v1::GetJobRequest req;
+  req.set_name("jobs/abc");
+  v1::Job job;
+  grpc::Status s = jobs_->GetJob(&ctx, req, &job);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("name"), std::string::npos);
+}
+
+TEST_F(ServerTest, ServesTlsAndRequiresAnExplicitTransport) {
+  const TlsPair pair = SelfSigned();
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir_;
+  ServerDeps deps;
+  deps.verifier = &verifier_;
+  auto none = QbServer::Start(options, deps);  // neither TLS nor --insecure
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+
+  std::ofstream(dir_ + "/cert.pem") << pair.cert;
+  std::ofstream(dir_ + "/key.pem") << pair.key;
+  options.tls_cert = dir_ + "/cert.pem";
+  options.tls_key = dir_ + "/key.pem";
+  options.insecure = true;
+  auto both = QbServer::Start(options, deps);
+  EXPECT_EQ(both.status().code(), absl::StatusCode::kInvalidArgument);
+
+  options.insecure = false;
+  auto tls = QbServer::Start(options, deps);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  grpc::SslCredentialsOptions co;
+  co.pem_root_certs = pair.cert;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string((*tls)->port()), grpc::SslCredentials(co), args);
+  RawResult r = RawCall(channel, "/grpc.health.v1.Health/Check", "");
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+
+  auto jobs = v1::Jobs::NewStub(channel);
+  grpc::ClientContext ctx;
+  Auth(&ctx);
+  v1::GetJobRequest req;
+  req.set_name("jobs/7");
+  v1::Job job;
+  EXPECT_EQ(jobs->GetJob(&ctx, req, &job).error_code(), grpc::StatusCode::UNIMPLEMENTED);  // authenticated, no store
+
+  auto plain = RawCall(grpc::CreateChannel("127.0.0.1:" + std::to_string((*tls)->port()),
+                                           grpc::InsecureChannelCredentials()),
+                       "/grpc.health.v1.Health/Check", "");
+  EXPECT_FALSE(plain.status.ok());
+}
+
+TEST(JobValidationTest, FiltersNamesAndPageSizes) {
+  auto f = ParseJobFilter(R"(state = RUNNING AND display_name = "resnet 50")");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->state, JobState::kRunning);
+  EXPECT_EQ(f->display_name, "resnet 50");
+  EXPECT_TRUE(ParseJobFilter("").ok());
+  EXPECT_EQ(ParseJobFilter("state = DONE").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseJobFilter("owner = x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*ParseJobName("jobs/42"), 42);
+  for (const char* bad : {"jobs/", "jobs/0", "jobs/-1", "job/1", "jobs/1/x", "jobs/99999999999999999999"})
+    EXPECT_FALSE(ParseJobName(bad).ok()) << bad;
+  EXPECT_EQ(*NormalizePageSize(0), 50);
+  EXPECT_EQ(*NormalizePageSize(5000), 1000);
+  EXPECT_FALSE(NormalizePageSize(-1).ok());
+}
+
+TEST(JobValidationTest, RefsReplaceSpecPathsAndLimitsApply) {
+  v1::CreateJobRequest req;
+  req.set_spec_json(R"({"configs": ["w8a8"], "samples": 100})");
+  req.mutable_model()->set_blob("blobs/" + std::string(64, 'a'));
+  req.mutable_eval_dataset()->set_shared_path("/lab/data/fashion.json");
+  req.mutable_calibration_dataset()->set_blob("blobs/" + std::string(64, 'b'));
+  req.set_request_id("retry-1");
+  auto job = ValidateCreateJob(req, "acme", JobLimits{});
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->model.kind, ArtifactSource::Kind::kBlob);
+  EXPECT_EQ(job->eval_dataset.value, "/lab/data/fashion.json");
+  EXPECT_EQ(job->config_names, (std::vector<std::string>{"fp32", "w8a8"}));
+
+  JobLimits small;
+  small.max_samples = 10;
+  EXPECT_NE(ValidateCreateJob(req, "acme", small).status().message().find("spec_json.samples"), absl::string_view::npos);
+  req.set_request_id("bad id!");
+  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("request_id"), absl::string_view::npos);
+  req.set_request_id("");
+  req.mutable_model()->set_blob("blobs/xyz");
+  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("model.blob"), absl::string_view::npos);
+  req.mutable_model()->set_shared_path("/lab/../etc/passwd");
+  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("model.shared_path"),
+            absl::string_view::npos);
+  req.mutable_model()->set_shared_path("/lab/m.onnx");
+  req.mutable_device()->set_device("workers/lab-01");
+  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("device.device"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace qbench::server
