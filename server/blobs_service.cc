@@ -28,7 +28,7 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
  public:
   UploadReactor(BlobStore* store, absl::Status auth, UploadResponse* response) : store_(store), response_(response) {
     if (!auth.ok()) {
-      Finish(ToGrpcStatus(auth));
+      Done(ToGrpcStatus(auth));
       return;
     }
     StartRead(&request_);
@@ -37,9 +37,9 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client closed its side before the upload completed
       if (writer_ == nullptr) {
-        Finish({grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must carry the upload header"});
+        Done({grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must carry the upload header"});
       } else {
-        Finish({grpc::StatusCode::INVALID_ARGUMENT,
+        Done({grpc::StatusCode::INVALID_ARGUMENT,
                 absl::StrCat("data: the stream ended after ", writer_->committed(), " of ", size_,
                              " bytes; resume with header.offset = ", writer_->committed())});
       }
@@ -48,11 +48,11 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
     absl::Status s = writer_ == nullptr ? Begin() : absl::OkStatus();
     if (s.ok() && writer_ != nullptr) s = Consume();
     if (!s.ok()) {
-      Finish(ToGrpcStatus(s));
+      Done(ToGrpcStatus(s));
       return;
     }
     if (done_) {
-      Finish(grpc::Status::OK);
+      Done(grpc::Status::OK);
       return;
     }
     StartRead(&request_);
@@ -61,6 +61,14 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
   void OnDone() override { delete this; }
 
  private:
+  // Ends the call. The writer (and with it the upload's in-progress claim on the blob)
+  // goes first: a client that retries the moment it sees the status must not find its
+  // own finished upload still holding the blob.
+  void Done(const grpc::Status& status) {
+    writer_.reset();
+    Finish(status);
+  }
+
   // Handles the first message: validation, dedup, start or resume.
   absl::Status Begin() {
     if (!request_.has_header()) return absl::InvalidArgumentError("header: required in the first message");

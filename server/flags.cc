@@ -18,14 +18,18 @@ constexpr FlagSpec kFlags[] = {
     {"--data-dir", "DIR", "where blobs are stored (content-addressed)"},
     {"--max-upload-bytes", "N", "largest blob accepted (default 4 GiB)"},
     {"--tokens-file", "FILE", "hashed bearer tokens, lines \"<sha256 hex> <team_id> [admin]\""},
+    {"--db", "URI", "PostgreSQL (libpq URI): tokens are verified by the store instead of --tokens-file"},
+    {"--migrate", nullptr, "apply the migrations in --migrations to --db, then exit"},
+    {"--migrations", "DIR", "the numbered SQL migrations (default ./migrations)"},
     {"--help", nullptr, "show this help"},
 };
 
 }  // namespace
 
 std::string ServerUsage() {
-  std::string out = "usage: qbench-server --data-dir DIR --tokens-file FILE (--tls-cert FILE --tls-key FILE | --insecure)\n"
-                    "                     [--listen HOST:PORT] [--max-upload-bytes N]\n\n";
+  std::string out = "usage: qbench-server --data-dir DIR (--tokens-file FILE | --db URI)\n"
+                    "                     (--tls-cert FILE --tls-key FILE | --insecure) [--listen HOST:PORT] [--max-upload-bytes N]\n"
+                    "       qbench-server --db URI --migrate [--migrations DIR]\n\n";
   out += FlagHelp(kFlags);
   return out;
 }
@@ -40,6 +44,9 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) 
     else if (a == "--insecure") out.options.insecure = true;
     else if (a == "--data-dir") out.options.data_dir = value;
     else if (a == "--tokens-file") out.tokens_file = value;
+    else if (a == "--db") out.db = value;
+    else if (a == "--migrate") out.migrate = true;
+    else if (a == "--migrations") out.migrations = value;
     else if (a == "--help") out.help = true;
     else if (a == "--max-upload-bytes") {
       if (!absl::SimpleAtoi(value, &out.options.max_upload_bytes) || out.options.max_upload_bytes <= 0)

@@ -11,6 +11,9 @@ namespace qbench::server {
 struct ServerFlags {
   ServerOptions options;
   std::string tokens_file;  // see token_file.h
+  std::string db;           // PostgreSQL URI: tokens verified by the store
+  bool migrate = false;     // apply migrations to --db and exit
+  std::string migrations = "migrations";
   bool help = false;
 };
 

@@ -1,6 +1,7 @@
-// qbench-server: the QBench gRPC API. Until the PostgreSQL store is wired in, tokens come
-// from --tokens-file and the Jobs, Devices and Admin methods validate requests and answer
-// UNIMPLEMENTED; Blobs works fully on --data-dir.
+// qbench-server: the QBench gRPC API. Tokens are verified by the PostgreSQL store (--db)
+// or read from --tokens-file; `--db URI --migrate` applies the migrations and exits. The
+// Jobs, Devices and Admin methods validate requests and answer UNIMPLEMENTED until their
+// store adapters land; Blobs works fully on --data-dir.
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -8,6 +9,9 @@
 
 #include "server/flags.h"
 #include "server/server.h"
+#include "server/store/migrate.h"
+#include "server/store/pool.h"
+#include "server/store_verifier.h"
 #include "server/token_file.h"
 
 namespace {
@@ -37,12 +41,33 @@ int main(int argc, char** argv) {
     std::fputs(ServerUsage().c_str(), stdout);
     return 0;
   }
-  if (flags->tokens_file.empty()) return Fail(absl::InvalidArgumentError("--tokens-file: is required"));
-  auto verifier = FileTokenVerifier::Load(flags->tokens_file);
-  if (!verifier.ok()) return Fail(verifier.status());
+  if (flags->migrate) {
+    if (flags->db.empty()) return Fail(absl::InvalidArgumentError("--migrate needs --db URI"));
+    auto db = qbench::store::Db::Connect(flags->db);
+    if (!db.ok()) return Fail(db.status());
+    auto report = qbench::store::Migrate(**db, flags->migrations);
+    if (!report.ok()) return Fail(report.status());
+    std::fprintf(stderr, "qbench-server: %zu migration(s) applied, schema version %d\n", report->applied.size(),
+                 report->current_version);
+    return 0;
+  }
+  std::unique_ptr<TokenVerifier> verifier;
+  std::unique_ptr<qbench::store::DbPool> pool;
+  if (!flags->db.empty()) {
+    auto p = qbench::store::DbPool::Create(flags->db, 8);
+    if (!p.ok()) return Fail(p.status());
+    pool = *std::move(p);
+    verifier = std::make_unique<StoreTokenVerifier>(pool.get());
+  } else if (!flags->tokens_file.empty()) {
+    auto v = FileTokenVerifier::Load(flags->tokens_file);
+    if (!v.ok()) return Fail(v.status());
+    verifier = *std::move(v);
+  } else {
+    return Fail(absl::InvalidArgumentError("give --db URI or --tokens-file FILE (who may call the server)"));
+  }
 
   ServerDeps deps;
-  deps.verifier = verifier->get();
+  deps.verifier = verifier.get();
   auto server = QbServer::Start(flags->options, deps);
   if (!server.ok()) return Fail(server.status());
   std::fprintf(stderr, "qbench-server: listening on port %d (%s)\n", (*server)->port(),
