@@ -9,6 +9,16 @@ int Graph::AddValue(Value v) {
   return static_cast<int>(values.size()) - 1;
 }
 
+int Graph::AddConstant(const std::string& name, Tensor t) {
+  Value v;
+  v.name = name;
+  v.dtype = t.dtype();
+  v.shape = t.shape();
+  v.has_shape = true;
+  v.constant = std::move(t);
+  return AddValue(std::move(v));
+}
+
 int Graph::FindValue(const std::string& n) const {
   for (size_t i = 0; i < values.size(); ++i)
     if (values[i].name == n) return static_cast<int>(i);

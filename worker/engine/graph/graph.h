@@ -74,6 +74,8 @@ class Graph {
   std::vector<int> outputs;
 
   int AddValue(Value v);
+  // A new constant value holding `t` (dtype and shape from the tensor).
+  int AddConstant(const std::string& name, Tensor t);
   int FindValue(const std::string& name) const;  // -1 if absent
   // Node ids reading value `v` (in node order), including reads through Sum post-ops.
   std::vector<int> Consumers(int v) const;

@@ -38,16 +38,6 @@ const Node* DequantizeProducer(const Graph& g, int v) {
 
 int64_t NodeOpset(const Graph& g, const Node& n) { return n.attrs.GetInt("__opset", g.opset).value_or(g.opset); }
 
-int AddConstant(Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.dtype = t.dtype();
-  v.shape = t.shape();
-  v.has_shape = true;
-  v.constant = std::move(t);
-  return g.AddValue(std::move(v));
-}
-
 // The output-channel axis of a Conv ({OC, IC/G, K...}) or Gemm (B is {K, N}, or {N, K} with transB) weight.
 int WeightOutputAxis(const Node& n) {
   if (n.op_type == "Gemm") return n.attrs.GetInt("transB", 0).value_or(0) != 0 ? 0 : 1;
@@ -363,8 +353,8 @@ absl::StatusOr<BiasRewriteStats> QuantizeBiases(Graph& g) {
     std::optional<IntBias> ib = IntBiasFor(g, g.nodes[i]);
     if (!ib) continue;
     const std::string base = g.values[g.nodes[i].inputs[2]].name;
-    const int q = AddConstant(g, base + "_int32", std::move(ib->q));
-    const int s = AddConstant(g, base + "_int32_scale", std::move(ib->scale));
+    const int q = g.AddConstant(base + "_int32", std::move(ib->q));
+    const int s = g.AddConstant(base + "_int32_scale", std::move(ib->scale));
     Value out;
     out.name = base + "_int32_dequantized";
     out.shape = g.values[q].shape;

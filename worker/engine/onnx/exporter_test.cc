@@ -64,16 +64,6 @@ Graph RoundTrip(const Graph& g, onnx::ModelProto* model, ExportStats* stats) {
   return back.ok() ? *std::move(back) : Graph();
 }
 
-int Constant(Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.dtype = t.dtype();
-  v.shape = t.shape();
-  v.has_shape = true;
-  v.constant = std::move(t);
-  return g.AddValue(std::move(v));
-}
-
 int Activation(Graph& g, const std::string& name, Shape shape, DType dtype = DType::kF32) {
   Value v;
   v.name = name;
@@ -102,13 +92,13 @@ TEST(ExporterTest, PostOpsAndNarrowGridRoundTrip) {
   g.name = "hand";
   const int x = Activation(g, "x", {kDynamicDim, 2, 5, 5});
   const int r = Activation(g, "residual", {kDynamicDim, 4, 5, 5});
-  const int w = Constant(g, "w", Random({4, 2, 3, 3}, 1, -0.5f, 0.5f));
-  const int b = Constant(g, "b", Random({4}, 2, -0.2f, 0.2f));
+  const int w = g.AddConstant("w", Random({4, 2, 3, 3}, 1, -0.5f, 0.5f));
+  const int b = g.AddConstant("b", Random({4}, 2, -0.2f, 0.2f));
   const int y = Activation(g, "y", {kDynamicDim, 4, 5, 5});
-  const int s = Constant(g, "s", Tensor::Scalar(0.05f));
+  const int s = g.AddConstant("s", Tensor::Scalar(0.05f));
   Tensor zp_t(DType::kU8, {});
   zp_t.data<uint8_t>()[0] = 2;
-  const int zp = Constant(g, "zp", zp_t);
+  const int zp = g.AddConstant("zp", zp_t);
   const int yq = Activation(g, "y_q", {kDynamicDim, 4, 5, 5}, DType::kU8);
   const int out = Activation(g, "out", {kDynamicDim, 4, 5, 5});
   g.inputs = {x, r};

@@ -9,16 +9,6 @@
 namespace qbench {
 namespace {
 
-int AddConstant(Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.dtype = t.dtype();
-  v.shape = t.shape();
-  v.has_shape = true;
-  v.constant = std::move(t);
-  return g.AddValue(std::move(v));
-}
-
 // The per-output-channel bias of a Conv/Gemm (zeros when it has none), as a new tensor.
 Tensor BiasOf(const Graph& g, const Node& n, int64_t channels) {
   const Tensor* b = ConstantInput(g, n, 2);
@@ -51,8 +41,8 @@ bool FoldBatchNorm(Graph& g, Node& conv) {
     b2.data<float>()[c] = static_cast<float>((b2.data<float>()[c] - p[2]->data<float>()[c]) * m + p[1]->data<float>()[c]);
   }
   conv.inputs.resize(3);
-  conv.inputs[1] = AddConstant(g, conv.name + ".W_bn_folded", std::move(w2));
-  conv.inputs[2] = AddConstant(g, conv.name + ".B_bn_folded", std::move(b2));
+  conv.inputs[1] = g.AddConstant(conv.name + ".W_bn_folded", std::move(w2));
+  conv.inputs[2] = g.AddConstant(conv.name + ".B_bn_folded", std::move(b2));
   conv.outputs[0] = bn.outputs[0];
   bn.removed = true;
   return true;
@@ -86,7 +76,7 @@ bool FoldBiasAdd(Graph& g, Node& n) {
   Tensor b = BiasOf(g, n, channels);
   for (int64_t k = 0; k < channels; ++k) b.data<float>()[k] += c->data<float>()[per_channel ? k : 0];
   n.inputs.resize(3);
-  n.inputs[2] = AddConstant(g, n.name + ".B_add_folded", std::move(b));
+  n.inputs[2] = g.AddConstant(n.name + ".B_add_folded", std::move(b));
   n.outputs[0] = add.outputs[0];
   add.removed = true;
   return true;

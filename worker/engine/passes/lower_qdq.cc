@@ -14,6 +14,7 @@
 // DQ/Q nodes left without readers are dropped; the rest run as quantize/dequantize
 // reorders. The math is unchanged: a lowered graph computes what the QDQ graph defines,
 // up to the rounding of the integer kernels (tests bound it to one quantization step).
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -24,9 +25,6 @@
 
 namespace qbench {
 namespace {
-
-const std::set<std::string> kMovers = {"MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-                                       "Squeeze", "Unsqueeze",   "Transpose",         "Concat"};
 
 std::vector<TensorMeta> MetasOfNode(const Graph& g, const Node& n) {
   std::vector<TensorMeta> m(n.inputs.size());
@@ -93,12 +91,13 @@ void TakeOverOutput(Graph& g, Node& n, const std::vector<int>& qs) {
   n.outputs[0] = yq;
 }
 
-// Weights with a zero point: w - z is stored instead when it still fits int8 (oneDNN's
-// int8 convolution takes no weight zero point).
-bool SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
+// The weight value the integer kernel reads: `wq` itself, or, for weights with a zero
+// point, a new constant holding w - z when that still fits int8 (oneDNN's int8
+// convolution takes no weight zero point); nullopt when it does not fit.
+std::optional<int> SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
   bool any = false;
   for (int32_t z : p->zero_point) any |= z != 0;
-  if (!any) return true;
+  if (!any) return wq;
   const Tensor& w = *g.values[wq].constant;
   Tensor out(DType::kS8, w.shape());
   const int64_t channels = p->per_channel() ? w.shape()[p->axis] : 1;
@@ -108,25 +107,28 @@ bool SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
   for (int64_t i = 0; i < w.num_elements(); ++i) {
     const int64_t c = channels == 1 ? 0 : (i / inner) % channels;
     const int32_t q = (w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i]) - p->zero_point[c];
-    if (q < -128 || q > 127) return false;
+    if (q < -128 || q > 127) return std::nullopt;
     out.data<int8_t>()[i] = static_cast<int8_t>(q);
   }
   Value v = g.values[wq];
   v.name += "_symmetric";
   v.dtype = DType::kS8;
   v.constant = std::move(out);
-  g.values.push_back(std::move(v));
   std::fill(p->zero_point.begin(), p->zero_point.end(), 0);
   p->dtype = DType::kS8;
-  return true;
+  return g.AddValue(std::move(v));
+}
+
+// The axis per-channel weights must use: the output channels (Conv dim 0, Gemm's N).
+int WeightChannelAxis(const Node& n) {
+  return n.op_type == "Gemm" && n.attrs.GetInt("transB", 0).value_or(0) == 0 ? 1 : 0;
 }
 
 // Dynamic activations: DynamicQuantizeLinear -> DQ -> layer becomes an integer layer that
 // reads x_q and the runtime scale and zero point; its output stays float.
 void LowerDynamic(Graph& g, Node& n, const Node& d, const Node& dw, QuantParams pw) {
-  int wq = dw.inputs[0];
-  if (!SymmetrizeWeights(g, wq, &pw)) return;
-  if (g.values.back().name == g.values[wq].name + "_symmetric") wq = static_cast<int>(g.values.size()) - 1;
+  const std::optional<int> wq = SymmetrizeWeights(g, dw.inputs[0], &pw);
+  if (!wq) return;
   NodeQuant q;
   q.inputs.resize(n.inputs.size());
   QuantParams px;
@@ -138,7 +140,7 @@ void LowerDynamic(Graph& g, Node& n, const Node& d, const Node& dw, QuantParams 
   q.dynamic_scale = d.outputs[1];
   q.dynamic_zero_point = d.outputs[2];
   n.inputs[0] = d.outputs[0];
-  n.inputs[1] = wq;
+  n.inputs[1] = *wq;
   n.quant = std::move(q);
 }
 
@@ -146,24 +148,21 @@ void LowerCompute(Graph& g, Node& n) {
   QuantParams px, pw;
   const Node* dx = DqOf(g, n.inputs[0], &px);
   const Node* dw = n.inputs.size() > 1 ? DqOf(g, n.inputs[1], &pw) : nullptr;
-  if (!dx && dw && g.values[dw->inputs[0]].constant) {
-    const int expected_axis = n.op_type == "Gemm" && n.attrs.GetInt("transB", 0).value_or(0) == 0 ? 1 : 0;
-    if (const Node* d = DynamicDqOf(g, n.inputs[0]); d && (!pw.per_channel() || pw.axis == expected_axis))
-      LowerDynamic(g, n, *d, *dw, pw);
+  if (!dw || !g.values[dw->inputs[0]].constant) return;
+  if (pw.per_channel() && pw.axis != WeightChannelAxis(n)) return;
+  if (!dx) {
+    if (const Node* d = DynamicDqOf(g, n.inputs[0])) LowerDynamic(g, n, *d, *dw, pw);
     return;
   }
-  if (!dx || !dw || px.per_channel() || !g.values[dw->inputs[0]].constant) return;
-  const int expected_axis = n.op_type == "Gemm" && n.attrs.GetInt("transB", 0).value_or(0) == 0 ? 1 : 0;
-  if (pw.per_channel() && pw.axis != expected_axis) return;
-  int wq = dw->inputs[0];
-  if (!SymmetrizeWeights(g, wq, &pw)) return;
-  if (g.values.back().name == g.values[wq].name + "_symmetric") wq = static_cast<int>(g.values.size()) - 1;
+  if (px.per_channel()) return;
+  const std::optional<int> wq = SymmetrizeWeights(g, dw->inputs[0], &pw);
+  if (!wq) return;
   NodeQuant q;
   q.inputs.resize(n.inputs.size());
   q.inputs[0] = px;
   q.inputs[1] = pw;
   n.inputs[0] = dx->inputs[0];
-  n.inputs[1] = wq;
+  n.inputs[1] = *wq;
   std::vector<int> qs;
   QuantParams py;
   if (AllReadersQuantize(g, n.outputs[0], &qs, &py)) {
@@ -209,6 +208,13 @@ void LowerMover(Graph& g, Node& n) {
 
 }  // namespace
 
+bool IsIntegerMover(const std::string& op_type) {
+  static const std::set<std::string> kMovers = {"MaxPool",   "AveragePool", "GlobalAveragePool",
+                                                "Flatten",   "Reshape",     "Squeeze",
+                                                "Unsqueeze", "Transpose",   "Concat"};
+  return kMovers.count(op_type) > 0;
+}
+
 absl::Status LowerQdq(Graph& g) {
   bool any = false;
   for (const Node& n : g.nodes) any |= n.op_type == "DequantizeLinear";
@@ -216,7 +222,7 @@ absl::Status LowerQdq(Graph& g) {
   for (Node& n : g.nodes) {
     if (n.removed || n.quant || n.outputs.empty()) continue;
     if (n.op_type == "Conv" || n.op_type == "Gemm") LowerCompute(g, n);
-    else if (kMovers.count(n.op_type) && n.post_ops.empty()) LowerMover(g, n);
+    else if (IsIntegerMover(n.op_type) && n.post_ops.empty()) LowerMover(g, n);
   }
   // Dead DQ/Q nodes (their readers were lowered).
   for (bool changed = true; changed;) {

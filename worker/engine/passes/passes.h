@@ -32,6 +32,13 @@ absl::Status FoldLinearConstants(Graph& g);
 // shapes: the Add becomes a Sum post-op (then a following Relu fuses as well).
 absl::Status FuseEltwise(Graph& g);
 
+// Ops that move or select values without arithmetic on them (MaxPool, AveragePool,
+// GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat): on
+// integers they give exactly the quantized result of the float op when output and input
+// share parameters (AveragePool rounds its mean once, as a QDQ graph does). The quantizer
+// quantizes them and the lowering runs them on integers.
+bool IsIntegerMover(const std::string& op_type);
+
 // DequantizeLinear -> Conv/Gemm/mover -> QuantizeLinear chains become integer nodes
 // (Node::quant) for the oneDNN backend; see lower_qdq.cc.
 absl::Status LowerQdq(Graph& g);

@@ -22,6 +22,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// What QuantizeGraph gets for configurations without calibration (dynamic activations).
+const std::map<int, quant::Histogram> kNoHistograms;
+
 bool HasBf16() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
@@ -149,7 +152,6 @@ ValueMapper MakeMapper(int fp32_values, std::map<int, int> twins, std::map<int, 
 // output's SQNR. Costs one quantized model per layer over the SQNR samples.
 absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::CalibrationData* cal,
                                  const EvalOptions& eo, ConfigResult* r) {
-  static const std::map<int, quant::Histogram> kNone;
   const int out_id = base.graph().outputs[0];
   const int fp32_values = static_cast<int>(base.graph().values.size());
   for (LayerResult& l : r->layers) {
@@ -157,8 +159,9 @@ absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::Ca
     quant::QuantConfig only = r->config;
     for (const LayerResult& other : r->layers)
       if (other.quantized && other.node != l.node) only.overrides.push_back({other.node, "", true});
-    QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(base.graph(), only, cal ? cal->histograms : kNone,
-                                                                       cal ? &cal->channel_means : nullptr));
+    QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm,
+                        quant::QuantizeGraph(base.graph(), only, cal ? cal->histograms : kNoHistograms,
+                                             cal ? &cal->channel_means : nullptr));
     int layer_out = -1;
     for (const auto& rep : qm.layers)
       if (rep.node == l.node) layer_out = rep.output_value;
@@ -174,7 +177,6 @@ absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::Ca
 absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   const quant::QuantConfig& c = r->config;
   const quant::CalibrationData* cal = nullptr;
-  static const std::map<int, quant::Histogram> kNone;
   if (c.needs_calibration()) {
     QB_ASSIGN_OR_RETURN(cal, CalibrationFor(ctx, c));
     r->calibration_seconds = cal->seconds;
@@ -187,8 +189,9 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->notes.push_back(absl::StrCat("cross-layer equalization rescaled ", ctx.equalized_pairs,
                                     " Conv pairs before calibration (per-layer SQNR compares with the equalized FP32 "
                                     "model, which computes the same function)"));
-  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(base->graph(), c, cal ? cal->histograms : kNone,
-                                                                     cal ? &cal->channel_means : nullptr));
+  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm,
+                      quant::QuantizeGraph(base->graph(), c, cal ? cal->histograms : kNoHistograms,
+                                           cal ? &cal->channel_means : nullptr));
   if (c.bias_correction)
     r->notes.push_back("bias correction: each quantized layer's bias is shifted by -sum_k (W_q - W)[c, k] E[x_k], "
                        "with E[x_k] from the calibration pass");

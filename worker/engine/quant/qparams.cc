@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "worker/engine/ops/quantize_linear.h"
 
 namespace qbench::quant {
 namespace {
@@ -71,14 +72,8 @@ absl::StatusOr<Tensor> QuantizeTensor(const Tensor& x, const QuantParams& params
   if (static_cast<int64_t>(params.scale.size()) != walk.channels)
     return absl::InvalidArgumentError(absl::StrCat("QuantizeTensor: ", params.scale.size(), " scales for ",
                                                    walk.channels, " channels"));
-  Tensor q(params.dtype, x.shape());
-  const float* src = x.data<float>();
-  for (int64_t i = 0; i < x.num_elements(); ++i) {
-    const int64_t c = walk.channel(i);
-    const int32_t v = QuantizeValue(src[i], params.scale[c], params.zero_point[c], params.qmin, params.qmax);
-    if (params.dtype == DType::kS8) q.data<int8_t>()[i] = static_cast<int8_t>(v);
-    else q.data<uint8_t>()[i] = static_cast<uint8_t>(v);
-  }
+  Tensor q;
+  QuantizeInto(x, params, &q);  // the QuantizeLinear reference kernel's own loop
   return q;
 }
 
@@ -87,20 +82,9 @@ absl::StatusOr<Tensor> DequantizeTensor(const Tensor& q, const QuantParams& para
   if (static_cast<int64_t>(params.scale.size()) != walk.channels)
     return absl::InvalidArgumentError(absl::StrCat("DequantizeTensor: ", params.scale.size(), " scales for ",
                                                    walk.channels, " channels"));
-  Tensor x(DType::kF32, q.shape());
-  float* dst = x.data<float>();
-  for (int64_t i = 0; i < q.num_elements(); ++i) {
-    int32_t v;
-    switch (q.dtype()) {
-      case DType::kS8: v = q.data<int8_t>()[i]; break;
-      case DType::kU8: v = q.data<uint8_t>()[i]; break;
-      case DType::kS32: v = q.data<int32_t>()[i]; break;
-      default: return absl::InvalidArgumentError("DequantizeTensor: input must be s8, u8 or s32");
-    }
-    const int64_t c = walk.channel(i);
-    dst[i] = DequantizeValue(v, params.scale[c], params.zero_point[c]);
-  }
-  return x;
+  if (q.dtype() != DType::kS8 && q.dtype() != DType::kU8 && q.dtype() != DType::kS32)
+    return absl::InvalidArgumentError("DequantizeTensor: input must be s8, u8 or s32");
+  return DequantizeWith(q, params);  // the DequantizeLinear reference kernel's own loop
 }
 
 namespace {

@@ -7,18 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/ops/quantize_linear.h"
+#include "worker/engine/passes/passes.h"
 #include "worker/engine/passes/rewrite_util.h"
 #include "worker/engine/quant/bias.h"
 #include "common/sha256.h"
 
 namespace qbench::quant {
 namespace {
-
-// Ops that move or select values without arithmetic on them: on integers they give
-// exactly the quantized result of the float op when output and input share parameters.
-// (AveragePool rounds its mean once, as a QDQ graph does.)
-const std::set<std::string> kMovers = {"MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-                                       "Squeeze", "Unsqueeze",   "Transpose",         "Concat"};
 
 struct LayerSpec {
   WeightSpec weights;
@@ -62,16 +57,6 @@ std::string ComputeBlocker(const Graph& g, const Node& n) {
 int WeightAxis(const Node& n) {
   if (n.op_type == "Gemm") return n.attrs.GetInt("transB", 0).value_or(0) != 0 ? 0 : 1;
   return 0;  // Conv: {OC, IC/G, K...}
-}
-
-int AddConstant(Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.dtype = t.dtype();
-  v.shape = t.shape();
-  v.has_shape = true;
-  v.constant = std::move(t);
-  return g.AddValue(std::move(v));
 }
 
 int AddValueLike(Graph& g, const Value& like, const std::string& name, DType dtype) {
@@ -193,7 +178,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
         r.weight_elements = ConstantInput(g, n, 1)->num_elements();
       }
       out.layers.push_back(r);
-    } else if (!dynamic && kMovers.count(n.op_type) && !spec[i].fp32) {
+    } else if (!dynamic && IsIntegerMover(n.op_type) && !spec[i].fp32) {
       const int inputs = n.op_type == "Concat" ? static_cast<int>(n.inputs.size()) : 1;
       bool all = inputs > 0;
       for (int k = 0; k < inputs; ++k) {
@@ -234,7 +219,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
     }
     for (int i = 0; i < n_nodes; ++i) {
       const Node& n = g.nodes[i];
-      if (!quantized[i] || !kMovers.count(n.op_type)) continue;
+      if (!quantized[i] || !IsIntegerMover(n.op_type)) continue;
       const int o = n.outputs[0];
       if (n.op_type == "Concat") {
         float lo = 0, hi = 0;
@@ -297,13 +282,13 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
         QB_RETURN_IF_ERROR(RoundBiasToInt32(&bias, sx, qw.params, what));
         const std::string bname = absl::StrCat(n.name, "_bias_int32_grid");
         if (n.inputs.size() < 3) n.inputs.resize(3, -1);
-        n.inputs[2] = AddConstant(g, bname, std::move(bias));
+        n.inputs[2] = g.AddConstant(bname, std::move(bias));
       }
     }
     const std::string base = g.values[n.inputs[1]].name;
-    const int wq = AddConstant(g, base + "_quantized", std::move(qw.q));
-    const int ws = AddConstant(g, base + "_scale", ScaleTensor(qw.params));
-    const int wz = AddConstant(g, base + "_zero_point", ZeroPointTensor(qw.params));
+    const int wq = g.AddConstant(base + "_quantized", std::move(qw.q));
+    const int ws = g.AddConstant(base + "_scale", ScaleTensor(qw.params));
+    const int wz = g.AddConstant(base + "_zero_point", ZeroPointTensor(qw.params));
     const int wdq = AddValueLike(g, g.values[n.inputs[1]], base + "_dequantized", DType::kF32);
     before[i].push_back(QdqNode("DequantizeLinear", base + "_DequantizeLinear", wq, ws, wz, wdq, qw.params));
     out.packed_bytes += (g.values[wq].constant->num_elements() * spec[i].weights.bits + 7) / 8 +
@@ -341,8 +326,8 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
       list.push_back(QdqNode("DequantizeLinear", base + "_DequantizeLinear", vq, s, z, vdq, none));
     } else {
       const QuantParams& p = out.activations.at(v);
-      const int s = AddConstant(g, base + "_scale", ScaleTensor(p));
-      const int z = AddConstant(g, base + "_zero_point", ZeroPointTensor(p));
+      const int s = g.AddConstant(base + "_scale", ScaleTensor(p));
+      const int z = g.AddConstant(base + "_zero_point", ZeroPointTensor(p));
       list.push_back(QdqNode("QuantizeLinear", base + "_QuantizeLinear", v, s, z, vq, p));
       list.push_back(QdqNode("DequantizeLinear", base + "_DequantizeLinear", vq, s, z, vdq, p));
       out.packed_bytes += 5;

@@ -69,7 +69,7 @@ absl::StatusOr<std::vector<StepInfo>> Session::Steps(const std::vector<Shape>& i
   return plan->Steps();
 }
 
-absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) {
+absl::StatusOr<Plan*> Session::PlanFor(const std::vector<Tensor>& inputs) {
   if (inputs.size() != graph_.inputs.size())
     return absl::InvalidArgumentError(absl::StrCat("the model has ", graph_.inputs.size(), " inputs, got ",
                                                    inputs.size()));
@@ -77,18 +77,17 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inpu
   for (const Tensor& t : inputs) shapes.push_back(t.shape());
   QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(shapes));
   if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  return plan;
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) {
+  QB_ASSIGN_OR_RETURN(Plan * plan, PlanFor(inputs));
   return plan->Run(inputs, observer);
 }
 
 absl::StatusOr<std::vector<StepTiming>> Session::Profile(const std::vector<Tensor>& inputs, int iters) {
   if (iters < 1) return absl::InvalidArgumentError(absl::StrCat("profile iterations must be >= 1, got ", iters));
-  if (inputs.size() != graph_.inputs.size())
-    return absl::InvalidArgumentError(absl::StrCat("the model has ", graph_.inputs.size(), " inputs, got ",
-                                                   inputs.size()));
-  std::vector<Shape> shapes;
-  for (const Tensor& t : inputs) shapes.push_back(t.shape());
-  QB_ASSIGN_OR_RETURN(Plan * plan, GetPlan(shapes));
-  if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  QB_ASSIGN_OR_RETURN(Plan * plan, PlanFor(inputs));
   const std::vector<StepInfo> steps = plan->Steps();
   std::vector<std::vector<double>> per_step(steps.size());  // [step][iteration]
   std::vector<double> ms;

@@ -69,6 +69,8 @@ class Session {
  private:
   Session(Graph graph, const SessionOptions& options);
   absl::StatusOr<Plan*> GetPlan(const std::vector<Shape>& shapes);
+  // The plan for these inputs (checked against the graph), with the thread count set.
+  absl::StatusOr<Plan*> PlanFor(const std::vector<Tensor>& inputs);
 
   Graph graph_;
   SessionOptions options_;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/kernels/onednn/post_ops.h"
+#include "worker/engine/kernels/onednn/conv_dims.h"
 #include "worker/engine/kernels/onednn/registry.h"
 #include "worker/engine/ops/conv.h"
 #include "worker/engine/ops/op_util.h"
@@ -30,19 +31,8 @@ class OneDnnConv final : public Kernel {
     if (in[1].constant == nullptr) return NodeUnimplemented(node, "oneDNN conv needs constant weights");
     if (p.has_bias && in[2].constant == nullptr) return NodeUnimplemented(node, "oneDNN conv needs a constant bias");
 
-    const dnnl::memory::dims src_dims(in[0].shape.begin(), in[0].shape.end());
-    dnnl::memory::dims dst_dims = {p.batch, p.out_channels};
-    dst_dims.insert(dst_dims.end(), p.window.out.begin(), p.window.out.end());
-    // Grouped weights are 5D in oneDNN: {G, OC/G, IC/G, K...}.
-    dnnl::memory::dims w_dims(in[1].shape.begin(), in[1].shape.end());
-    if (p.group > 1) {
-      w_dims[0] = p.out_channels / p.group;
-      w_dims.insert(w_dims.begin(), p.group);
-    }
-    dnnl::memory::dims strides(p.window.strides.begin(), p.window.strides.end());
-    dnnl::memory::dims dil, pl(p.window.pads_begin.begin(), p.window.pads_begin.end()),
-        pr(p.window.pads_end.begin(), p.window.pads_end.end());
-    for (int64_t d : p.window.dilations) dil.push_back(d - 1);  // oneDNN counts skipped pixels
+    const ConvDims cd = MakeConvDims(p, in[0].shape, in[1].shape);
+    const dnnl::memory::dims &src_dims = cd.src, &dst_dims = cd.dst, &w_dims = cd.weights;
 
     // bf16 configurations: bfloat16 src and weights, float32 accumulation and dst.
     const dt compute = node.attrs.Has("__bf16") ? dt::bf16 : dt::f32;
@@ -55,7 +45,8 @@ class OneDnnConv final : public Kernel {
     attr.set_post_ops(po);
     try {
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        src_md, w_md, b_md, dst_md, strides, dil, pl, pr);
+                                        src_md, w_md, b_md, dst_md, cd.strides, cd.dilations, cd.pad_begin,
+                                        cd.pad_end);
       pd_ = dnnl::convolution_forward::primitive_desc(d, attr, ctx_->engine);
     } catch (const dnnl::error& e) {
       return NodeUnimplemented(node, absl::StrCat("oneDNN has no convolution for this shape: ", e.what()));

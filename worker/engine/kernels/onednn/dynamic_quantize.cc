@@ -26,9 +26,7 @@ class DynamicQuantize final : public Kernel {
       return NodeUnimplemented(node, "needs a non-empty runtime float32 input");
     node_ = node;
     const dnnl::memory::desc src = in[0].md;
-    dnnl_memory_desc_t raw = src.data;
-    raw.data_type = dnnl_u8;
-    const dnnl::memory::desc dst(raw);
+    const dnnl::memory::desc dst = WithDataType(src, DType::kU8);
     (*wanted)[0] = src;
     out->clear();
     out->push_back(RtMeta{DType::kU8, in[0].shape, dst, nullptr});

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/kernels/onednn/int8_util.h"
+#include "worker/engine/kernels/onednn/conv_dims.h"
 #include "worker/engine/kernels/onednn/registry.h"
 #include "worker/engine/kernels/onednn/util.h"
 #include "worker/engine/ops/conv.h"
@@ -30,18 +31,8 @@ class Int8Conv final : public Kernel {
     const DType out_type = q.output ? q.output->dtype : DType::kF32;
     dynamic_ = q.dynamic();
 
-    const dnnl::memory::dims src_dims(in[0].shape.begin(), in[0].shape.end());
-    dnnl::memory::dims dst_dims = {p.batch, p.out_channels};
-    dst_dims.insert(dst_dims.end(), p.window.out.begin(), p.window.out.end());
-    dnnl::memory::dims w_dims(in[1].shape.begin(), in[1].shape.end());
-    if (p.group > 1) {
-      w_dims[0] = p.out_channels / p.group;
-      w_dims.insert(w_dims.begin(), p.group);
-    }
-    dnnl::memory::dims strides(p.window.strides.begin(), p.window.strides.end());
-    dnnl::memory::dims dil, pl(p.window.pads_begin.begin(), p.window.pads_begin.end()),
-        pr(p.window.pads_end.begin(), p.window.pads_end.end());
-    for (int64_t d : p.window.dilations) dil.push_back(d - 1);
+    const ConvDims cd = MakeConvDims(p, in[0].shape, in[1].shape);
+    const dnnl::memory::dims &src_dims = cd.src, &dst_dims = cd.dst, &w_dims = cd.weights;
 
     Int8Attr a;
     // Dynamic: s_x and the real bias broadcast against dst ({1,...,1} and {1,OC,1,...}).
@@ -59,7 +50,8 @@ class Int8Conv final : public Kernel {
         b_md = dynamic_ ? dnnl::memory::desc() : dnnl::memory::desc({p.out_channels}, dt::f32, tag::x);
     try {
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        src_md, w_md, b_md, dst_md, strides, dil, pl, pr);
+                                        src_md, w_md, b_md, dst_md, cd.strides, cd.dilations, cd.pad_begin,
+                                        cd.pad_end);
       pd_ = dnnl::convolution_forward::primitive_desc(d, a.attr, ctx_->engine);
     } catch (const dnnl::error& e) {
       return NoPrimitive(node, "int8 convolution", e);
@@ -84,13 +76,8 @@ class Int8Conv final : public Kernel {
     const size_t sums_end = in.size() - (dynamic_ ? 2 : 0);  // the runtime scale and zero point come last
     for (size_t i = sums_end; i < in.size(); ++i) (*wanted)[i] = PlainDesc(in[i].dtype, in[i].shape);
     for (size_t i = node.inputs.size(); i < sums_end; ++i) {  // Sum residual: in dst's layout
-      dnnl::memory::desc want = pd_.dst_desc();
-      if (in[i].dtype != out_type) {  // an s8 residual into a u8 dst (or back): same bytes, its own type
-        dnnl_memory_desc_t raw = want.data;
-        raw.data_type = static_cast<dnnl_data_type_t>(ToDnnl(in[i].dtype));
-        want = dnnl::memory::desc(raw);
-      }
-      (*wanted)[i] = want;
+      // An s8 residual into a u8 dst (or back): same bytes in dst's layout, its own type.
+      (*wanted)[i] = WithDataType(pd_.dst_desc(), in[i].dtype);
       sum_input_ = static_cast<int>(i);
     }
     out->assign(1, RtMeta{out_type, Shape(dst_dims.begin(), dst_dims.end()), pd_.dst_desc(), nullptr});

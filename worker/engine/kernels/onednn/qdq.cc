@@ -15,12 +15,6 @@
 namespace qbench {
 namespace {
 
-dnnl::memory::desc WithType(const dnnl::memory::desc& md, DType t) {
-  dnnl_memory_desc_t raw = md.data;
-  raw.data_type = static_cast<dnnl_data_type_t>(ToDnnl(t));
-  return dnnl::memory::desc(raw);
-}
-
 class QdqReorder final : public Kernel {
  public:
   explicit QdqReorder(DnnlContext* ctx) : ctx_(ctx) {}
@@ -37,7 +31,7 @@ class QdqReorder final : public Kernel {
     if (quantize_ && in[0].dtype != DType::kF32) return NodeUnimplemented(node, "input is not float32");
     const DType out_type = quantize_ ? p_.dtype : DType::kF32;
     const dnnl::memory::desc src = in[0].md.is_zero() ? PlainDesc(in[0].dtype, in[0].shape) : in[0].md;
-    const dnnl::memory::desc dst = WithType(src, out_type);
+    const dnnl::memory::desc dst = WithDataType(src, out_type);
     dnnl::primitive_attr attr;
     if (quantize_) {
       attr.set_output_scales(0, {1.f / p_.scale[0]});

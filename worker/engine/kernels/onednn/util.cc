@@ -32,6 +32,12 @@ dnnl::memory::dims DenseStrides(const dnnl::memory::dims& dims) {
   return strides;
 }
 
+dnnl::memory::desc WithDataType(const dnnl::memory::desc& md, DType t) {
+  dnnl_memory_desc_t raw = md.data;
+  raw.data_type = static_cast<dnnl_data_type_t>(ToDnnl(t));
+  return dnnl::memory::desc(raw);
+}
+
 dnnl::memory::desc PlainF32(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, DenseStrides(dims));
 }

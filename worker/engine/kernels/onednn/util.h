@@ -24,6 +24,10 @@ bool HasZeroDim(const Shape& shape);
 // Row-major strides for dims.
 dnnl::memory::dims DenseStrides(const dnnl::memory::dims& dims);
 
+// `md` with another element type and the same layout (blocked or plain): quantize and
+// dequantize steps, and residuals read as s8 into a u8 dst, keep their producer's layout.
+dnnl::memory::desc WithDataType(const dnnl::memory::desc& md, DType t);
+
 // A plain f32 descriptor for dims (row-major).
 dnnl::memory::desc PlainF32(const dnnl::memory::dims& dims);
 
