@@ -113,19 +113,37 @@ absl::StatusOr<std::unique_ptr<PgTestCluster>> PgTestCluster::Start() {
   for (int attempt = 0; attempt < 5; ++attempt) {
     const int port = FreePort();
     if (port == 0) continue;
-    last = Run({bin + "/pg_ctl", "-D", data, "-l", tmpl + "/server.log", "-w", "-t", "30", "start", "-o",
-                absl::StrCat("-p ", port, " -k ", tmpl,
-                             " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                             " -c full_page_writes=off")},
-               tmpl + "/pg_ctl.log");
-    if (last.ok()) {
-      pg->port_ = port;
-      pg->running_ = true;
-      return pg;
-    }
+    last = pg->StartOn(port);
+    if (last.ok()) return pg;
   }
   return absl::InternalError(absl::StrCat("PostgreSQL did not start: ", last.message(), "\n",
                                           ReadFile(tmpl + "/server.log")));
+}
+
+absl::Status PgTestCluster::StartOn(int port) {
+  absl::Status s = Run({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/server.log", "-w", "-t", "30", "start",
+                        "-o",
+                        absl::StrCat("-p ", port, " -k ", dir_,
+                                     " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                                     " -c full_page_writes=off")},
+                       dir_ + "/pg_ctl.log");
+  if (s.ok()) {
+    port_ = port;
+    running_ = true;
+  }
+  return s;
+}
+
+absl::Status PgTestCluster::Stop() {
+  if (!running_) return absl::OkStatus();
+  absl::Status s = Run({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "fast", "-w", "stop"}, dir_ + "/pg_ctl.log");
+  if (s.ok()) running_ = false;
+  return s;
+}
+
+absl::Status PgTestCluster::Restart() {
+  if (running_) return absl::OkStatus();
+  return StartOn(port_);
 }
 
 PgTestCluster::~PgTestCluster() {

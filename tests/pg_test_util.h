@@ -30,7 +30,13 @@ class PgTestCluster {
   // createdb NAME (name passed as an argument, no shell).
   absl::Status CreateDatabase(const std::string& name);
 
+  // pg_ctl stop -m fast (clients see their connections drop), and start again on the
+  // same port: for tests of reconnection.
+  absl::Status Stop();
+  absl::Status Restart();
+
  private:
+  absl::Status StartOn(int port);
   PgTestCluster(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)) {}
   std::string bin_;
   std::string dir_;

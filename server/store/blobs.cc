@@ -113,4 +113,21 @@ absl::StatusOr<Asset> GetDataset(Db& db, int64_t team_id, int64_t dataset_id) {
   });
 }
 
+absl::Status AddBlobOwner(Db& db, int64_t team_id, const std::string& sha256, int64_t size) {
+  if (sha256.size() != 32) return absl::InvalidArgumentError("blob digest must be 32 bytes");
+  return InTransaction(db, "add blob owner", [&](pqxx::work& tx) -> absl::Status {
+    tx.exec_params("INSERT INTO blob_owners(team_id, sha256, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", team_id,
+                   pqxx::binarystring(sha256.data(), sha256.size()), size);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<bool> TeamOwnsBlob(Db& db, int64_t team_id, const std::string& sha256) {
+  return InTransaction(db, "check blob owner", [&](pqxx::work& tx) -> absl::StatusOr<bool> {
+    auto r = tx.exec_params("SELECT 1 FROM blob_owners WHERE team_id = $1 AND sha256 = $2", team_id,
+                            pqxx::binarystring(sha256.data(), sha256.size()));
+    return !r.empty();
+  });
+}
+
 }  // namespace qbench::store

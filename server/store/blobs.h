@@ -31,6 +31,13 @@ absl::StatusOr<PutBlobResult> PutBlob(Db& db, const Blob& blob);
 // std::nullopt when unknown (how an upload decides to skip the transfer).
 absl::StatusOr<std::optional<Blob>> FindBlob(Db& db, const std::string& sha256);
 
+// Records that a team holds a blob (it uploaded it, or presented its digest and size to a
+// server that has it). Idempotent. FAILED_PRECONDITION for an unknown team.
+absl::Status AddBlobOwner(Db& db, int64_t team_id, const std::string& sha256, int64_t size);
+
+// Whether the team holds the blob (AddBlobOwner was called for it).
+absl::StatusOr<bool> TeamOwnsBlob(Db& db, int64_t team_id, const std::string& sha256);
+
 // A model or dataset: an uploaded blob (blob_sha256) or a path workers read directly.
 struct Asset {
   int64_t id = 0;

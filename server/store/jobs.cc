@@ -64,6 +64,55 @@ absl::Status ValidateNewJob(const NewJob& job) {
   return absl::OkStatus();
 }
 
+pqxx::binarystring Bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
+
+// Records one asset of a new job and returns its models/datasets id. `field` names the
+// asset in errors ("model", "eval_dataset", "calibration_dataset").
+absl::StatusOr<int64_t> InsertAsset(pqxx::work& tx, int64_t team_id, const AssetRef& a, bool dataset,
+                                    const std::string& field) {
+  if (!a.blob_sha256 && !a.path) return absl::InvalidArgumentError(absl::StrCat(field, ": neither blob nor path"));
+  if (a.blob_sha256) {
+    if (a.blob_sha256->size() != 32) return absl::InvalidArgumentError(absl::StrCat(field, ": digest must be 32 bytes"));
+    auto own = tx.exec_params("SELECT size FROM blob_owners WHERE team_id = $1 AND sha256 = $2", team_id,
+                              Bytes(*a.blob_sha256));
+    if (own.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(field, ".blob: blobs/", HexEncode(*a.blob_sha256),
+                                                        " has not been uploaded by this team"));
+    }
+    tx.exec_params("INSERT INTO blobs(sha256, size, path) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+                   Bytes(*a.blob_sha256), own[0][0].as<int64_t>(), a.blob_path.empty() ? std::string("?") : a.blob_path);
+  }
+  const std::string name = a.path ? *a.path : absl::StrCat("blobs/", HexEncode(*a.blob_sha256));
+  // A NULL bytea is bound by rewriting the parameter as NULL, not by a null binarystring.
+  const pqxx::binarystring blob = Bytes(a.blob_sha256.value_or(""));
+  const bool has_blob = a.blob_sha256.has_value();
+  pqxx::result r;
+  if (dataset) {
+    r = tx.exec_params("INSERT INTO datasets(team_id, name, blob_sha256, path, manifest) VALUES ($1, $2, "
+                       "CASE WHEN $6 THEN $3::bytea END, $4, jsonb_build_object('archive_manifest', $5::text)) RETURNING id",
+                       team_id, name, blob, a.path, a.manifest, has_blob);
+  } else {
+    r = tx.exec_params("INSERT INTO models(team_id, name, blob_sha256, path) VALUES ($1, $2, CASE WHEN $5 THEN $3::bytea END, $4) "
+                       "RETURNING id",
+                       team_id, name, blob, a.path, has_blob);
+  }
+  return r[0][0].as<int64_t>();
+}
+
+// Reads a models/datasets row (joined with blobs) back into an AssetRef.
+AssetRef ReadAsset(const pqxx::row& row) {
+  AssetRef a;
+  if (!row[0].is_null()) {
+    pqxx::binarystring b(row[0]);
+    a.blob_sha256 = b.str();
+  }
+  a.blob_size = row[1].is_null() ? 0 : row[1].as<int64_t>();
+  a.blob_path = row[2].is_null() ? "" : row[2].as<std::string>();
+  a.path = OptField<std::string>(row[3]);
+  a.manifest = row[4].is_null() ? "" : row[4].as<std::string>();
+  return a;
+}
+
 }  // namespace
 
 std::string_view JobStateName(JobState state) { return kStateNames[static_cast<int>(state)]; }
@@ -171,6 +220,24 @@ absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job) {
       tx.exec_params("INSERT INTO job_configs(job_id, ordinal, name, spec, is_baseline) VALUES ($1, $2, $3, $4::jsonb, $5)",
                      result.job.id, static_cast<int>(i), c.name, c.spec_json, c.is_baseline);
     }
+    const std::pair<const std::optional<AssetRef>*, const char*> assets[] = {
+        {&job.assets.model, "model"}, {&job.assets.eval_dataset, "eval_dataset"},
+        {&job.assets.calibration_dataset, "calibration_dataset"}};
+    std::optional<int64_t> ids[3];
+    for (int i = 0; i < 3; ++i) {
+      if (!*assets[i].first) continue;
+      auto id = InsertAsset(tx, job.team_id, **assets[i].first, i > 0, assets[i].second);
+      if (!id.ok()) return id.status();
+      ids[i] = *id;
+    }
+    if (ids[0] || ids[1] || ids[2]) {
+      tx.exec_params("UPDATE jobs SET model_id = COALESCE($2, model_id), dataset_id = COALESCE($3, dataset_id), "
+                     "calibration_dataset_id = COALESCE($4, calibration_dataset_id) WHERE id = $1",
+                     result.job.id, ids[0], ids[1], ids[2]);
+      result.job.model_id = ids[0] ? ids[0] : result.job.model_id;
+      result.job.dataset_id = ids[1] ? ids[1] : result.job.dataset_id;
+      result.job.calibration_dataset_id = ids[2] ? ids[2] : result.job.calibration_dataset_id;
+    }
     InsertEvent(tx, result.job.id, EventKind::kState, std::string("queued"), std::nullopt, std::nullopt, std::nullopt,
                 "created");
     return result;
@@ -183,6 +250,28 @@ absl::StatusOr<Job> GetJob(Db& db, int64_t team_id, int64_t job_id) {
                             team_id);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
     return ReadJob(r[0]);
+  });
+}
+
+absl::StatusOr<JobAssets> GetJobAssets(Db& db, int64_t job_id) {
+  return InTransaction(db, "get job assets", [&](pqxx::work& tx) -> absl::StatusOr<JobAssets> {
+    JobAssets out;
+    auto m = tx.exec_params(
+        "SELECT m.blob_sha256, b.size, b.path, m.path, NULL FROM jobs j JOIN models m ON m.id = j.model_id "
+        "LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 WHERE j.id = $1",
+        job_id);
+    if (!m.empty()) out.model = ReadAsset(m[0]);
+    auto d = tx.exec_params(
+        "SELECT d.blob_sha256, b.size, b.path, d.path, d.manifest->>'archive_manifest', "
+        "  COALESCE(d.id = j.dataset_id, false), COALESCE(d.id = j.calibration_dataset_id, false) "
+        "FROM jobs j JOIN datasets d ON d.id IN (j.dataset_id, j.calibration_dataset_id) "
+        "LEFT JOIN blobs b ON b.sha256 = d.blob_sha256 WHERE j.id = $1",
+        job_id);
+    for (const auto& row : d) {
+      if (row[5].as<std::string>() == "t") out.eval_dataset = ReadAsset(row);
+      if (row[6].as<std::string>() == "t") out.calibration_dataset = ReadAsset(row);
+    }
+    return out;
   });
 }
 
@@ -239,7 +328,8 @@ absl::StatusOr<Job> CancelJob(Db& db, int64_t team_id, int64_t job_id) {
 absl::StatusOr<std::vector<JobEvent>> ListJobEvents(Db& db, int64_t job_id, int64_t after_id) {
   return InTransaction(db, "list job events", [&](pqxx::work& tx) -> absl::StatusOr<std::vector<JobEvent>> {
     auto r = tx.exec_params(
-        "SELECT id, job_id, (extract(epoch FROM at) * 1000000)::bigint, kind, state, stage, attempt, worker, message "
+        "SELECT id, job_id, (extract(epoch FROM at) * 1000000)::bigint, kind, state, stage, attempt, worker, message, "
+        "  config, done, total "
         "FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id",
         job_id, after_id);
     std::vector<JobEvent> events;
@@ -254,6 +344,9 @@ absl::StatusOr<std::vector<JobEvent>> ListJobEvents(Db& db, int64_t job_id, int6
       e.attempt = OptField<int>(row[6]);
       e.worker = OptField<std::string>(row[7]);
       e.message = row[8].as<std::string>();
+      e.config = OptField<std::string>(row[9]);
+      e.done = OptField<int64_t>(row[10]);
+      e.total = OptField<int64_t>(row[11]);
       events.push_back(std::move(e));
     }
     return events;

@@ -28,6 +28,19 @@ struct JobConfig {
   bool is_baseline = false;      // the FP32 reference (at most one per job)
 };
 
+// Where a job's model or dataset comes from: an uploaded blob or a shared path.
+struct AssetRef {
+  std::optional<std::string> blob_sha256;  // 32 raw bytes
+  int64_t blob_size = 0;
+  std::string blob_path;                   // where the server keeps the blob (blobs.path)
+  std::optional<std::string> path;         // a path workers read directly
+  std::string manifest;                    // dataset archives: the manifest inside
+};
+
+struct JobAssets {
+  std::optional<AssetRef> model, eval_dataset, calibration_dataset;
+};
+
 struct NewJob {
   int64_t team_id = 0;
   std::optional<std::string> request_id;  // retries with the same id return the same job
@@ -41,6 +54,9 @@ struct NewJob {
   std::optional<int64_t> dataset_id;              // evaluation data
   std::optional<int64_t> calibration_dataset_id;
   int max_attempts = 3;                   // >= 1
+  // Recorded as models/datasets rows and linked from the job (model_id etc. then ignored).
+  // A blob must be owned by the team (blob_owners), else FAILED_PRECONDITION.
+  JobAssets assets;
 };
 
 struct Job {
@@ -79,6 +95,9 @@ absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job);
 // NOT_FOUND when the job does not exist or belongs to another team.
 absl::StatusOr<Job> GetJob(Db& db, int64_t team_id, int64_t job_id);
 
+// The job's model and datasets (empty members for none).
+absl::StatusOr<JobAssets> GetJobAssets(Db& db, int64_t job_id);
+
 struct ListJobsRequest {
   int64_t team_id = 0;
   std::optional<JobState> state;  // filter; none: every state
@@ -116,6 +135,8 @@ struct JobEvent {
   std::optional<int> attempt;
   std::optional<std::string> worker;
   std::string message;
+  std::optional<std::string> config;  // progress and result events: the configuration
+  std::optional<int64_t> done, total; // progress events: work units in the stage
 };
 
 // Events of a job with id > after_id, oldest first (watch polls with the last id seen).

@@ -8,14 +8,18 @@ namespace {
 
 struct Receiver : pqxx::notification_receiver {
   using pqxx::notification_receiver::notification_receiver;
-  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override { ++received; }
+  void operator()(const std::string& payload, int /*backend_pid*/) override {
+    ++received;
+    if (payloads.size() < 100000) payloads.push_back(payload);  // bounded if nobody takes them
+  }
   int received = 0;
+  std::vector<std::string> payloads;
 };
 
 }  // namespace
 
 struct QueueListener::Impl {
-  explicit Impl(const std::string& uri) : conn(uri), receiver(conn, kQueueChannel) {}
+  Impl(const std::string& uri, const std::string& channel) : conn(uri), receiver(conn, channel) {}
   pqxx::connection conn;
   Receiver receiver;
 };
@@ -23,9 +27,10 @@ struct QueueListener::Impl {
 QueueListener::QueueListener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 QueueListener::~QueueListener() = default;
 
-absl::StatusOr<std::unique_ptr<QueueListener>> QueueListener::Create(const std::string& uri) {
+absl::StatusOr<std::unique_ptr<QueueListener>> QueueListener::Create(const std::string& uri,
+                                                                     const std::string& channel) {
   try {
-    return std::unique_ptr<QueueListener>(new QueueListener(std::make_unique<Impl>(uri)));
+    return std::unique_ptr<QueueListener>(new QueueListener(std::make_unique<Impl>(uri, channel)));
   } catch (...) {
     return TranslateCurrentException("listen for jobs");
   }
@@ -41,6 +46,12 @@ absl::StatusOr<bool> QueueListener::Wait(absl::Duration timeout) {
   } catch (...) {
     return TranslateCurrentException("wait for jobs");
   }
+}
+
+std::vector<std::string> QueueListener::TakePayloads() {
+  std::vector<std::string> out;
+  out.swap(impl_->receiver.payloads);
+  return out;
 }
 
 }  // namespace qbench::store

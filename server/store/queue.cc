@@ -111,6 +111,27 @@ absl::Status FinishCancelled(Db& db, const Lease& lease) {
   return Finish(db, "finish cancelled job", lease, "cancelled", "cancelled", std::nullopt);
 }
 
+absl::Status ReleaseJob(Db& db, const Lease& lease) {
+  return InTransaction(db, "release job", [&](pqxx::work& tx) -> absl::Status {
+    auto state = LockLeased(tx, lease);
+    if (!state.ok()) return state.status();
+    if (*state == "cancelling") {
+      tx.exec_params("UPDATE jobs SET state = 'cancelled', lease_until = NULL, finished_at = now(), updated_at = now() "
+                     "WHERE id = $1",
+                     lease.job_id);
+      InsertEvent(tx, lease.job_id, EventKind::kState, std::string("cancelled"), std::nullopt, lease.attempt,
+                  lease.worker_id, "cancelled while its worker shut down");
+      return absl::OkStatus();
+    }
+    tx.exec_params("UPDATE jobs SET state = 'queued', lease_until = NULL, stage = NULL, not_before = now(), "
+                   "updated_at = now() WHERE id = $1",
+                   lease.job_id);
+    InsertEvent(tx, lease.job_id, EventKind::kState, std::string("queued"), std::nullopt, lease.attempt,
+                lease.worker_id, "released by worker shutdown");
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<ReapReport> ReapExpired(Db& db, const RetryPolicy& policy) {
   return InTransaction(db, "reap expired leases", [&](pqxx::work& tx) -> absl::StatusOr<ReapReport> {
     // Backoff before attempt n+1: min(base * 2^(n-1), max) seconds.

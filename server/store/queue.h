@@ -61,6 +61,13 @@ absl::Status FailJob(Db& db, const Lease& lease, const std::string& reason);
 // cancelling -> cancelled after the worker stopped.
 absl::Status FinishCancelled(Db& db, const Lease& lease);
 
+// Hands a running job back when its worker shuts down (SIGTERM) mid-job: running ->
+// queued at once (not_before = now(), lease cleared, NOTIFY via the requeue trigger),
+// with a state event "released by worker shutdown". The attempt stays counted. A
+// cancelling job becomes cancelled instead (the user wanted it stopped anyway).
+// FAILED_PRECONDITION when the lease was lost.
+absl::Status ReleaseJob(Db& db, const Lease& lease);
+
 struct RetryPolicy {
   absl::Duration backoff_base = absl::Seconds(5);  // delay before attempt n+1: base * 2^(n-1)
   absl::Duration backoff_max = absl::Minutes(5);   // cap on that delay

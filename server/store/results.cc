@@ -14,17 +14,19 @@ absl::Status UpsertResult(Db& db, const Lease& lease, const ResultRow& row) {
     if (!state.ok()) return state.status();
     auto r = tx.exec_params(
         "INSERT INTO results(job_id, config_id, device, batch_size, top1, top5, agreement, sqnr_db, model_bytes, "
-        "  p50_ms, p99_ms, throughput, energy_j, energy_source, attempt) "
-        "SELECT $1, c.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 "
+        "  p50_ms, p99_ms, throughput, energy_j, energy_source, attempt, iterations, energy_meter) "
+        "SELECT $1, c.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 "
         "FROM job_configs c WHERE c.job_id = $1 AND c.name = $2 "
         "ON CONFLICT (job_id, config_id, device, batch_size) DO UPDATE SET "
         "  top1 = EXCLUDED.top1, top5 = EXCLUDED.top5, agreement = EXCLUDED.agreement, sqnr_db = EXCLUDED.sqnr_db, "
         "  model_bytes = EXCLUDED.model_bytes, p50_ms = EXCLUDED.p50_ms, p99_ms = EXCLUDED.p99_ms, "
         "  throughput = EXCLUDED.throughput, energy_j = EXCLUDED.energy_j, energy_source = EXCLUDED.energy_source, "
-        "  attempt = EXCLUDED.attempt, updated_at = now() "
+        "  attempt = EXCLUDED.attempt, iterations = EXCLUDED.iterations, energy_meter = EXCLUDED.energy_meter, "
+        "  updated_at = now() "
         "RETURNING id",
         lease.job_id, row.config, row.device, row.batch_size, row.top1, row.top5, row.agreement, row.sqnr_db,
-        row.model_bytes, row.p50_ms, row.p99_ms, row.throughput, row.energy_j, row.energy_source, lease.attempt);
+        row.model_bytes, row.p50_ms, row.p99_ms, row.throughput, row.energy_j, row.energy_source, lease.attempt,
+        row.iterations, row.energy_meter);
     if (r.empty()) {
       return absl::NotFoundError(absl::StrCat("job ", lease.job_id, ": configuration \"", row.config, "\" not found"));
     }
@@ -36,7 +38,7 @@ absl::StatusOr<std::vector<ResultRow>> ListResults(Db& db, int64_t job_id) {
   return InTransaction(db, "list results", [&](pqxx::work& tx) -> absl::StatusOr<std::vector<ResultRow>> {
     auto r = tx.exec_params(
         "SELECT c.name, r.device, r.batch_size, r.top1, r.top5, r.agreement, r.sqnr_db, r.model_bytes, r.p50_ms, "
-        "  r.p99_ms, r.throughput, r.energy_j, r.energy_source "
+        "  r.p99_ms, r.throughput, r.energy_j, r.energy_source, r.iterations, r.energy_meter "
         "FROM results r JOIN job_configs c ON c.id = r.config_id WHERE r.job_id = $1 "
         "ORDER BY c.ordinal, r.device, r.batch_size",
         job_id);
@@ -56,6 +58,8 @@ absl::StatusOr<std::vector<ResultRow>> ListResults(Db& db, int64_t job_id) {
       row.throughput = OptField<double>(f[10]);
       row.energy_j = OptField<double>(f[11]);
       row.energy_source = OptField<std::string>(f[12]);
+      row.iterations = OptField<int64_t>(f[13]);
+      row.energy_meter = OptField<std::string>(f[14]);
       rows.push_back(std::move(row));
     }
     return rows;
@@ -74,11 +78,18 @@ absl::Status UpsertLayerResults(Db& db, const Lease& lease, const std::string& c
     auto c = tx.exec_params("SELECT id FROM job_configs WHERE job_id = $1 AND name = $2", lease.job_id, config);
     if (c.empty()) return absl::NotFoundError(absl::StrCat("job ", lease.job_id, ": configuration \"", config, "\" not found"));
     const int64_t config_id = c[0][0].as<int64_t>();
-    for (const LayerResult& l : layers) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const LayerResult& l = layers[i];
       tx.exec_params(
-          "INSERT INTO layer_results(job_id, config_id, layer, op_type, sqnr_db) VALUES ($1, $2, $3, $4, $5) "
-          "ON CONFLICT (job_id, config_id, layer) DO UPDATE SET op_type = EXCLUDED.op_type, sqnr_db = EXCLUDED.sqnr_db",
-          lease.job_id, config_id, l.layer, l.op_type, l.sqnr_db);
+          "INSERT INTO layer_results(job_id, config_id, layer, op_type, sqnr_db, ordinal, quantized, weight_bits, "
+          "  activation_bits, isolated_sqnr_db, isolated_output_sqnr_db, note) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+          "ON CONFLICT (job_id, config_id, layer) DO UPDATE SET op_type = EXCLUDED.op_type, sqnr_db = EXCLUDED.sqnr_db, "
+          "  ordinal = EXCLUDED.ordinal, quantized = EXCLUDED.quantized, weight_bits = EXCLUDED.weight_bits, "
+          "  activation_bits = EXCLUDED.activation_bits, isolated_sqnr_db = EXCLUDED.isolated_sqnr_db, "
+          "  isolated_output_sqnr_db = EXCLUDED.isolated_output_sqnr_db, note = EXCLUDED.note",
+          lease.job_id, config_id, l.layer, l.op_type, l.sqnr_db, static_cast<int>(i), l.quantized, l.weight_bits,
+          l.activation_bits, l.isolated_sqnr_db, l.isolated_output_sqnr_db, l.note);
     }
     return absl::OkStatus();
   });
@@ -88,10 +99,22 @@ absl::StatusOr<std::vector<LayerResult>> ListLayerResults(Db& db, int64_t job_id
   return InTransaction(db, "list layer results", [&](pqxx::work& tx) -> absl::StatusOr<std::vector<LayerResult>> {
     std::vector<LayerResult> layers;
     for (const auto& row : tx.exec_params(
-             "SELECT l.layer, l.op_type, l.sqnr_db FROM layer_results l JOIN job_configs c ON c.id = l.config_id "
-             "WHERE l.job_id = $1 AND c.name = $2 ORDER BY l.layer",
+             "SELECT l.layer, l.op_type, l.sqnr_db, l.quantized, l.weight_bits, l.activation_bits, l.isolated_sqnr_db, "
+             "  l.isolated_output_sqnr_db, l.note "
+             "FROM layer_results l JOIN job_configs c ON c.id = l.config_id "
+             "WHERE l.job_id = $1 AND c.name = $2 ORDER BY l.ordinal, l.layer",
              job_id, config)) {
-      layers.push_back({row[0].as<std::string>(), row[1].as<std::string>(), OptField<double>(row[2])});
+      LayerResult l;
+      l.layer = row[0].as<std::string>();
+      l.op_type = row[1].as<std::string>();
+      l.sqnr_db = OptField<double>(row[2]);
+      l.quantized = row[3].as<std::string>() == "t";
+      l.weight_bits = OptField<int>(row[4]);
+      l.activation_bits = OptField<int>(row[5]);
+      l.isolated_sqnr_db = OptField<double>(row[6]);
+      l.isolated_output_sqnr_db = OptField<double>(row[7]);
+      l.note = row[8].as<std::string>();
+      layers.push_back(std::move(l));
     }
     return layers;
   });

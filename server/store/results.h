@@ -22,8 +22,10 @@ struct ResultRow {
   std::optional<double> top1, top5, agreement, sqnr_db;
   std::optional<int64_t> model_bytes;
   std::optional<double> p50_ms, p99_ms, throughput;
-  std::optional<double> energy_j;
-  std::optional<std::string> energy_source;
+  std::optional<double> energy_j;              // joules per sample
+  std::optional<std::string> energy_source;    // "rapl", "external", "estimated"
+  std::optional<int64_t> iterations;           // timed queries behind p50/p99
+  std::optional<std::string> energy_meter;     // e.g. "intel-rapl:0"
 };
 
 // INSERT ... ON CONFLICT (job, config, device, batch_size) DO UPDATE: writing the same key
@@ -39,6 +41,10 @@ struct LayerResult {
   std::string layer;  // graph node name
   std::string op_type;
   std::optional<double> sqnr_db;
+  bool quantized = false;
+  std::optional<int> weight_bits, activation_bits;
+  std::optional<double> isolated_sqnr_db, isolated_output_sqnr_db;
+  std::string note;  // why the layer stayed in float
 };
 
 // Upserts the per-layer table of one configuration (ON CONFLICT (job, config, layer)).
@@ -46,7 +52,7 @@ struct LayerResult {
 absl::Status UpsertLayerResults(Db& db, const Lease& lease, const std::string& config,
                                 const std::vector<LayerResult>& layers);
 
-// A configuration's layers ordered by name.
+// A configuration's layers in the order they were written.
 absl::StatusOr<std::vector<LayerResult>> ListLayerResults(Db& db, int64_t job_id, const std::string& config);
 
 }  // namespace qbench::store

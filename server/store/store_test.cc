@@ -20,6 +20,7 @@
 #include "server/store/jobs.h"
 #include "server/store/migrate.h"
 #include "server/store/notify.h"
+#include "server/store/outcomes.h"
 #include "server/store/pool.h"
 #include "server/store/queue.h"
 #include "server/store/results.h"
@@ -56,6 +57,17 @@ std::string MigrationsDir() {
   return absl::StrCat(src && *src ? src : QB_SOURCE_DIR_DEFAULT, "/migrations");
 }
 
+// The migration files of this checkout (versions 1..N).
+std::vector<MigrationFile> LatestMigrations() { return ReadMigrations(MigrationsDir()).value(); }
+
+LayerResult Layer(const std::string& name, const std::string& op, std::optional<double> sqnr) {
+  LayerResult l;
+  l.layer = name;
+  l.op_type = op;
+  l.sqnr_db = sqnr;
+  return l;
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -82,7 +94,7 @@ class StoreTest : public ::testing::Test {
     ASSERT_OK(cluster_->CreateDatabase(db_name_));
     ASSERT_OK_AND_ASSIGN(db_, Db::Connect(cluster_->Uri(db_name_)));
     ASSERT_OK_AND_ASSIGN(MigrateReport report, Migrate(*db_, MigrationsDir()));
-    ASSERT_THAT(report.applied, ::testing::ElementsAre(1));
+    ASSERT_EQ(report.applied.size(), LatestMigrations().size());
     ASSERT_OK_AND_ASSIGN(team_, CreateTeam(*db_, "vision"));
   }
 
@@ -113,22 +125,24 @@ std::string* StoreTest::start_error_ = nullptr;
 
 TEST_F(StoreTest, MigrateTwiceIsNoOpAndRecordsVersions) {
   ASSERT_OK_AND_ASSIGN(MigrateReport again, Migrate(*db_, MigrationsDir()));
+  const std::vector<MigrationFile> files = LatestMigrations();
   EXPECT_TRUE(again.applied.empty());
-  EXPECT_EQ(again.current_version, 1);
+  EXPECT_EQ(again.current_version, files.back().version);
   pqxx::connection c{cluster_->Uri(db_name_)};
   pqxx::work w{c};
   auto r = w.exec("SELECT version, name, length(sha256) FROM schema_migrations ORDER BY version");
-  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r.size(), files.size());
   EXPECT_EQ(r[0][0].as<int>(), 1);
   EXPECT_EQ(r[0][1].as<std::string>(), "0001_init.sql");
   EXPECT_EQ(r[0][2].as<int>(), 64);
+  EXPECT_EQ(r[1][1].as<std::string>(), "0002_service.sql");
 }
 
 TEST_F(StoreTest, MigrateRefusesEditedAndUnknownVersions) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(cluster_->dir()) / "mig";
   fs::create_directories(dir);
-  fs::copy_file(fs::path(MigrationsDir()) / "0001_init.sql", dir / "0001_init.sql");
+  for (const MigrationFile& f : LatestMigrations()) fs::copy_file(fs::path(MigrationsDir()) / f.name, dir / f.name);
   {
     std::ofstream(dir / "0001_init.sql", std::ios::app) << "\n-- edited\n";
   }
@@ -137,6 +151,8 @@ TEST_F(StoreTest, MigrateRefusesEditedAndUnknownVersions) {
   EXPECT_THAT(std::string(edited.status().message()), ::testing::HasSubstr("changed after it was applied"));
 
   fs::remove(dir / "0001_init.sql");
+  fs::copy_file(fs::path(MigrationsDir()) / "0001_init.sql", dir / "0001_init.sql");
+  fs::remove(dir / "0002_service.sql");
   auto unknown = Migrate(*db_, dir.string());
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kFailedPrecondition) << unknown.status();
 
@@ -509,7 +525,7 @@ TEST_F(StoreTest, ConcurrentMigratorsApplyOnce) {
   a.join();
   b.join();
   EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(applied.load(), 1);
+  EXPECT_EQ(applied.load(), static_cast<int>(LatestMigrations().size()));
 }
 
 TEST_F(StoreTest, FailedJobIsNotRetried) {
@@ -530,8 +546,8 @@ TEST_F(StoreTest, LayerResultsUpsert) {
   ASSERT_OK(CreateJob(*db_, MakeJob()).status());
   ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
   ASSERT_TRUE(job.has_value());
-  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {{"conv1", "Conv", 30.0}, {"fc", "Gemm", std::nullopt}}));
-  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {{"conv1", "Conv", 31.5}}));
+  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {Layer("conv1", "Conv", 30.0), Layer("fc", "Gemm", std::nullopt)}));
+  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {Layer("conv1", "Conv", 31.5)}));
   ASSERT_OK_AND_ASSIGN(std::vector<LayerResult> layers, ListLayerResults(*db_, job->lease.job_id, "w8a8"));
   ASSERT_EQ(layers.size(), 2u);
   EXPECT_DOUBLE_EQ(layers[0].sqnr_db.value_or(0), 31.5);
@@ -626,6 +642,114 @@ TEST_F(StoreTest, PoolSharesConnectionsAcrossThreads) {
   ASSERT_OK_AND_ASSIGN(JobPage page, pool->Run(&ListJobs, req));
   EXPECT_EQ(page.jobs.size(), 40u);
   EXPECT_EQ(DbPool::Create(cluster_->Uri(db_name_), 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
+  ASSERT_OK_AND_ASSIGN(NewToken admin, CreateToken(*db_, team_, "ops", /*admin=*/true));
+  ASSERT_OK_AND_ASSIGN(TokenOwner owner, VerifyTokenOwner(*db_, admin.plaintext));
+  EXPECT_EQ(owner.team_name, "vision");
+  EXPECT_TRUE(owner.admin);
+  ASSERT_OK_AND_ASSIGN(int64_t other, CreateTeam(*db_, "speech"));
+  ASSERT_OK_AND_ASSIGN(int64_t digest_token, CreateTokenForDigest(*db_, "speech", "ci", false, Sha256("qbt_secret")));
+  ASSERT_OK_AND_ASSIGN(TokenOwner speech, VerifyTokenOwner(*db_, "qbt_secret"));
+  EXPECT_EQ(speech.team_id, other);
+  EXPECT_FALSE(speech.admin);
+  // A team can only revoke its own tokens.
+  EXPECT_EQ(RevokeTeamToken(*db_, "vision", digest_token).code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(RevokeTeamToken(*db_, "speech", digest_token));
+  EXPECT_EQ(VerifyTokenOwner(*db_, "qbt_secret").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(CreateTokenForDigest(*db_, "nobody", "x", false, Sha256("y")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, JobAssetsNeedOwnedBlobsAndRoundTrip) {
+  const std::string sha = Sha256("model bytes");
+  NewJob job = MakeJob();
+  AssetRef model;
+  model.blob_sha256 = sha;
+  model.blob_path = "/data/blobs/aa/x";
+  job.assets.model = model;
+  AssetRef data;
+  data.path = "/lab/fashion/dataset.json";
+  job.assets.eval_dataset = data;
+  AssetRef calib;
+  calib.blob_sha256 = Sha256("archive");
+  calib.manifest = "dataset.json";
+  job.assets.calibration_dataset = calib;
+  auto refused = CreateJob(*db_, job);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("model.blob"));
+  ASSERT_OK(AddBlobOwner(*db_, team_, sha, 11));
+  ASSERT_OK(AddBlobOwner(*db_, team_, sha, 11));  // idempotent
+  ASSERT_OK(AddBlobOwner(*db_, team_, Sha256("archive"), 7));
+  ASSERT_OK_AND_ASSIGN(bool owns, TeamOwnsBlob(*db_, team_, sha));
+  EXPECT_TRUE(owns);
+  ASSERT_OK_AND_ASSIGN(int64_t other, CreateTeam(*db_, "speech"));
+  ASSERT_OK_AND_ASSIGN(bool other_owns, TeamOwnsBlob(*db_, other, sha));
+  EXPECT_FALSE(other_owns);
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, job));
+  ASSERT_OK_AND_ASSIGN(JobAssets assets, GetJobAssets(*db_, created.job.id));
+  ASSERT_TRUE(assets.model && assets.eval_dataset && assets.calibration_dataset);
+  EXPECT_EQ(*assets.model->blob_sha256, sha);
+  EXPECT_EQ(assets.model->blob_size, 11);
+  EXPECT_FALSE(assets.model->path.has_value());
+  EXPECT_EQ(*assets.eval_dataset->path, "/lab/fashion/dataset.json");
+  EXPECT_FALSE(assets.eval_dataset->blob_sha256.has_value());
+  EXPECT_EQ(assets.calibration_dataset->manifest, "dataset.json");
+  EXPECT_EQ(*assets.calibration_dataset->blob_sha256, Sha256("archive"));
+}
+
+TEST_F(StoreTest, ProgressOutcomesExportsAndEnvironment) {
+  ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  const Lease& lease = job->lease;
+  ASSERT_OK(ReportProgress(*db_, lease, {"fp32", "evaluating", 64, 256}));
+  ASSERT_OK(ReportProgress(*db_, lease, {"fp32", "benchmarking", 1, 2}));
+  ASSERT_OK(ReportProgress(*db_, lease, {"w8a8", "calibrating", 0, 128}));
+  EXPECT_EQ(ReportProgress(*db_, lease, {"fp32", "dreaming", 0, 1}).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(std::vector<Progress> progress, CurrentProgress(*db_, lease.job_id));
+  ASSERT_EQ(progress.size(), 2u);
+  EXPECT_EQ(progress[0].config, "fp32");
+  EXPECT_EQ(progress[0].stage, "benchmarking");
+  EXPECT_EQ(progress[1].config, "w8a8");
+  EXPECT_EQ(progress[1].total, 128);
+  ASSERT_OK_AND_ASSIGN(Job j, GetJob(*db_, team_, lease.job_id));
+  EXPECT_EQ(j.stage, "calibrating");
+
+  ConfigOutcome o;
+  o.config = "w8a8";
+  o.resolved_json = R"({"weights": {"bits": 8}})";
+  o.notes = {"biases on the int32 grid", "a note with \"quotes\", and a comma"};
+  o.samples = 256;
+  o.params_sha256 = "abc";
+  ASSERT_OK(UpsertConfigOutcome(*db_, lease, o));
+  o.config = "nope";
+  EXPECT_EQ(UpsertConfigOutcome(*db_, lease, o).code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(std::vector<ConfigOutcome> outcomes, ListConfigOutcomes(*db_, lease.job_id));
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].config, "w8a8");
+  EXPECT_EQ(outcomes[0].notes.size(), 2u);
+  EXPECT_EQ(outcomes[0].notes[1], "a note with \"quotes\", and a comma");
+  EXPECT_EQ(outcomes[0].samples, 256);
+  ASSERT_OK_AND_ASSIGN(std::vector<JobEvent> events, ListJobEvents(*db_, lease.job_id));
+  EXPECT_EQ(events.back().kind, "result");
+  EXPECT_EQ(events.back().config, "w8a8");
+
+  EXPECT_EQ(FindExport(*db_, lease.job_id, "w8a8").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(RecordExport(*db_, lease, "w8a8", {Sha256("onnx"), 1234}));
+  ASSERT_OK_AND_ASSIGN(ExportRef e, FindExport(*db_, lease.job_id, "w8a8"));
+  EXPECT_EQ(e.sha256, Sha256("onnx"));
+  EXPECT_EQ(e.size, 1234);
+  ASSERT_OK(SetJobEnvironment(*db_, lease, R"({"onednn": "2.6.3"})"));
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> env, GetJobEnvironment(*db_, lease.job_id));
+  ASSERT_TRUE(env.has_value());
+  EXPECT_THAT(*env, ::testing::HasSubstr("2.6.3"));
+
+  // Once the lease is lost, every write is refused.
+  Lease stale = lease;
+  stale.attempt = 99;
+  EXPECT_EQ(ReportProgress(*db_, stale, {"fp32", "evaluating", 1, 2}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RecordExport(*db_, stale, "w8a8", {Sha256("x"), 1}).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
