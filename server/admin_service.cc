@@ -38,7 +38,7 @@ absl::StatusOr<std::string> NewSecret() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return absl::InternalError("token: no randomness available");
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string s = "qb_";
+  std::string s = "qbt_";  // the store's token prefix (store/teams.h)
   for (unsigned char b : bytes) {
     s.push_back(kHex[b >> 4]);
     s.push_back(kHex[b & 15]);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/file_stream.h"
 #include "server/grpc_status.h"
 
 namespace qbench::server {
@@ -26,11 +27,13 @@ void FillBlob(const std::string& sha256, int64_t size, qbench::v1::Blob* blob) {
 // Client streaming: header first, then data until the declared size is reached.
 class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
  public:
-  UploadReactor(BlobStore* store, absl::Status auth, UploadResponse* response) : store_(store), response_(response) {
+  UploadReactor(BlobStore* store, BlobOwners* owners, absl::StatusOr<Principal> auth, UploadResponse* response)
+      : store_(store), owners_(owners), response_(response) {
     if (!auth.ok()) {
-      Done(ToGrpcStatus(auth));
+      Done(ToGrpcStatus(auth.status()));
       return;
     }
+    team_ = auth->team_id;
     StartRead(&request_);
   }
 
@@ -52,7 +55,9 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
       return;
     }
     if (done_) {
-      Done(grpc::Status::OK);
+      // The blob is complete (uploaded now or before): this team holds it from now on.
+      absl::Status owned = owners_ ? owners_->Add(team_, sha256_, size_) : absl::OkStatus();
+      Done(ToGrpcStatus(owned));
       return;
     }
     StartRead(&request_);
@@ -108,6 +113,8 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
   }
 
   BlobStore* store_;
+  BlobOwners* owners_;
+  std::string team_;
   UploadResponse* response_;
   UploadRequest request_;
   std::unique_ptr<BlobWriter> writer_;
@@ -116,66 +123,27 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
   bool done_ = false;
 };
 
-// Server streaming: the file in chunks of kMaxChunkBytes.
-class DownloadReactor : public grpc::ServerWriteReactor<DownloadResponse> {
- public:
-  DownloadReactor(int fd, int64_t size, int64_t offset) : fd_(fd), size_(size), offset_(offset) { Next(); }
-  DownloadReactor(const absl::Status& error) { Finish(ToGrpcStatus(error)); }
-  ~DownloadReactor() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    if (ok) Next();
-    else Finish({grpc::StatusCode::CANCELLED, "download: the client went away"});
-  }
-  void OnDone() override { delete this; }
-
- private:
-  void Next() {
-    if (offset_ >= size_) {
-      Finish(grpc::Status::OK);
-      return;
-    }
-    std::string* data = response_.mutable_data();
-    data->resize(std::min<int64_t>(kMaxChunkBytes, size_ - offset_));
-    ssize_t n;
-    do n = ::pread(fd_, data->data(), data->size(), offset_);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-      Finish({grpc::StatusCode::INTERNAL, "download: read failed"});
-      return;
-    }
-    data->resize(static_cast<size_t>(n));
-    response_.set_offset(offset_);
-    response_.set_size_bytes(size_);
-    offset_ += n;
-    StartWrite(&response_);
-  }
-
-  int fd_ = -1;
-  int64_t size_ = 0, offset_ = 0;
-  DownloadResponse response_;
-};
-
 }  // namespace
 
 grpc::ServerReadReactor<UploadRequest>* BlobsService::Upload(grpc::CallbackServerContext* ctx,
                                                              UploadResponse* response) {
-  return new UploadReactor(store_, Authenticate(*ctx, *verifier_).status(), response);
+  return new UploadReactor(store_, owners_, Authenticate(*ctx, *verifier_), response);
 }
 
 grpc::ServerUnaryReactor* BlobsService::GetUploadStatus(grpc::CallbackServerContext* ctx,
                                                         const qbench::v1::GetUploadStatusRequest* request,
                                                         qbench::v1::UploadStatus* response) {
   auto* reactor = ctx->DefaultReactor();
-  absl::Status s = Authenticate(*ctx, *verifier_).status();
+  auto principal = Authenticate(*ctx, *verifier_);
+  absl::Status s = principal.status();
   if (s.ok()) {
     auto state = store_->GetUploadState(request->sha256(), request->size_bytes());
     s = state.status();
     if (s.ok()) {
       response->set_complete(state->complete);
       response->set_committed_bytes(state->committed);
+      // Presenting the digest and size of stored content is what an upload would prove.
+      if (state->complete && owners_) s = owners_->Add(principal->team_id, request->sha256(), request->size_bytes());
     }
   }
   reactor->Finish(ToGrpcStatus(s));
@@ -184,22 +152,20 @@ grpc::ServerUnaryReactor* BlobsService::GetUploadStatus(grpc::CallbackServerCont
 
 grpc::ServerWriteReactor<DownloadResponse>* BlobsService::Download(grpc::CallbackServerContext* ctx,
                                                                    const DownloadRequest* request) {
-  if (absl::Status s = Authenticate(*ctx, *verifier_).status(); !s.ok()) return new DownloadReactor(s);
+  auto principal = Authenticate(*ctx, *verifier_);
+  if (!principal.ok()) return new FileStreamReactor<DownloadResponse>(principal.status());
   constexpr absl::string_view kPrefix = "blobs/";
   const std::string& name = request->name();
   if (!absl::StartsWith(name, kPrefix))
-    return new DownloadReactor(absl::InvalidArgumentError("name: expected \"blobs/<sha256 hex>\""));
-  auto path = store_->BlobPath(name.substr(kPrefix.size()));
-  if (!path.ok()) return new DownloadReactor(path.status());
-  const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return new DownloadReactor(absl::InternalError("download: cannot open " + name));
-  const int64_t size = ::lseek(fd, 0, SEEK_END);
-  if (request->offset() < 0 || request->offset() > size) {
-    ::close(fd);
-    return new DownloadReactor(
-        absl::InvalidArgumentError(absl::StrCat("offset: ", request->offset(), " is outside [0, ", size, "]")));
+    return new FileStreamReactor<DownloadResponse>(absl::InvalidArgumentError("name: expected \"blobs/<sha256 hex>\""));
+  if (owners_ && !principal->admin) {
+    auto owns = owners_->Owns(principal->team_id, name.substr(kPrefix.size()));
+    if (!owns.ok()) return new FileStreamReactor<DownloadResponse>(owns.status());
+    if (!*owns) return new FileStreamReactor<DownloadResponse>(absl::NotFoundError(absl::StrCat(name, ": not found")));
   }
-  return new DownloadReactor(fd, size, request->offset());
+  auto path = store_->BlobPath(name.substr(kPrefix.size()));
+  if (!path.ok()) return new FileStreamReactor<DownloadResponse>(path.status());
+  return StreamFile<DownloadResponse>(*path, request->offset(), name);
 }
 
 }  // namespace qbench::server

@@ -10,9 +10,21 @@ namespace qbench::server {
 // Largest data chunk accepted in one Upload message.
 inline constexpr int64_t kMaxChunkBytes = 1 << 20;
 
+// Which teams hold which blobs (the store's blob_owners table). A team holds a blob once
+// it uploaded it or presented its digest and size for a blob the server has; it may then
+// reference and download it. Admin tokens (workers) may download any blob. Thread-safe.
+class BlobOwners {
+ public:
+  virtual ~BlobOwners() = default;
+  virtual absl::Status Add(const std::string& team_id, const std::string& sha256_hex, int64_t size) = 0;
+  virtual absl::StatusOr<bool> Owns(const std::string& team_id, const std::string& sha256_hex) = 0;
+};
+
 class BlobsService final : public qbench::v1::Blobs::CallbackService {
  public:
-  BlobsService(BlobStore* store, const TokenVerifier* verifier) : store_(store), verifier_(verifier) {}
+  // `owners` may be null (no store): then every authenticated caller may read every blob.
+  BlobsService(BlobStore* store, const TokenVerifier* verifier, BlobOwners* owners = nullptr)
+      : store_(store), verifier_(verifier), owners_(owners) {}
 
   grpc::ServerReadReactor<qbench::v1::UploadRequest>* Upload(grpc::CallbackServerContext* ctx,
                                                               qbench::v1::UploadResponse* response) override;
@@ -25,6 +37,7 @@ class BlobsService final : public qbench::v1::Blobs::CallbackService {
  private:
   BlobStore* store_;
   const TokenVerifier* verifier_;
+  BlobOwners* owners_;
 };
 
 }  // namespace qbench::server

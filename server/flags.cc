@@ -21,6 +21,9 @@ constexpr FlagSpec kFlags[] = {
     {"--db", "URI", "PostgreSQL (libpq URI): tokens are verified by the store instead of --tokens-file"},
     {"--migrate", nullptr, "apply the migrations in --migrations to --db, then exit"},
     {"--migrations", "DIR", "the numbered SQL migrations (default ./migrations)"},
+    {"--bootstrap-admin", "TEAM", "with --db: create TEAM (if new) and an admin token, print it, then exit"},
+    {"--token-out", "FILE", "with --bootstrap-admin: write the token to FILE (mode 0600) instead of stdout"},
+    {"--reap-seconds", "N", "how often leases of dead workers are taken back (default 5)"},
     {"--help", nullptr, "show this help"},
 };
 
@@ -29,7 +32,8 @@ constexpr FlagSpec kFlags[] = {
 std::string ServerUsage() {
   std::string out = "usage: qbench-server --data-dir DIR (--tokens-file FILE | --db URI)\n"
                     "                     (--tls-cert FILE --tls-key FILE | --insecure) [--listen HOST:PORT] [--max-upload-bytes N]\n"
-                    "       qbench-server --db URI --migrate [--migrations DIR]\n\n";
+                    "       qbench-server --db URI --migrate [--migrations DIR]\n"
+                    "       qbench-server --db URI --bootstrap-admin TEAM [--token-out FILE]\n\n";
   out += FlagHelp(kFlags);
   return out;
 }
@@ -48,6 +52,12 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) 
     else if (a == "--migrate") out.migrate = true;
     else if (a == "--migrations") out.migrations = value;
     else if (a == "--help") out.help = true;
+    else if (a == "--bootstrap-admin") out.bootstrap_team = value;
+    else if (a == "--token-out") out.token_out = value;
+    else if (a == "--reap-seconds") {
+      QB_ASSIGN_OR_RETURN(int64_t n, FlagInt(a, value, 1));
+      out.reap_seconds = static_cast<int>(n);
+    }
     else if (a == "--max-upload-bytes") {
       if (!absl::SimpleAtoi(value, &out.options.max_upload_bytes) || out.options.max_upload_bytes <= 0)
         return absl::InvalidArgumentError(absl::StrCat("--max-upload-bytes: expected a positive integer, got \"", value, "\""));

@@ -14,6 +14,9 @@ struct ServerFlags {
   std::string db;           // PostgreSQL URI: tokens verified by the store
   bool migrate = false;     // apply migrations to --db and exit
   std::string migrations = "migrations";
+  std::string bootstrap_team;  // --bootstrap-admin: create this team and an admin token, then exit
+  std::string token_out;       // where --bootstrap-admin writes the secret (default: stdout)
+  int reap_seconds = 5;        // how often expired leases are taken back
   bool help = false;
 };
 

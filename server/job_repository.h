@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "qbench/v1/qbench.pb.h"
 
 namespace qbench::server {
 
@@ -38,6 +39,13 @@ struct NewJob {
   int64_t samples = 0;                    // evaluation samples (0: whole dataset)
 };
 
+// A configuration's progress within its current stage.
+struct ConfigProgressRecord {
+  std::string config;
+  JobStage stage = JobStage::kNone;
+  int64_t done = 0, total = 0;
+};
+
 struct JobRecord {
   int64_t id = 0;  // the resource name is "jobs/<id>"
   NewJob job;
@@ -46,6 +54,7 @@ struct JobRecord {
   std::string failure_reason;
   int32_t attempts = 0;
   std::string worker;  // "workers/<host>" or empty
+  std::vector<ConfigProgressRecord> progress;  // filled by GetJob only
   absl::Time create_time = absl::InfinitePast(), start_time = absl::InfinitePast(), end_time = absl::InfinitePast();
 };
 
@@ -73,6 +82,29 @@ class JobRepository {
                                            const std::string& page_token) = 0;
   // QUEUED -> CANCELLED, RUNNING -> CANCELLING; FAILED_PRECONDITION when finished.
   virtual absl::StatusOr<JobRecord> CancelJob(const std::string& team_id, int64_t id) = 0;
+
+  // The job's events with sequence > after_sequence, as API messages (sequence from 1),
+  // and whether the job has ended (no event will follow the last one returned).
+  struct EventsPage {
+    std::vector<qbench::v1::JobEvent> events;
+    bool ended = false;
+  };
+  virtual absl::StatusOr<EventsPage> ListEvents(const std::string& team_id, int64_t id, int64_t after_sequence) = 0;
+
+  // Blocks up to `timeout` for new job events anywhere; returns the ids of jobs that got
+  // some (empty on timeout). Watchers poll anyway, so a lost wake-up only adds latency.
+  virtual absl::StatusOr<std::vector<int64_t>> WaitForEvents(absl::Duration timeout) = 0;
+
+  // The comparison of the job's configurations and its per-layer table.
+  virtual absl::StatusOr<qbench::v1::JobResults> GetResults(const std::string& team_id, int64_t id) = 0;
+
+  // The QDQ export of one configuration: hex SHA-256 and size of a stored blob.
+  // NOT_FOUND when the job or the export does not exist.
+  struct ExportBlob {
+    std::string sha256;
+    int64_t size = 0;
+  };
+  virtual absl::StatusOr<ExportBlob> FindExport(const std::string& team_id, int64_t id, const std::string& config) = 0;
 };
 
 }  // namespace qbench::server

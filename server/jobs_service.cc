@@ -2,6 +2,7 @@
 
 
 #include "absl/strings/str_cat.h"
+#include "server/file_stream.h"
 #include "server/grpc_status.h"
 
 namespace qbench::server {
@@ -59,6 +60,13 @@ void ToProto(const JobRecord& r, qbench::v1::Job* job) {
   SetTime(r.create_time, job->mutable_create_time());
   SetTime(r.start_time, job->mutable_start_time());
   SetTime(r.end_time, job->mutable_end_time());
+  for (const ConfigProgressRecord& p : r.progress) {
+    auto* out = job->add_progress();
+    out->set_config(p.config);
+    out->set_stage(static_cast<qbench::v1::Stage>(p.stage));
+    out->set_done(p.done);
+    out->set_total(p.total);
+  }
 }
 
 absl::StatusOr<Principal> JobsService::Begin(grpc::CallbackServerContext* ctx) const {
@@ -119,33 +127,48 @@ grpc::ServerUnaryReactor* JobsService::CancelJob(grpc::CallbackServerContext* ct
   return Done(ctx, record.status());
 }
 
-// TODO(store): WatchJob, GetResults and ExportModel need the job events, results and
-// exports tables; until the store has them they validate and answer UNIMPLEMENTED.
 grpc::ServerWriteReactor<qbench::v1::JobEvent>* JobsService::WatchJob(grpc::CallbackServerContext* ctx,
                                                                       const qbench::v1::WatchJobRequest* request) {
-  absl::Status s = Begin(ctx).status();
-  if (s.ok()) s = ParseJobName(request->name()).status();
+  auto principal = Begin(ctx);
+  absl::Status s = principal.status();
+  absl::StatusOr<int64_t> id = s.ok() ? ParseJobName(request->name()) : absl::StatusOr<int64_t>(s);
+  s = id.status();
   if (s.ok() && request->after_sequence() < 0) s = absl::InvalidArgumentError("after_sequence: must be >= 0");
-  if (s.ok()) s = absl::UnimplementedError("WatchJob: job events are not stored yet");
-  return new FailedWriter<qbench::v1::JobEvent>(s);
+  if (s.ok() && (repository_ == nullptr || hub_ == nullptr)) s = NoStore();
+  if (s.ok()) s = repository_->GetJob(principal->team_id, *id).status();  // NOT_FOUND before streaming
+  if (!s.ok()) return new FailedWriter<qbench::v1::JobEvent>(s);
+  return hub_->Watch(principal->team_id, *id, request->after_sequence());
 }
 
 grpc::ServerUnaryReactor* JobsService::GetResults(grpc::CallbackServerContext* ctx,
                                                   const qbench::v1::GetResultsRequest* request,
                                                   qbench::v1::JobResults* response) {
-  absl::Status s = Begin(ctx).status();
-  if (s.ok()) s = ParseJobName(request->name()).status();
-  if (s.ok()) s = absl::UnimplementedError("GetResults: results are not stored yet");
-  return Done(ctx, s);
+  auto principal = Begin(ctx);
+  if (!principal.ok()) return Done(ctx, principal.status());
+  auto id = ParseJobName(request->name());
+  if (!id.ok()) return Done(ctx, id.status());
+  if (repository_ == nullptr) return Done(ctx, NoStore());
+  auto results = repository_->GetResults(principal->team_id, *id);
+  if (results.ok()) *response = *std::move(results);
+  return Done(ctx, results.status());
 }
 
 grpc::ServerWriteReactor<qbench::v1::ExportModelResponse>* JobsService::ExportModel(
     grpc::CallbackServerContext* ctx, const qbench::v1::ExportModelRequest* request) {
-  absl::Status s = Begin(ctx).status();
-  if (s.ok()) s = ParseJobName(request->name()).status();
+  using Response = qbench::v1::ExportModelResponse;
+  auto principal = Begin(ctx);
+  absl::Status s = principal.status();
+  absl::StatusOr<int64_t> id = s.ok() ? ParseJobName(request->name()) : absl::StatusOr<int64_t>(s);
+  s = id.status();
   if (s.ok() && request->config().empty()) s = absl::InvalidArgumentError("config: is required");
-  if (s.ok()) s = absl::UnimplementedError("ExportModel: exports are not stored yet");
-  return new FailedWriter<qbench::v1::ExportModelResponse>(s);
+  if (s.ok() && (repository_ == nullptr || blobs_ == nullptr)) s = NoStore();
+  if (!s.ok()) return new FailedWriter<Response>(s);
+  auto blob = repository_->FindExport(principal->team_id, *id, request->config());
+  if (!blob.ok()) return new FailedWriter<Response>(blob.status());
+  auto path = blobs_->BlobPath(blob->sha256);
+  if (!path.ok()) return new FailedWriter<Response>(path.status());
+  const std::string sha = blob->sha256;
+  return StreamFile<Response>(*path, 0, request->name() + " export", [sha](Response* r) { r->set_sha256(sha); });
 }
 
 }  // namespace qbench::server

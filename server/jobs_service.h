@@ -3,6 +3,8 @@
 
 #include "qbench/v1/qbench.grpc.pb.h"
 #include "server/auth.h"
+#include "server/blob_store.h"
+#include "server/watch_hub.h"
 #include "server/job_repository.h"
 #include "server/job_validation.h"
 
@@ -12,8 +14,10 @@ class JobsService final : public qbench::v1::Jobs::CallbackService {
  public:
   // `repository` may be null until the store is configured: valid requests then get
   // UNIMPLEMENTED (invalid ones still get INVALID_ARGUMENT).
-  JobsService(JobRepository* repository, const TokenVerifier* verifier, JobLimits limits)
-      : repository_(repository), verifier_(verifier), limits_(limits) {}
+  // `blobs` serves exports; `hub` (present when `repository` is) serves WatchJob.
+  JobsService(JobRepository* repository, const TokenVerifier* verifier, JobLimits limits, BlobStore* blobs = nullptr,
+              WatchHub* hub = nullptr)
+      : repository_(repository), verifier_(verifier), limits_(limits), blobs_(blobs), hub_(hub) {}
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* ctx, const qbench::v1::CreateJobRequest* request,
                                       qbench::v1::Job* response) override;
@@ -36,6 +40,8 @@ class JobsService final : public qbench::v1::Jobs::CallbackService {
   JobRepository* repository_;
   const TokenVerifier* verifier_;
   JobLimits limits_;
+  BlobStore* blobs_;
+  WatchHub* hub_;
 };
 
 // JobRecord -> the API's Job.

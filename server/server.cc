@@ -50,8 +50,10 @@ absl::StatusOr<std::unique_ptr<QbServer>> QbServer::Start(const ServerOptions& o
   auto store = BlobStore::Open(options.data_dir, options.max_upload_bytes);
   if (!store.ok()) return store.status();
   s->blobs_ = std::move(store).value();
-  s->blobs_service_ = std::make_unique<BlobsService>(s->blobs_.get(), deps.verifier);
-  s->jobs_service_ = std::make_unique<JobsService>(deps.jobs, deps.verifier, options.job_limits);
+  s->blobs_service_ = std::make_unique<BlobsService>(s->blobs_.get(), deps.verifier, deps.blob_owners);
+  if (deps.jobs != nullptr) s->hub_ = std::make_unique<WatchHub>(deps.jobs);
+  s->jobs_service_ =
+      std::make_unique<JobsService>(deps.jobs, deps.verifier, options.job_limits, s->blobs_.get(), s->hub_.get());
   s->devices_service_ = std::make_unique<DevicesService>(deps.devices, deps.verifier);
   s->admin_service_ = std::make_unique<AdminService>(deps.admin, deps.verifier);
 

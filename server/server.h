@@ -15,6 +15,7 @@
 #include "server/devices_service.h"
 #include "server/job_repository.h"
 #include "server/jobs_service.h"
+#include "server/watch_hub.h"
 
 namespace qbench::server {
 
@@ -34,6 +35,7 @@ struct ServerDeps {
   JobRepository* jobs = nullptr;
   DeviceRegistry* devices = nullptr;
   AdminRepository* admin = nullptr;
+  BlobOwners* blob_owners = nullptr;  // null: blobs are not scoped to teams
 };
 
 class QbServer {
@@ -49,6 +51,7 @@ class QbServer {
  private:
   QbServer() = default;
   std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<WatchHub> hub_;  // outlives server_ (declared before it)
   std::unique_ptr<BlobsService> blobs_service_;
   std::unique_ptr<JobsService> jobs_service_;
   std::unique_ptr<DevicesService> devices_service_;

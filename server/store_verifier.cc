@@ -5,15 +5,16 @@
 namespace qbench::server {
 
 absl::StatusOr<Principal> StoreTokenVerifier::Verify(const std::string& token) const {
-  absl::StatusOr<int64_t> team = pool_->Run(&store::VerifyToken, token);
-  if (!team.ok()) {
+  absl::StatusOr<store::TokenOwner> owner = pool_->Run(&store::VerifyTokenOwner, token);
+  if (!owner.ok()) {
+    const absl::Status& s = owner.status();
     // The store says INVALID_ARGUMENT for a malformed token: to the caller it is simply
     // not a valid credential.
-    if (absl::IsInvalidArgument(team.status()) || absl::IsNotFound(team.status()))
-      return absl::UnauthenticatedError("the bearer token is not valid");
-    return team.status();
+    if (absl::IsInvalidArgument(s) || absl::IsNotFound(s) || absl::IsUnauthenticated(s))
+      return absl::UnauthenticatedError("the bearer token is not valid (unknown, revoked or expired)");
+    return s;
   }
-  return Principal{std::to_string(*team), false};
+  return Principal{owner->team_name, owner->admin};
 }
 
 }  // namespace qbench::server

@@ -13,8 +13,8 @@ namespace qbench::server {
 class StoreTokenVerifier final : public TokenVerifier {
  public:
   explicit StoreTokenVerifier(store::DbPool* pool) : pool_(pool) {}
-  // The team's numeric id, as text, is the principal's team; UNAVAILABLE when the
-  // database cannot be reached.
+  // The principal is the owning team (its name) and the token's admin flag;
+  // UNAVAILABLE when the database cannot be reached.
   absl::StatusOr<Principal> Verify(const std::string& token) const override;
 
  private:

@@ -35,6 +35,7 @@ absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Da
     const int64_t n = std::min(o.batch, o.samples - first);
     QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(first, n, o.batch, o.fixed_batch, o.samples),
                                                       o.loader_threads));
+    if (o.on_batch && first > 0) QB_RETURN_IF_ERROR(o.on_batch(first, o.samples));
     QB_ASSIGN_OR_RETURN(std::vector<Tensor> out, session.Run({batch}));
     const Tensor& scores = out[0];
     if (scores.dtype() != DType::kF32 || scores.rank() < 1)
@@ -93,6 +94,7 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
       if (signal.count(v)) ref[v] = t.Clone();
       return absl::OkStatus();
     };
+    if (o.on_batch && first > 0) QB_RETURN_IF_ERROR(o.on_batch(first, o.samples));
     QB_RETURN_IF_ERROR(fp32.Run({batch}, &keep).status());
     ValueObserver compare = [&](int v, const Tensor& t) -> absl::Status {
       int id = -1;

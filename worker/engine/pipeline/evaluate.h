@@ -25,6 +25,9 @@ struct EvalOptions {
   int64_t batch = 64;
   bool fixed_batch = false;
   int loader_threads = 1;
+  // Called after each batch with the samples done so far and the total; a non-OK status
+  // (CANCELLED when the job is cancelled) stops the pass and is returned.
+  std::function<absl::Status(int64_t done, int64_t total)> on_batch;
 };
 
 // Runs the model over the samples. With `reference` null this is the FP32 run and it

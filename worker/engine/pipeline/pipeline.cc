@@ -32,6 +32,7 @@ bool HasBf16() {
 
 // Everything shared by the configurations of one job.
 struct JobContext {
+  explicit JobContext(const JobSpec& s) : spec(s) {}
   const JobSpec& spec;
   SessionOptions options;
   std::unique_ptr<Session> fp32;
@@ -46,19 +47,45 @@ struct JobContext {
   std::unique_ptr<Session> equalized;  // FP32 after cross-layer equalization (same function)
   int equalized_pairs = 0;
   int loader_threads = 1;
+  const RunHooks* hooks = nullptr;
+  std::string config;  // the configuration being run, for progress
+
+  absl::Status CheckCancelled() const {
+    if (hooks && hooks->cancelled && hooks->cancelled()) return absl::CancelledError("the job was cancelled");
+    return absl::OkStatus();
+  }
+  void Progress(RunStage stage, int64_t done, int64_t total) const {
+    if (hooks && hooks->progress) hooks->progress(config, stage, done, total);
+  }
+  // EvalOptions whose per-batch callback reports `stage` and polls for cancellation.
+  EvalOptions Tracked(EvalOptions o, RunStage stage) const {
+    if (hooks) o.on_batch = [this, stage](int64_t done, int64_t total) {
+      Progress(stage, done, total);
+      return CheckCancelled();
+    };
+    return o;
+  }
 };
 
 absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool is_fp32) {
-  QB_ASSIGN_OR_RETURN(r->accuracy, EvaluateAccuracy(session, *ctx.eval, ctx.eval_options,
+  QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+  ctx.Progress(RunStage::kEvaluating, 0, ctx.eval_options.samples);
+  QB_ASSIGN_OR_RETURN(r->accuracy, EvaluateAccuracy(session, *ctx.eval, ctx.Tracked(ctx.eval_options, RunStage::kEvaluating),
                                                     is_fp32 ? nullptr : &ctx.reference,
                                                     is_fp32 ? &ctx.reference : nullptr));
+  ctx.Progress(RunStage::kEvaluating, ctx.eval_options.samples, ctx.eval_options.samples);
   const Shape declared = session.input_shape(0);
-  for (int64_t bs : ctx.spec.batch_sizes) {
+  const int64_t sizes = static_cast<int64_t>(ctx.spec.batch_sizes.size());
+  for (int64_t i = 0; i < sizes; ++i) {
+    const int64_t bs = ctx.spec.batch_sizes[i];
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+    ctx.Progress(RunStage::kBenchmarking, i, sizes);
     if (ctx.eval_options.fixed_batch && bs != declared[0]) continue;
     QB_ASSIGN_OR_RETURN(BatchLatency bl, MeasureLatency(session, *ctx.eval, bs, ctx.spec.latency, ctx.loader_threads,
                                                         ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts));
     r->latency.push_back(bl);
   }
+  ctx.Progress(RunStage::kBenchmarking, sizes, sizes);
   r->planned_nodes = static_cast<int64_t>(session.graph().nodes.size());
   if (!r->latency.empty() && ctx.spec.profile_iters > 0) {
     const int64_t bs = r->latency.back().batch_size;
@@ -96,9 +123,12 @@ absl::StatusOr<const quant::CalibrationData*> CalibrationFor(JobContext& ctx, co
   if (!ctx.calib) {
     QB_ASSIGN_OR_RETURN(ctx.calib, data::OpenDataset(ctx.spec.calibration_dataset));
   }
+  QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+  ctx.Progress(RunStage::kCalibrating, 0, samples);
   quant::CalibrationOptions o{samples, seed, ctx.spec.calibration_batch_size, ctx.loader_threads};
   QB_ASSIGN_OR_RETURN(Session * base, BaseSession(ctx, c));
   QB_ASSIGN_OR_RETURN(quant::CalibrationData d, quant::Calibrate(*base, *ctx.calib, ctx.spec.calibration_dataset, o));
+  ctx.Progress(RunStage::kCalibrating, samples, samples);
   return &(ctx.calibrations[key] = std::move(d));
 }
 
@@ -158,7 +188,12 @@ absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::Ca
     if (!l.quantized) continue;
     quant::QuantConfig only = r->config;
     for (const LayerResult& other : r->layers)
-      if (other.quantized && other.node != l.node) only.overrides.push_back({other.node, "", true});
+      if (other.quantized && other.node != l.node) {
+        quant::LayerOverride keep_float;
+        keep_float.node = other.node;
+        keep_float.fp32 = true;
+        only.overrides.push_back(keep_float);
+      }
     QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm,
                         quant::QuantizeGraph(base.graph(), only, cal ? cal->histograms : kNoHistograms,
                                              cal ? &cal->channel_means : nullptr));
@@ -167,6 +202,7 @@ absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::Ca
       if (rep.node == l.node) layer_out = rep.output_value;
     const ValueMapper mapper = MakeMapper(fp32_values, qm.twins, qm.activations);
     QB_ASSIGN_OR_RETURN(auto s, Session::Create(std::move(qm.graph), ctx.options));
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
     QB_ASSIGN_OR_RETURN(auto db, LayerSqnr(base, *s, *ctx.eval, eo, {layer_out, out_id}, mapper));
     l.isolated_sqnr_db = db[layer_out];
     l.isolated_output_sqnr_db = db[out_id];
@@ -183,6 +219,8 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->calibration_samples = static_cast<int64_t>(cal->indices.size());
     r->calibration_sha256 = cal->indices_sha256;
   }
+  QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+  ctx.Progress(RunStage::kQuantizing, 0, 1);
   const auto q0 = Clock::now();
   QB_ASSIGN_OR_RETURN(Session * base, BaseSession(ctx, c));
   if (c.equalization)
@@ -219,6 +257,7 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   const std::vector<quant::LayerReport> layers = qm.layers;
   QB_ASSIGN_OR_RETURN(auto session, Session::Create(std::move(qm.graph), ctx.options));
   r->quantize_seconds = std::chrono::duration<double>(Clock::now() - q0).count();
+  ctx.Progress(RunStage::kQuantizing, 1, 1);
   QB_RETURN_IF_ERROR(MeasureAll(ctx, *session, r, false));
 
   // Per-layer SQNR in the full quantized model: each layer output (in float, or its
@@ -230,7 +269,8 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   eo.samples = std::min(ctx.spec.sqnr_samples, eo.samples);
   std::map<int, double> sqnr;
   if (eo.samples > 0) {
-    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*base, *session, *ctx.eval, eo, ids, MakeMapper(fp32_values, twins, params)));
+    QB_ASSIGN_OR_RETURN(sqnr, LayerSqnr(*base, *session, *ctx.eval, ctx.Tracked(eo, RunStage::kEvaluating), ids,
+                                        MakeMapper(fp32_values, twins, params)));
   }
   for (const auto& l : layers) {
     LayerResult lr{l.node, l.op_type, l.quantized, l.reason, l.weight_bits, l.activation_bits,
@@ -243,7 +283,12 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
 
 }  // namespace
 
-absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
+const char* RunStageName(RunStage stage) {
+  static constexpr const char* kNames[] = {"calibrating", "quantizing", "evaluating", "benchmarking"};
+  return kNames[static_cast<int>(stage)];
+}
+
+absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
   JobResult r;
   r.spec = spec;
   r.env = DescribeEnvironment(spec.threads);
@@ -256,7 +301,8 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
     return absl::UnimplementedError(absl::StrCat(spec.model, ": the runner feeds models with one input, this one has ",
                                                  graph.inputs.size()));
   const int64_t float_bytes = quant::FloatModelBytes(graph);
-  JobContext ctx{spec};
+  JobContext ctx(spec);
+  ctx.hooks = &hooks;
   ctx.options.backend = spec.backend;
   ctx.options.threads = spec.threads;
   ctx.loader_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -298,7 +344,7 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
                                                        ShapeToString(sample), " but model input \"",
                                                        ctx.fp32->input_names()[0], "\" expects ",
                                                        ShapeToString(declared)));
-  ctx.eval_options = {total, eval_batch, fixed_batch, ctx.loader_threads};
+  ctx.eval_options = {total, eval_batch, fixed_batch, ctx.loader_threads, nullptr};
 
   // FP32 first: it is the baseline every other configuration is compared with.
   // FP32 runs first even when the caller did not list it: every other configuration is
@@ -310,8 +356,10 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
   std::stable_partition(order.begin(), order.end(),
                         [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; });
   for (const quant::QuantConfig& c : order) {
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
     ConfigResult cr;
     cr.config = c;
+    ctx.config = c.name;
     absl::Status s;
     if (c.precision == quant::Precision::kFp32) {
       cr.model_bytes = float_bytes;
@@ -323,10 +371,13 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec) {
       s = RunInt(ctx, &cr);
     }
     if (!s.ok()) {
-      // The FP32 baseline failing fails the job; another configuration records its error.
+      // Cancellation stops the job; the FP32 baseline failing fails it; another
+      // configuration records its error and the job goes on.
+      if (absl::IsCancelled(s)) return s;
       if (c.precision == quant::Precision::kFp32 && &c == &order.front()) return s;
       cr.error = std::string(s.message());
     }
+    if (hooks.config_done) hooks.config_done(cr);
     r.configs.push_back(std::move(cr));
   }
   r.env.peak_rss_bytes = PeakRssBytes();

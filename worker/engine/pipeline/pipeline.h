@@ -4,6 +4,7 @@
 // no gRPC, no SQL.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,7 +83,22 @@ struct JobResult {
   EnvironmentInfo env;
 };
 
-absl::StatusOr<JobResult> RunJob(const JobSpec& spec);
+// The stages a configuration goes through (the service reports them as progress).
+enum class RunStage { kCalibrating, kQuantizing, kEvaluating, kBenchmarking };
+const char* RunStageName(RunStage stage);  // "calibrating", ...
+
+// Optional callbacks for a caller that follows a job (the worker daemon). All run on the
+// job's thread; none may be slow.
+struct RunHooks {
+  // Work units (samples, or batch sizes for benchmarking) done of `total` in a stage.
+  std::function<void(const std::string& config, RunStage stage, int64_t done, int64_t total)> progress;
+  // A configuration is finished (its error set when it could not run).
+  std::function<void(const ConfigResult& result)> config_done;
+  // Polled between batches and steps: true stops the job with CANCELLED.
+  std::function<bool()> cancelled;
+};
+
+absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks = {});
 
 nlohmann::json ToJson(const JobResult& r);
 std::string ToTable(const JobResult& r);
