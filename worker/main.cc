@@ -1,35 +1,75 @@
-// qbench-worker: today its local mode runs one job spec without server or database and
-// prints the results (a table, or JSON with --json). The service issue adds the daemon.
+// qbench-worker: the local mode runs one job spec without server or database and prints
+// the results (a table, or JSON with --json); the daemon mode (--db) claims jobs from the
+// QBench database and runs them until stopped (worker/daemon/daemon.h).
+#include <signal.h>
+
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "common/flags.h"
+#include "worker/daemon/daemon.h"
+#include "worker/daemon/options.h"
 #include "worker/engine/pipeline/pipeline.h"
 
 namespace {
 
-// One table drives both parsing and --help.
-constexpr qbench::FlagSpec kFlags[] = {
+// One table per mode drives both parsing and --help.
+constexpr qbench::FlagSpec kLocalFlags[] = {
     {"--local", "SPEC", "run the job spec SPEC (JSON) here, without server or database"},
     {"--json", nullptr, "print results as JSON instead of a table"},
     {"--out", "FILE", "also write the JSON results to FILE"},
     {"--help", nullptr, "show this help"},
 };
 
+std::vector<qbench::FlagSpec> AllFlags() {
+  std::vector<qbench::FlagSpec> all(std::begin(kLocalFlags), std::end(kLocalFlags));
+  all.insert(all.end(), std::begin(qbench::worker::kDaemonFlags), std::end(qbench::worker::kDaemonFlags));
+  return all;
+}
+
 void Usage(FILE* f) {
-  std::fprintf(f, "usage: qbench-worker --local SPEC [--json] [--out FILE]\n\n");
-  std::fputs(qbench::FlagHelp(kFlags).c_str(), f);
+  std::fprintf(f,
+               "usage: qbench-worker --local SPEC [--json] [--out FILE]\n"
+               "       qbench-worker --db URI [--server HOST:PORT (--insecure | --ca FILE)] [--token-file FILE]\n"
+               "                     [--id ID] [--cache-dir DIR] [--lease-seconds 30] [--poll-seconds 5]\n"
+               "                     [--db-retry-seconds 120] [--once] [--max-jobs N]\n\n");
+  std::fputs(qbench::FlagHelp(AllFlags()).c_str(), f);
+}
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnSignal(int) { g_stop.store(true); }  // lock-free atomic: async-signal-safe
+
+int RunDaemonMode(const std::vector<std::pair<std::string, std::string>>& flags) {
+  auto options = qbench::worker::DaemonOptionsFromFlags(flags);
+  if (!options.ok()) {
+    std::fprintf(stderr, "qbench-worker: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  const absl::Status s = qbench::worker::RunDaemon(*options, g_stop);
+  if (!s.ok()) {
+    std::fprintf(stderr, "qbench-worker: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string spec_path, out_path;
-  bool json = false;
-  auto flags = qbench::ParseFlags(argc, argv, kFlags);
+  bool json = false, daemon = false;
+  const std::vector<qbench::FlagSpec> table = AllFlags();
+  auto flags = qbench::ParseFlags(argc, argv, table);
   if (!flags.ok()) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(flags.status().message()).c_str());
     Usage(stderr);
@@ -39,11 +79,23 @@ int main(int argc, char** argv) {
     if (a == "--local") spec_path = v;
     else if (a == "--out") out_path = v;
     else if (a == "--json") json = true;
+    else if (a == "--db") daemon = true;
     else if (a == "--help") {
       Usage(stdout);
       return 0;
     }
   }
+  if (daemon && !spec_path.empty()) {
+    std::fprintf(stderr, "qbench-worker: --local and --db exclude each other\n");
+    return 2;
+  }
+  if (daemon) return RunDaemonMode(*flags);
+  for (const auto& [a, v] : *flags)
+    for (const qbench::FlagSpec& f : qbench::worker::kDaemonFlags)
+      if (a == f.name) {
+        std::fprintf(stderr, "qbench-worker: %s is a daemon flag and needs --db\n", a.c_str());
+        return 2;
+      }
   if (spec_path.empty()) {
     Usage(stderr);
     return 2;

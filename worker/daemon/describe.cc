@@ -1,0 +1,55 @@
+#include "worker/daemon/describe.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "worker/engine/measure/rapl.h"
+#include "worker/engine/pipeline/pipeline.h"
+
+namespace qbench::worker {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+WorkerIdentity DescribeWorker(const std::string& id) {
+  const EnvironmentInfo env = DescribeEnvironment(/*threads=*/0);
+  WorkerIdentity w;
+  store::WorkerInfo& info = w.info;
+  info.host = HostName();
+  info.id = id.empty() ? info.host : id;
+  info.cpu_model = env.cpu_model;
+  info.isa = env.onednn_isa;
+  info.cores = env.cores;
+  info.onednn_version = env.onednn_version;
+  if (auto rapl = RaplMeter::Open(); rapl.ok() && rapl->Read().ok()) {
+    std::vector<std::string> names;
+    for (const RaplDomain& d : rapl->domains()) {
+      names.push_back(d.name);
+      info.energy_meters.push_back(absl::StrCat("rapl:", d.name));
+    }
+    w.rapl_meter = absl::StrCat("rapl:", absl::StrJoin(names, ","));
+  }
+  store::Device device;
+  device.name = kDeviceId;
+  device.device_class = "cpu";
+  device.attributes_json = nlohmann::json{{"isa", env.onednn_isa},
+                                          {"cpu_model", env.cpu_model},
+                                          {"cpu_flags", env.cpu_flags},
+                                          {"cores", env.cores},
+                                          {"affinity", env.affinity},
+                                          {"governor", env.governor}}
+                               .dump();
+  info.devices.push_back(device);
+  w.device_classes = {"cpu", absl::StrCat("cpu-", env.onednn_isa)};
+  w.device = absl::StrCat("workers/", info.id, "/devices/", kDeviceId);
+  w.device_names = {w.device};
+  return w;
+}
+
+}  // namespace qbench::worker

@@ -1,0 +1,243 @@
+#include "worker/daemon/job_runner.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <new>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/blob_client.h"
+#include "server/store/jobs.h"
+#include "server/store/outcomes.h"
+#include "server/store/results.h"
+#include "worker/daemon/lease_keeper.h"
+#include "worker/daemon/local_spec.h"
+#include "worker/daemon/log.h"
+#include "worker/daemon/store_retry.h"
+#include "worker/daemon/store_rows.h"
+#include "worker/engine/pipeline/pipeline.h"
+
+namespace qbench::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A per-job directory for exports, removed with everything in it at the end.
+class TempDir {
+ public:
+  explicit TempDir(int64_t job_id) {
+    std::string templ = (fs::temp_directory_path() / absl::StrCat("qbench-job", job_id, "-XXXXXX")).string();
+    if (::mkdtemp(templ.data()) != nullptr) path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class JobRun {
+ public:
+  JobRun(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job)
+      : ctx_(ctx),
+        db_(db),
+        job_(job),
+        lease_(job.lease),
+        name_(absl::StrCat("jobs/", job.lease.job_id)),
+        keeper_(ctx.options.db_uri, job.lease, ctx.options.lease) {}
+
+  JobEnd Run() {
+    auto assets = Store("get job assets", [&] { return store::GetJobAssets(db_, lease_.job_id); });
+    if (!assets.ok()) return Conclude(assets.status());
+    std::unique_ptr<TempDir> exports;
+    if (ctx_.options.server) {
+      exports = std::make_unique<TempDir>(lease_.job_id);
+      if (exports->path().empty()) return Fail("cannot create a temporary export directory");
+    }
+    auto spec_json = LocalSpecJson(job_, *assets, ctx_.cache, exports ? exports->path() : "");
+    if (!spec_json.ok()) return Fail(std::string(spec_json.status().message()));
+    auto spec = ParseJobSpec(*spec_json, "");
+    if (!spec.ok()) return Fail(std::string(spec.status().message()));
+    spec_ = &*spec;
+
+    RunHooks hooks;
+    hooks.progress = [this](const std::string& config, RunStage stage, int64_t done, int64_t total) {
+      OnProgress(config, stage, done, total);
+    };
+    hooks.config_done = [this](const ConfigResult& c) { OnConfigDone(c); };
+    hooks.cancelled = [this] { return ShouldStop(); };
+    absl::StatusOr<JobResult> result = absl::UnknownError("not run");
+    try {
+      result = RunJob(*spec, hooks);
+    } catch (const std::bad_alloc&) {
+      result = absl::ResourceExhaustedError(
+          absl::StrCat("out of memory while running model \"", spec->model, "\" on worker ", lease_.worker_id));
+    } catch (const std::exception& e) {
+      result = absl::InternalError(absl::StrCat("engine error on model \"", spec->model, "\": ", e.what()));
+    }
+    if (!result.ok()) return Conclude(result.status());
+    if (JobEnd end; Interrupted(&end)) return end;
+    const std::string env = EnvironmentJson(*result, ctx_.worker);
+    absl::Status s = Store("set environment", [&] { return store::SetJobEnvironment(db_, lease_, env); });
+    if (s.ok()) s = Store("complete job", [&] { return store::CompleteJob(db_, lease_); });
+    if (!s.ok()) return Conclude(s);
+    if (keeper_.cancel_requested()) return Ended(JobEnd::kCancelled, "the results so far are kept");
+    return Ended(JobEnd::kSucceeded);
+  }
+
+ private:
+  // A store call with retries. FAILED_PRECONDITION marks the lease lost; a retryable
+  // error that outlasted the budget abandons the job; any other error becomes the
+  // job's failure reason. Once the lease is lost nothing more is written.
+  template <typename Fn>
+  auto Store(const char* what, Fn&& fn) -> decltype(fn()) {
+    using R = decltype(fn());
+    if (keeper_.lost()) return R(absl::FailedPreconditionError(absl::StrCat(name_, ": lease lost")));
+    R r = RetryStore(ctx_.options.db_retry, lease_.worker_id, what, fn);
+    const absl::Status& s = StatusOf(r);
+    if (absl::IsFailedPrecondition(s)) {
+      keeper_.MarkLost();
+    } else if (IsRetryableStoreError(s)) {
+      abandoned_ = true;
+    } else if (!s.ok() && abort_reason_.empty()) {
+      abort_reason_ = absl::StrCat(what, ": ", s.message());
+    }
+    return r;
+  }
+
+  bool ShouldStop() const {
+    return ctx_.stop.load() || keeper_.cancel_requested() || keeper_.lost() || abandoned_ || !abort_reason_.empty();
+  }
+
+  // The job cannot be concluded normally: the lease is gone, the database is, or a write
+  // failed for good.
+  bool Interrupted(JobEnd* end) {
+    if (keeper_.lost()) {
+      *end = Ended(JobEnd::kLost, "the lease was lost (the job was taken back); dropped without writing more");
+      return true;
+    }
+    if (abandoned_) {
+      *end = Ended(JobEnd::kAbandoned, absl::StrCat("the database was unreachable for over ",
+                                                    absl::FormatDuration(ctx_.options.db_retry),
+                                                    "; dropped (the lease expires and the job is retried)"));
+      return true;
+    }
+    if (!abort_reason_.empty()) {
+      *end = Fail(abort_reason_);
+      return true;
+    }
+    return false;
+  }
+
+  JobEnd Conclude(const absl::Status& status) {
+    if (JobEnd end; Interrupted(&end)) return end;
+    if (absl::IsCancelled(status)) {
+      if (keeper_.cancel_requested()) {
+        if (Store("finish cancelled", [&] { return store::FinishCancelled(db_, lease_); }).ok())
+          return Ended(JobEnd::kCancelled);
+      } else if (Store("release job", [&] { return store::ReleaseJob(db_, lease_); }).ok()) {
+        return Ended(JobEnd::kReleased, "handed back to the queue (the worker is shutting down)");
+      }
+      JobEnd end = JobEnd::kLost;
+      Interrupted(&end);
+      return end;
+    }
+    return Fail(std::string(status.message()));
+  }
+
+  JobEnd Fail(const std::string& reason) {
+    absl::Status s = Store("fail job", [&] { return store::FailJob(db_, lease_, reason); });
+    if (s.ok()) return Ended(JobEnd::kFailed, reason);
+    if (absl::IsFailedPrecondition(s)) return Ended(JobEnd::kLost, "the lease was lost; dropped");
+    return Ended(JobEnd::kAbandoned, absl::StrCat("could not record the failure (", s.message(), "); dropped"));
+  }
+
+  // Logs "jobs/12 succeeded in 12.3 s[: detail]".
+  JobEnd Ended(JobEnd end, const std::string& detail = "") {
+    Log(lease_.worker_id, absl::StrFormat("%s %s in %.1f s%s", name_, JobEndName(end),
+                                          absl::ToDoubleSeconds(absl::Now() - start_),
+                                          detail.empty() ? "" : absl::StrCat(": ", detail)));
+    return end;
+  }
+
+  // At most one progress event per configuration and second, plus every stage change
+  // and every stage's end. Best effort: a failed write is not retried.
+  void OnProgress(const std::string& config, RunStage stage, int64_t done, int64_t total) {
+    if (ShouldStop()) return;
+    Throttle& t = throttle_[config];
+    const std::string name = RunStageName(stage);
+    const absl::Time now = absl::Now();
+    if (name == t.stage && done < total && now - t.last < absl::Seconds(1)) return;
+    t.stage = name;
+    t.last = now;
+    absl::Status s = store::ReportProgress(db_, lease_, {config, name, done, total});
+    if (absl::IsFailedPrecondition(s)) keeper_.MarkLost();
+  }
+
+  // Results and layers first, then the export, then the outcome: the outcome's "result"
+  // event is what watchers react to.
+  void OnConfigDone(const ConfigResult& c) {
+    if (ShouldStop()) return;
+    for (const store::ResultRow& row : ResultRows(c, ctx_.worker))
+      if (!Store("write result", [&] { return store::UpsertResult(db_, lease_, row); }).ok()) return;
+    const std::vector<store::LayerResult> layers = LayerRows(c, spec_->sensitivity);
+    if (!layers.empty() &&
+        !Store("write layer results", [&] { return store::UpsertLayerResults(db_, lease_, c.config.name, layers); }).ok())
+      return;
+    store::ConfigOutcome outcome = Outcome(c);
+    if (!c.exported.empty() && ctx_.options.server) {
+      auto up = client::UploadFile(*ctx_.options.server, c.exported);
+      if (up.ok()) {
+        const store::ExportRef ref{absl::HexStringToBytes(up->sha256), up->size};
+        if (!Store("record export", [&] { return store::RecordExport(db_, lease_, c.config.name, ref); }).ok()) return;
+      } else {
+        outcome.notes.push_back(absl::StrCat("the QDQ export could not be uploaded: ", up.status().message()));
+        Log(lease_.worker_id, absl::StrCat(name_, ": export of ", c.config.name, " not uploaded: ", up.status().message()));
+      }
+    }
+    if (!Store("write config outcome", [&] { return store::UpsertConfigOutcome(db_, lease_, outcome); }).ok()) return;
+    Log(lease_.worker_id, c.error.empty() ? absl::StrFormat("%s: %s done, top-1 %.4f", name_, c.config.name, c.accuracy.top1)
+                                          : absl::StrCat(name_, ": ", c.config.name, " could not run: ", c.error));
+  }
+
+  struct Throttle {
+    std::string stage;
+    absl::Time last = absl::InfinitePast();
+  };
+
+  const RunnerContext& ctx_;
+  store::Db& db_;
+  const store::ClaimedJob& job_;
+  const store::Lease lease_;
+  const std::string name_;
+  const absl::Time start_ = absl::Now();
+  LeaseKeeper keeper_;
+  const JobSpec* spec_ = nullptr;
+  std::map<std::string, Throttle> throttle_;
+  bool abandoned_ = false;    // the database stayed away past the retry budget
+  std::string abort_reason_;  // a write failed for good: the job fails with this
+};
+
+}  // namespace
+
+const char* JobEndName(JobEnd end) {
+  static constexpr const char* kNames[] = {"succeeded", "failed", "cancelled", "released", "lost", "abandoned"};
+  return kNames[static_cast<int>(end)];
+}
+
+JobEnd RunClaimedJob(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job) {
+  Log(job.lease.worker_id, absl::StrCat("claimed jobs/", job.lease.job_id, " attempt ", job.lease.attempt, " (",
+                                        job.configs.size(), " configurations)"));
+  return JobRun(ctx, db, job).Run();
+}
+
+}  // namespace qbench::worker

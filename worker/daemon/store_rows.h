@@ -1,0 +1,37 @@
+// Engine results as store rows: what the daemon writes when a configuration finishes
+// (results, per-layer table, outcome) and when the job ends (its environment).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "server/store/outcomes.h"
+#include "server/store/results.h"
+#include "worker/daemon/describe.h"
+#include "worker/engine/pipeline/pipeline.h"
+
+namespace qbench::worker {
+
+// The energy_meter of rows whose energy is modeled.
+inline constexpr char kEstimatedEnergyMeter[] = "model:horowitz-45nm";
+
+// One row per measured batch size (none for a configuration that could not run):
+// accuracy and agreement; output SQNR against FP32 (NULL for FP32 itself and for an
+// exact match); size; p50/p99 latency in ms and throughput in samples/s with the number
+// of timed queries; energy in J per sample, measured by RAPL over that batch size's
+// timed loop when available ("rapl", the domains as meter), else modeled ("estimated").
+std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIdentity& worker);
+
+// The per-layer table (empty for FP32 and bf16). Isolated SQNRs only when the job ran
+// the sensitivity pass; non-finite SQNRs (exact) are NULL.
+std::vector<store::LayerResult> LayerRows(const ConfigResult& c, bool sensitivity);
+
+// The configuration's outcome: resolved config JSON (quant::ConfigToJson), error, notes,
+// evaluation samples and reproducibility hashes.
+store::ConfigOutcome Outcome(const ConfigResult& c);
+
+// The run's environment as JSON: the report's "environment" object (versions, CPU,
+// flags, threads, affinity, governor, peak RSS, git revision) plus worker and device.
+std::string EnvironmentJson(const JobResult& r, const WorkerIdentity& worker);
+
+}  // namespace qbench::worker

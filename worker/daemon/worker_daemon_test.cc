@@ -1,0 +1,572 @@
+// The worker daemon against a throwaway PostgreSQL 15 cluster (tests/pg_test_util.h),
+// in-process (RunDaemon on threads), with shared-path assets so no server is needed:
+// the Fashion-MNIST CNN of models/fashion_mnist and its test/train manifests.
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/dataset_archive.h"
+#include "common/sha256.h"
+#include "server/store/blobs.h"
+#include "server/store/db.h"
+#include "server/store/jobs.h"
+#include "server/store/migrate.h"
+#include "server/store/outcomes.h"
+#include "server/store/queue.h"
+#include "server/store/results.h"
+#include "server/store/teams.h"
+#include "server/store/workers.h"
+#include "tests/pg_test_util.h"
+#include "worker/daemon/daemon.h"
+#include "worker/daemon/local_spec.h"
+#include "worker/daemon/options.h"
+
+namespace qbench::worker {
+namespace {
+
+using ::testing::HasSubstr;
+
+#define ASSERT_OK(expr)                                           \
+  do {                                                            \
+    const absl::Status qb_s_ = (expr);                            \
+    ASSERT_TRUE(qb_s_.ok()) << #expr << ": " << qb_s_.ToString(); \
+  } while (0)
+#define QB_TEST_CONCAT_(a, b) a##b
+#define QB_TEST_CONCAT(a, b) QB_TEST_CONCAT_(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                                                     \
+  auto QB_TEST_CONCAT(sor_, __LINE__) = (expr);                                                             \
+  ASSERT_TRUE(QB_TEST_CONCAT(sor_, __LINE__).ok()) << #expr << ": "                                         \
+                                                   << QB_TEST_CONCAT(sor_, __LINE__).status().ToString(); \
+  lhs = std::move(QB_TEST_CONCAT(sor_, __LINE__)).value()
+
+std::string SourceDir() {
+  const char* src = std::getenv("QB_SOURCE_DIR");
+  return src && *src ? src : QB_SOURCE_DIR_DEFAULT;
+}
+std::string ModelsDir() { return SourceDir() + "/models/fashion_mnist"; }
+
+// A small job: 256 eval samples, 128 calibration samples, short latency loops.
+constexpr char kSmallSpec[] = R"({
+  "name": "daemon-test", "samples": 256, "batch_sizes": [1, 8], "threads": 1, "eval_batch_size": 64,
+  "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 5, "min_seconds": 0.05},
+  "calibration": {"samples": 128}, "configs": ["fp32", "w8a8"], "sensitivity": false,
+  "sqnr_samples": 64, "profile_iters": 0})";
+
+// Slower: the whole test set and 1 s latency loops at three batch sizes (a few seconds
+// per configuration), so it can be cancelled or stopped while it runs.
+constexpr char kLongSpec[] = R"({
+  "name": "daemon-test-long", "samples": 0, "batch_sizes": [1, 8, 32], "threads": 1,
+  "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 5, "min_seconds": 1.0},
+  "calibration": {"samples": 512}, "configs": ["fp32", "w8a8"], "sensitivity": true, "profile_iters": 0})";
+
+// A few seconds in all: long enough to restart PostgreSQL under it.
+constexpr char kMediumSpec[] = R"({
+  "samples": 2000, "batch_sizes": [1, 8], "threads": 1,
+  "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 5, "min_seconds": 1.0},
+  "calibration": {"samples": 256}, "configs": ["fp32", "w8a8"], "sensitivity": false, "profile_iters": 0})";
+
+// Tiny: FP32 only, 64 samples, one batch size.
+constexpr char kTinySpec[] = R"({
+  "samples": 64, "batch_sizes": [1], "threads": 1,
+  "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 3, "min_seconds": 0.01},
+  "configs": ["fp32"], "profile_iters": 0})";
+
+store::AssetRef PathAsset(const std::string& path) {
+  store::AssetRef a;
+  a.path = path;
+  return a;
+}
+
+class WorkerDaemonTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto pg = qbench::testing::PgTestCluster::Start();
+    // Never skip: a missing PostgreSQL fails every test in SetUp with the reason.
+    if (pg.ok()) {
+      cluster_ = pg->release();
+    } else {
+      start_error_ = new std::string(pg.status().ToString());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+    delete start_error_;
+    start_error_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "PostgreSQL cluster did not start: " << (start_error_ ? *start_error_ : "");
+    static int counter = 0;
+    db_name_ = absl::StrCat("w", ++counter);
+    ASSERT_OK(cluster_->CreateDatabase(db_name_));
+    ASSERT_OK_AND_ASSIGN(db_, store::Db::Connect(cluster_->Uri(db_name_)));
+    ASSERT_OK(store::Migrate(*db_, SourceDir() + "/migrations").status());
+    ASSERT_OK_AND_ASSIGN(team_, store::CreateTeam(*db_, "vision"));
+    cache_dir_ = (std::filesystem::path(cluster_->dir()) / absl::StrCat("cache-", db_name_)).string();
+  }
+
+  DaemonOptions Options(const std::string& id) const {
+    DaemonOptions o;
+    o.db_uri = cluster_->Uri(db_name_);
+    o.id = id;
+    o.cache_dir = cache_dir_;
+    o.lease = absl::Seconds(3);  // heartbeat every second
+    o.poll = absl::Milliseconds(500);
+    o.db_retry = absl::Seconds(10);
+    return o;
+  }
+
+  // A job on the Fashion-MNIST CNN with shared-path assets.
+  int64_t Submit(const std::string& spec, const std::string& model = "") {
+    store::NewJob job;
+    job.team_id = team_;
+    job.spec_json = spec;
+    job.assets.model = PathAsset(model.empty() ? ModelsDir() + "/cnn_bn.onnx" : model);
+    job.assets.eval_dataset = PathAsset(ModelsDir() + "/dataset.json");
+    const bool int8 = spec.find("w8a8") != std::string::npos;
+    // FP32-only jobs have no calibration set (GetJobAssets must cope with the NULL).
+    if (int8) job.assets.calibration_dataset = PathAsset(ModelsDir() + "/train_dataset.json");
+    job.configs = {{"fp32", "{}", true}};
+    if (int8) job.configs.push_back({"w8a8", "{}", false});
+    auto created = store::CreateJob(*db_, job);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? created->job.id : 0;
+  }
+
+  store::Job GetJob(int64_t id) {
+    auto job = store::GetJob(*db_, team_, id);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? *job : store::Job{};
+  }
+
+  std::vector<store::JobEvent> Events(int64_t id) {
+    auto events = store::ListJobEvents(*db_, id);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return events.ok() ? *events : std::vector<store::JobEvent>{};
+  }
+
+  // Polls `done` every 50 ms until it holds or `timeout` passes.
+  static bool WaitFor(const std::function<bool()>& done, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return done();
+  }
+
+  static qbench::testing::PgTestCluster* cluster_;
+  static std::string* start_error_;
+  std::string db_name_, cache_dir_;
+  std::unique_ptr<store::Db> db_;
+  int64_t team_ = 0;
+};
+qbench::testing::PgTestCluster* WorkerDaemonTest::cluster_ = nullptr;
+std::string* WorkerDaemonTest::start_error_ = nullptr;
+
+// A daemon on its own thread until Stop().
+class DaemonThread {
+ public:
+  explicit DaemonThread(DaemonOptions options)
+      : options_(std::move(options)), thread_([this] { status_ = RunDaemon(options_, stop_); }) {}
+  ~DaemonThread() { (void)Stop(); }
+  absl::Status Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  const DaemonOptions options_;
+  std::atomic<bool> stop_{false};
+  absl::Status status_;
+  std::thread thread_;
+};
+
+TEST_F(WorkerDaemonTest, RunsAJobToSuccessAndRecordsEverything) {
+  const int64_t id = Submit(kSmallSpec);
+  DaemonOptions o = Options("w1");
+  o.once = true;
+  std::atomic<bool> stop{false};
+  const absl::Time t0 = absl::Now();
+  ASSERT_OK(RunDaemon(o, stop));
+  std::printf("small job ran in %.1f s\n", absl::ToDoubleSeconds(absl::Now() - t0));
+
+  const store::Job job = GetJob(id);
+  EXPECT_EQ(job.state, store::JobState::kSucceeded) << job.error.value_or("");
+  EXPECT_EQ(job.attempts, 1);
+  EXPECT_EQ(job.worker.value_or(""), "w1");
+
+  ASSERT_OK_AND_ASSIGN(std::vector<store::ResultRow> rows, store::ListResults(*db_, id));
+  ASSERT_EQ(rows.size(), 4u);  // 2 configs x 2 batch sizes
+  std::set<std::pair<std::string, int>> keys;
+  for (const store::ResultRow& r : rows) {
+    keys.insert({r.config, r.batch_size});
+    EXPECT_EQ(r.device, "workers/w1/devices/cpu0");
+    ASSERT_TRUE(r.top1 && r.top5 && r.agreement && r.p50_ms && r.p99_ms && r.throughput && r.iterations);
+    EXPECT_GT(*r.p50_ms, 0);
+    EXPECT_GE(*r.p99_ms, *r.p50_ms);
+    EXPECT_GT(*r.throughput, 0);
+    EXPECT_GE(*r.iterations, 5);
+    EXPECT_GT(r.model_bytes.value_or(0), 0);
+    ASSERT_TRUE(r.energy_j && r.energy_source && r.energy_meter);
+    EXPECT_GT(*r.energy_j, 0);
+    EXPECT_THAT(*r.energy_source, ::testing::AnyOf("rapl", "estimated"));
+    if (r.config == "fp32") {
+      EXPECT_GT(*r.top1, 0.8);
+      EXPECT_FALSE(r.sqnr_db.has_value());
+    } else {
+      EXPECT_GT(*r.agreement, 0.9);
+      ASSERT_TRUE(r.sqnr_db.has_value());
+      EXPECT_GT(*r.sqnr_db, 10);
+    }
+  }
+  EXPECT_EQ(keys.size(), 4u);
+  EXPECT_LT(rows[2].model_bytes.value_or(0), rows[0].model_bytes.value_or(0));  // int8 is smaller
+
+  ASSERT_OK_AND_ASSIGN(std::vector<store::LayerResult> layers, store::ListLayerResults(*db_, id, "w8a8"));
+  ASSERT_FALSE(layers.empty());
+  int quantized = 0;
+  for (const store::LayerResult& l : layers) {
+    if (!l.quantized) continue;
+    ++quantized;
+    EXPECT_EQ(l.weight_bits.value_or(0), 8);
+    EXPECT_EQ(l.activation_bits.value_or(0), 8);
+  }
+  EXPECT_GT(quantized, 0);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<store::ConfigOutcome> outcomes, store::ListConfigOutcomes(*db_, id));
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].config, "fp32");
+  EXPECT_EQ(outcomes[1].config, "w8a8");
+  for (const store::ConfigOutcome& o : outcomes) {
+    EXPECT_TRUE(o.error.empty()) << o.error;
+    EXPECT_EQ(o.samples, 256);
+    EXPECT_EQ(nlohmann::json::parse(o.resolved_json).value("name", ""), o.config);
+  }
+  EXPECT_EQ(outcomes[1].params_sha256.size(), 64u);
+  EXPECT_EQ(outcomes[1].calibration_sha256.size(), 64u);
+
+  int progress = 0, results = 0;
+  std::set<std::string> stages;
+  for (const store::JobEvent& e : Events(id)) {
+    if (e.kind == "progress" && e.config) {
+      ++progress;
+      stages.insert(e.stage.value_or(""));
+      EXPECT_TRUE(e.done && e.total && *e.done <= *e.total);
+    }
+    if (e.kind == "result") ++results;
+  }
+  EXPECT_GT(progress, 4);
+  EXPECT_EQ(results, 2);
+  EXPECT_THAT(stages, ::testing::IsSupersetOf({"calibrating", "quantizing", "evaluating", "benchmarking"}));
+
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> env, store::GetJobEnvironment(*db_, id));
+  ASSERT_TRUE(env.has_value());
+  const nlohmann::json ej = nlohmann::json::parse(*env);
+  EXPECT_EQ(ej.value("worker", ""), "w1");
+  EXPECT_FALSE(ej.value("onednn_version", "").empty());
+  EXPECT_TRUE(ej.contains("git_revision") && ej.contains("governor") && ej.contains("peak_rss_bytes"));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<store::WorkerRecord> workers, store::ListWorkers(*db_, absl::Minutes(1)));
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].info.id, "w1");
+  ASSERT_EQ(workers[0].info.devices.size(), 1u);
+  EXPECT_EQ(workers[0].info.devices[0].name, "cpu0");
+  EXPECT_EQ(workers[0].info.devices[0].device_class, "cpu");
+  EXPECT_FALSE(workers[0].info.isa.empty());
+}
+
+TEST_F(WorkerDaemonTest, MissingModelFailsTheJobAndTheWorkerGoesOn) {
+  const std::string missing = "/nonexistent/qbench/missing_model.onnx";
+  const int64_t bad = Submit(kTinySpec, missing);
+  const int64_t good = Submit(kTinySpec);
+  DaemonOptions o = Options("w1");
+  o.max_jobs = 2;
+  std::atomic<bool> stop{false};
+  ASSERT_OK(RunDaemon(o, stop));
+
+  const store::Job failed = GetJob(bad);
+  EXPECT_EQ(failed.state, store::JobState::kFailed);
+  EXPECT_THAT(failed.error.value_or(""), HasSubstr(missing));
+  EXPECT_EQ(failed.attempts, 1);
+  EXPECT_EQ(GetJob(good).state, store::JobState::kSucceeded) << GetJob(good).error.value_or("");
+  ASSERT_OK_AND_ASSIGN(std::vector<store::ResultRow> rows, store::ListResults(*db_, good));
+  EXPECT_EQ(rows.size(), 1u);
+}
+
+TEST_F(WorkerDaemonTest, CancelWhileRunningStopsWithinSeconds) {
+  const int64_t id = Submit(kLongSpec);
+  DaemonThread daemon(Options("w1"));
+  auto has_progress = [&] {
+    for (const store::JobEvent& e : Events(id))
+      if (e.kind == "progress" && e.config) return true;
+    return false;
+  };
+  ASSERT_TRUE(WaitFor(has_progress, absl::Seconds(60)));
+  ASSERT_OK(store::CancelJob(*db_, team_, id).status());
+  const absl::Time t0 = absl::Now();
+  const bool cancelled = WaitFor([&] { return GetJob(id).state == store::JobState::kCancelled; }, absl::Seconds(15));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  std::printf("cancelled %.2f s after CancelJob\n", seconds);
+  EXPECT_TRUE(cancelled) << "state " << store::JobStateName(GetJob(id).state);
+  EXPECT_LT(seconds, 5.0);
+  ASSERT_OK(daemon.Stop());
+  EXPECT_EQ(GetJob(id).attempts, 1);
+}
+
+// Another party took the job back (here: an operator marked it failed): the worker's
+// next heartbeat or write gets FAILED_PRECONDITION, and it stops without writing more.
+TEST_F(WorkerDaemonTest, LostLeaseStopsTheJobQuietly) {
+  const int64_t id = Submit(kLongSpec);
+  DaemonThread daemon(Options("w1"));
+  ASSERT_TRUE(WaitFor([&] { return GetJob(id).stage.has_value(); }, absl::Seconds(60)));
+  {
+    pqxx::connection c{cluster_->Uri(db_name_)};
+    pqxx::work w{c};
+    w.exec_params("UPDATE jobs SET state = 'failed', error = 'taken back by the test', lease_until = NULL "
+                  "WHERE id = $1",
+                  id);
+    w.commit();
+  }
+  const size_t events = Events(id).size();
+  absl::SleepFor(absl::Seconds(3));  // three heartbeats
+  EXPECT_EQ(Events(id).size(), events) << "the worker wrote after losing its lease";
+  const store::Job job = GetJob(id);
+  EXPECT_EQ(job.state, store::JobState::kFailed);
+  EXPECT_EQ(job.error.value_or(""), "taken back by the test");
+  ASSERT_OK(daemon.Stop());
+}
+
+TEST_F(WorkerDaemonTest, StopHandsARunningJobBack) {
+  const int64_t id = Submit(kLongSpec);
+  auto daemon = std::make_unique<DaemonThread>(Options("w1"));
+  ASSERT_TRUE(WaitFor([&] { return GetJob(id).state == store::JobState::kRunning; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return GetJob(id).stage.has_value(); }, absl::Seconds(60)));
+  const absl::Time t0 = absl::Now();
+  ASSERT_OK(daemon->Stop());
+  std::printf("daemon stopped %.2f s after the stop flag\n", absl::ToDoubleSeconds(absl::Now() - t0));
+  const store::Job job = GetJob(id);
+  EXPECT_EQ(job.state, store::JobState::kQueued);
+  bool released = false;
+  for (const store::JobEvent& e : Events(id)) released |= e.message == "released by worker shutdown";
+  EXPECT_TRUE(released);
+  daemon.reset();
+
+  EXPECT_EQ(job.attempts, 1);
+  EXPECT_FALSE(job.stage.has_value());
+
+  // Claimable again at once (not_before = now()), by the next worker.
+  DaemonOptions next = Options("w2");
+  next.once = true;
+  std::atomic<bool> stop{false};
+  std::thread canceller([&] {
+    WaitFor([&] { return GetJob(id).worker.value_or("") == "w2"; }, absl::Seconds(30));
+    (void)store::CancelJob(*db_, team_, id);  // no need to run it all
+  });
+  ASSERT_OK(RunDaemon(next, stop));
+  canceller.join();
+  EXPECT_EQ(GetJob(id).attempts, 2);
+  EXPECT_EQ(GetJob(id).state, store::JobState::kCancelled);
+}
+
+// Records `path` as a blob of the team (as an upload would) and returns its asset.
+store::AssetRef BlobAsset(store::Db& db, int64_t team, const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string bytes = ss.str();
+  store::AssetRef a;
+  a.blob_sha256 = Sha256Raw(bytes);
+  a.blob_size = static_cast<int64_t>(bytes.size());
+  a.blob_path = path;
+  EXPECT_TRUE(store::PutBlob(db, {*a.blob_sha256, a.blob_size, path}).ok());
+  EXPECT_TRUE(store::AddBlobOwner(db, team, *a.blob_sha256, a.blob_size).ok());
+  return a;
+}
+
+// Blob assets without a server: the worker copies the blob store's file into its cache
+// (verifying the digest) and extracts the dataset archive once; the second job reuses both.
+TEST_F(WorkerDaemonTest, BlobAssetsAreCachedAndArchivesExtractedOnce) {
+  namespace fs = std::filesystem;
+  const std::string archive = (fs::path(cluster_->dir()) / "eval.tar").string();
+  ASSERT_OK(client::PackDataset(ModelsDir() + "/dataset.json", archive));
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 2; ++i) {
+    store::NewJob job;
+    job.team_id = team_;
+    job.spec_json = kTinySpec;
+    job.assets.model = BlobAsset(*db_, team_, ModelsDir() + "/cnn_bn.onnx");
+    job.assets.eval_dataset = BlobAsset(*db_, team_, archive);
+    job.assets.calibration_dataset = PathAsset(ModelsDir() + "/train_dataset.json");  // see Submit
+    job.configs = {{"fp32", "{}", true}};
+    ASSERT_OK_AND_ASSIGN(store::CreateJobResult created, store::CreateJob(*db_, job));
+    ids.push_back(created.job.id);
+  }
+  DaemonOptions o = Options("w1");
+  o.max_jobs = 2;
+  std::atomic<bool> stop{false};
+  ASSERT_OK(RunDaemon(o, stop));
+  for (int64_t id : ids) EXPECT_EQ(GetJob(id).state, store::JobState::kSucceeded) << GetJob(id).error.value_or("");
+
+  ASSERT_OK_AND_ASSIGN(store::JobAssets assets, store::GetJobAssets(*db_, ids[0]));
+  const std::string model_hex = HexEncode(*assets.model->blob_sha256);
+  const std::string data_hex = HexEncode(*assets.eval_dataset->blob_sha256);
+  EXPECT_TRUE(fs::exists(fs::path(cache_dir_) / "blobs" / model_hex.substr(0, 2) / model_hex));
+  EXPECT_TRUE(fs::exists(fs::path(cache_dir_) / "datasets" / data_hex / "dataset.json"));
+  for (const auto& entry : fs::directory_iterator(fs::path(cache_dir_) / "datasets"))
+    EXPECT_THAT(entry.path().filename().string(), ::testing::Not(HasSubstr(".tmp"))) << "half-extracted dataset left";
+}
+
+// pg_ctl on the test cluster (as `postgres` when we are root, like tests/pg_test_util.cc).
+int PgCtl(const qbench::testing::PgTestCluster& pg, const std::string& args) {
+  const char* env_bin = std::getenv("QB_PG_BIN");
+  const std::string bin = env_bin && *env_bin ? env_bin : "/usr/lib/postgresql/15/bin";
+  const std::string cmd = absl::StrCat(geteuid() == 0 ? "runuser -u postgres -- " : "", bin, "/pg_ctl -D ", pg.dir(),
+                                       "/data -l ", pg.dir(), "/server.log -w -t 30 ", args, " >>", pg.dir(),
+                                       "/pg_ctl.log 2>&1");
+  return std::system(cmd.c_str());
+}
+
+// A 2 s PostgreSQL outage while a job runs: the worker retries its writes and heartbeats
+// and the job still succeeds on its first attempt with all its rows.
+TEST_F(WorkerDaemonTest, JobSurvivesAPostgresRestart) {
+  const int64_t id = Submit(kMediumSpec);
+  DaemonOptions o = Options("w1");
+  o.lease = absl::Seconds(15);  // longer than the outage
+  o.db_retry = absl::Seconds(60);
+  DaemonThread daemon(o);
+  auto has_progress = [&] {
+    for (const store::JobEvent& e : Events(id))
+      if (e.kind == "progress" && e.config) return true;
+    return false;
+  };
+  ASSERT_TRUE(WaitFor(has_progress, absl::Seconds(60)));
+  db_.reset();
+  ASSERT_EQ(PgCtl(*cluster_, "-m fast stop"), 0);
+  absl::SleepFor(absl::Seconds(2));
+  ASSERT_EQ(PgCtl(*cluster_, absl::StrCat("start -o \"-p ", cluster_->port(), " -k ", cluster_->dir(),
+                                          " -c listen_addresses=127.0.0.1 -c fsync=off\"")),
+            0);
+  ASSERT_OK_AND_ASSIGN(db_, store::Db::Connect(cluster_->Uri(db_name_)));
+  EXPECT_TRUE(WaitFor([&] { return store::IsTerminal(GetJob(id).state); }, absl::Seconds(90)));
+  ASSERT_OK(daemon.Stop());
+  const store::Job job = GetJob(id);
+  EXPECT_EQ(job.state, store::JobState::kSucceeded) << job.error.value_or("");
+  EXPECT_EQ(job.attempts, 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<store::ResultRow> rows, store::ListResults(*db_, id));
+  EXPECT_EQ(rows.size(), 4u);
+  ASSERT_OK_AND_ASSIGN(std::vector<store::ConfigOutcome> outcomes, store::ListConfigOutcomes(*db_, id));
+  EXPECT_EQ(outcomes.size(), 2u);
+}
+
+TEST_F(WorkerDaemonTest, TwoDaemonsShareSixJobsWithoutDuplicates) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Submit(kTinySpec));
+  const absl::Time t0 = absl::Now();
+  {
+    DaemonThread a(Options("w1")), b(Options("w2"));
+    const bool all_done = WaitFor(
+        [&] {
+          for (int64_t id : ids)
+            if (!store::IsTerminal(GetJob(id).state)) return false;
+          return true;
+        },
+        absl::Seconds(180));
+    EXPECT_TRUE(all_done);
+    ASSERT_OK(a.Stop());
+    ASSERT_OK(b.Stop());
+  }
+  std::printf("six jobs on two daemons in %.1f s\n", absl::ToDoubleSeconds(absl::Now() - t0));
+  std::map<std::string, int> per_worker;
+  for (int64_t id : ids) {
+    const store::Job job = GetJob(id);
+    EXPECT_EQ(job.state, store::JobState::kSucceeded) << "jobs/" << id << ": " << job.error.value_or("");
+    EXPECT_EQ(job.attempts, 1) << "jobs/" << id;
+    int claims = 0;
+    for (const store::JobEvent& e : Events(id)) claims += e.kind == "state" && e.message == "claimed";
+    EXPECT_EQ(claims, 1) << "jobs/" << id;
+    ASSERT_OK_AND_ASSIGN(std::vector<store::ResultRow> rows, store::ListResults(*db_, id));
+    ASSERT_EQ(rows.size(), 1u) << "jobs/" << id;
+    EXPECT_EQ(rows[0].device, absl::StrCat("workers/", job.worker.value_or("?"), "/devices/cpu0"));
+    ASSERT_OK_AND_ASSIGN(std::vector<store::ConfigOutcome> outcomes, store::ListConfigOutcomes(*db_, id));
+    EXPECT_EQ(outcomes.size(), 1u);
+    ++per_worker[job.worker.value_or("?")];
+  }
+  for (const auto& [worker, n] : per_worker) std::printf("  %s ran %d jobs\n", worker.c_str(), n);
+}
+
+TEST(LocalSpecTest, AssetsReplaceSpecPathsAndExportDirIsSet) {
+  store::ClaimedJob job;
+  job.spec_json = R"({"model": "/elsewhere/m.onnx", "calibration": {"samples": 8}, "configs": ["fp32", "w8a8"]})";
+  job.configs = {{"fp32", "{}", true}, {"w8a8", "{}", false}};
+  store::JobAssets assets;
+  assets.model = PathAsset(ModelsDir() + "/cnn_bn.onnx");
+  assets.eval_dataset = PathAsset(ModelsDir() + "/dataset.json");
+  assets.calibration_dataset = PathAsset(ModelsDir() + "/train_dataset.json");
+  AssetCache cache("/tmp/unused-cache", std::nullopt);
+  ASSERT_OK_AND_ASSIGN(std::string text, LocalSpecJson(job, assets, cache, "/tmp/exports"));
+  const nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["model"], ModelsDir() + "/cnn_bn.onnx");
+  EXPECT_EQ(j["eval_dataset"], ModelsDir() + "/dataset.json");
+  EXPECT_EQ(j["calibration"]["dataset"], ModelsDir() + "/train_dataset.json");
+  EXPECT_EQ(j["calibration"]["samples"], 8);
+  EXPECT_EQ(j["export_dir"], "/tmp/exports");
+  EXPECT_EQ(j["configs"], nlohmann::json::array({"fp32", "w8a8"}));
+
+  // No configs in the spec: the job's, by name.
+  job.spec_json = "{}";
+  ASSERT_OK_AND_ASSIGN(text, LocalSpecJson(job, assets, cache, ""));
+  EXPECT_EQ(nlohmann::json::parse(text)["configs"], nlohmann::json::array({"fp32", "w8a8"}));
+  EXPECT_FALSE(nlohmann::json::parse(text).contains("export_dir"));
+
+  // A blob without a server or a readable store path.
+  store::JobAssets blob = assets;
+  blob.model = store::AssetRef{};
+  blob.model->blob_sha256 = std::string(32, '\x11');
+  auto missing = LocalSpecJson(job, blob, cache, "");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("blobs/1111"));
+}
+
+TEST(DaemonOptionsTest, ParsesFlagsAndRejectsBadOnes) {
+  ASSERT_OK_AND_ASSIGN(DaemonOptions o, DaemonOptionsFromFlags({{"--db", "postgresql://x"},
+                                                                  {"--lease-seconds", "12"},
+                                                                  {"--poll-seconds", "0.5"},
+                                                                  {"--once", ""},
+                                                                  {"--id", "lab-01"}}));
+  EXPECT_EQ(o.db_uri, "postgresql://x");
+  EXPECT_EQ(o.lease, absl::Seconds(12));
+  EXPECT_EQ(o.poll, absl::Milliseconds(500));
+  EXPECT_TRUE(o.once);
+  EXPECT_EQ(o.id, "lab-01");
+  EXPECT_FALSE(o.server.has_value());
+  EXPECT_EQ(DaemonOptionsFromFlags({}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DaemonOptionsFromFlags({{"--db", "x"}, {"--lease-seconds", "-1"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DaemonOptionsFromFlags({{"--db", "x"}, {"--insecure", ""}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(DaemonOptions s, DaemonOptionsFromFlags({{"--db", "x"}, {"--server", "h:1"}, {"--insecure", ""}}));
+  ASSERT_TRUE(s.server.has_value());
+  EXPECT_EQ(s.server->server, "h:1");
+  EXPECT_TRUE(s.server->insecure);
+}
+
+}  // namespace
+}  // namespace qbench::worker
