@@ -1,0 +1,79 @@
+// qbench compare / devices.
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli.h"
+#include "client/compare.h"
+#include "client/job_format.h"
+#include "client/watch.h"
+#include "common/status.h"
+#include "qbench/v1/qbench.grpc.pb.h"
+
+namespace qbench::client {
+namespace {
+
+namespace v1 = qbench::v1;
+
+constexpr FlagSpec kCompareFlags[] = {
+    {"--format", "FORMAT", "table (default), json or csv"},
+    {"--batch", "N", "only this batch size"},
+};
+constexpr FlagSpec kDevicesFlags[] = {{"--json", nullptr, "JSON output"}};
+
+using Formatter = std::string (*)(const std::vector<CompareRow>&);
+struct Format {
+  const char* name;
+  Formatter format;
+};
+constexpr Format kFormats[] = {
+    {"table", FormatCompareTable}, {"json", FormatCompareJson}, {"csv", FormatCompareCsv}};
+
+CommandResult Compare(const CliEnv& env, const ParsedArgs& args) {
+  const std::string want = args.Value("--format", "table");
+  Formatter format = nullptr;
+  for (const Format& f : kFormats)
+    if (want == f.name) format = f.format;
+  if (format == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat("compare: --format must be table, json or csv, got \"", want, "\""));
+  QB_ASSIGN_OR_RETURN(int64_t batch, args.Int("--batch", 0, 1));
+  QB_ASSIGN_OR_RETURN(Connection c, env.Connect());
+  std::vector<v1::JobResults> results;
+  for (const std::string& job : args.operands) {
+    QB_ASSIGN_OR_RETURN(v1::JobResults r, FetchResults(c, job));
+    results.push_back(std::move(r));
+  }
+  env.out << format(BuildCompareRows(results, batch));
+  return kExitOk;
+}
+
+CommandResult Devices(const CliEnv& env, const ParsedArgs& args) {
+  QB_ASSIGN_OR_RETURN(Connection c, env.Connect());
+  auto stub = v1::Devices::NewStub(MakeChannel(c));
+  v1::ListDevicesResponse all;
+  std::string token;
+  do {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, c);
+    v1::ListDevicesRequest req;
+    req.set_page_token(token);
+    v1::ListDevicesResponse page;
+    QB_RETURN_IF_ERROR(Annotate(FromGrpc(stub->ListDevices(&ctx, req, &page)), "devices"));
+    for (v1::Worker& w : *page.mutable_workers()) *all.add_workers() = std::move(w);
+    token = page.next_page_token();
+  } while (!token.empty());
+  env.out << (args.Has("--json") ? ProtoJson(all) : FormatWorkerTable(all.workers()));
+  return kExitOk;
+}
+
+constexpr Command kCommands[] = {
+    {"compare", "jobs/ID [jobs/ID ...]",
+     "Configurations side by side: accuracy, SQNR, size, latency, energy vs fp32; * marks the Pareto front",
+     kCompareFlags, 1, -1, Compare},
+    {"devices", "", "Workers and their devices", kDevicesFlags, 0, 0, Devices},
+};
+
+}  // namespace
+
+std::span<const Command> ResultCommands() { return kCommands; }
+
+}  // namespace qbench::client

@@ -1,0 +1,240 @@
+#include "client/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace qbench::client {
+namespace {
+
+namespace v1 = qbench::v1;
+
+// Pareto criteria: higher top-1, lower p50, smaller model. A criterion that either row
+// lacks is not compared (rows without latency compete on accuracy and size alone).
+bool Dominates(const CompareRow& a, const CompareRow& b) {
+  struct Criterion {
+    std::optional<double> CompareRow::*field;
+    bool higher_is_better;
+  };
+  static constexpr Criterion kCriteria[] = {
+      {&CompareRow::top1_pct, true}, {&CompareRow::p50_ms, false}, {&CompareRow::size_kib, false}};
+  bool strictly = false;
+  for (const Criterion& c : kCriteria) {
+    const auto &x = a.*c.field, &y = b.*c.field;
+    if (!x || !y) continue;
+    const double gain = c.higher_is_better ? *x - *y : *y - *x;
+    if (gain < 0) return false;
+    strictly = strictly || gain > 0;
+  }
+  return strictly;
+}
+
+void MarkPareto(std::vector<CompareRow>& rows) {
+  for (CompareRow& r : rows) {
+    if (!r.error.empty() || !r.top1_pct) continue;
+    r.pareto = std::none_of(rows.begin(), rows.end(), [&](const CompareRow& o) {
+      return &o != &r && o.job == r.job && o.batch_size == r.batch_size && o.error.empty() && o.top1_pct &&
+             Dominates(o, r);
+    });
+  }
+}
+
+std::string EnergySourceName(v1::EnergySource s) {
+  return s == v1::ENERGY_SOURCE_UNSPECIFIED ? "" : v1::EnergySource_Name(s);
+}
+
+// ---- output columns: one table drives the text table, CSV and JSON -------------------
+
+enum class Kind { kText, kNumber, kInt, kFlag };
+
+struct Column {
+  const char* title;   // text table header
+  const char* key;     // CSV header and JSON key
+  Kind kind;
+  const char* format;  // printf format of a number
+  std::string CompareRow::*text;
+  std::optional<double> CompareRow::*number;
+  bool in_table;       // the text table leaves out long or redundant columns
+};
+
+constexpr Column kColumns[] = {
+    {"JOB", "job", Kind::kText, nullptr, &CompareRow::job, nullptr, true},
+    {"CONFIG", "config", Kind::kText, nullptr, &CompareRow::config, nullptr, true},
+    {"DEVICE", "device", Kind::kText, nullptr, &CompareRow::device, nullptr, false},
+    {"BATCH", "batch_size", Kind::kInt, nullptr, nullptr, nullptr, true},
+    {"TOP1%", "top1_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::top1_pct, true},
+    {"dTOP1(pts)", "delta_top1_pts", Kind::kNumber, "%+.2f", nullptr, &CompareRow::delta_top1_pts, true},
+    {"AGREE%", "agreement_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::agreement_pct, true},
+    {"SQNR(dB)", "sqnr_db", Kind::kNumber, "%.1f", nullptr, &CompareRow::sqnr_db, true},
+    {"SIZE(KiB)", "size_kib", Kind::kNumber, "%.1f", nullptr, &CompareRow::size_kib, true},
+    {"SIZE/FP32", "size_ratio", Kind::kNumber, "%.3f", nullptr, &CompareRow::size_ratio, true},
+    {"P50(ms)", "p50_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p50_ms, true},
+    {"P99(ms)", "p99_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p99_ms, true},
+    {"P50/FP32", "latency_ratio", Kind::kNumber, "%.2f", nullptr, &CompareRow::latency_ratio, true},
+    {"SAMPLES/s", "throughput_per_s", Kind::kNumber, "%.1f", nullptr, &CompareRow::throughput_per_s, true},
+    {"J/SAMPLE", "energy_j_per_sample", Kind::kNumber, "%.4g", nullptr, &CompareRow::energy_j_per_sample, true},
+    {"ENERGY", "energy_source", Kind::kText, nullptr, &CompareRow::energy_source, nullptr, true},
+    {"PARETO", "pareto", Kind::kFlag, nullptr, nullptr, nullptr, true},
+    {"ERROR", "error", Kind::kText, nullptr, &CompareRow::error, nullptr, false},
+};
+
+std::string Number(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// A cell as text; `empty` stands for an unset figure.
+std::string Cell(const Column& c, const CompareRow& r, const std::string& empty) {
+  switch (c.kind) {
+    case Kind::kText: return r.*c.text;
+    case Kind::kInt: return r.batch_size > 0 ? absl::StrCat(r.batch_size) : empty;
+    case Kind::kFlag: return r.pareto ? "*" : "";
+    case Kind::kNumber: return r.*c.number ? Number(c.format, *(r.*c.number)) : empty;
+  }
+  return empty;
+}
+
+std::string CsvQuote(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::vector<CompareRow> BuildCompareRows(std::span<const v1::JobResults> results, int64_t batch_filter) {
+  std::vector<CompareRow> rows;
+  for (const v1::JobResults& job : results) {
+    const v1::ConfigResult* fp32 = nullptr;
+    for (const v1::ConfigResult& c : job.configs())
+      if (c.config() == "fp32" && c.error().empty()) fp32 = &c;
+    for (const v1::ConfigResult& c : job.configs()) {
+      CompareRow base;
+      base.job = job.job();
+      base.config = c.config();
+      base.device = c.device();
+      base.error = c.error();
+      if (!c.error().empty()) {
+        rows.push_back(base);
+        continue;
+      }
+      const bool is_fp32 = &c == fp32;
+      base.top1_pct = c.top1() * 100;
+      base.delta_top1_pts = is_fp32 ? 0.0 : c.top1_delta_vs_fp32() * 100;
+      base.agreement_pct = is_fp32 ? 100.0 : c.agreement_with_fp32() * 100;
+      if (!is_fp32) base.sqnr_db = c.output_sqnr_db();  // FP32 against itself has no noise
+      if (c.model_size_bytes() > 0) {
+        base.size_kib = c.model_size_bytes() / 1024.0;
+        if (fp32 != nullptr && fp32->model_size_bytes() > 0)
+          base.size_ratio = static_cast<double>(c.model_size_bytes()) / fp32->model_size_bytes();
+      }
+      base.energy_source = EnergySourceName(c.energy().source());
+      auto with_energy = [&](CompareRow r) {
+        if (!r.energy_source.empty() && (c.energy().batch_size() == 0 || c.energy().batch_size() == r.batch_size))
+          r.energy_j_per_sample = c.energy().joules_per_sample();
+        return r;
+      };
+      std::vector<v1::BatchLatency> latency(c.latency().begin(), c.latency().end());
+      std::sort(latency.begin(), latency.end(),
+                [](const auto& a, const auto& b) { return a.batch_size() < b.batch_size(); });
+      if (latency.empty()) rows.push_back(with_energy(base));
+      for (const v1::BatchLatency& l : latency) {
+        if (batch_filter > 0 && l.batch_size() != batch_filter) continue;
+        CompareRow r = base;
+        r.batch_size = l.batch_size();
+        r.p50_ms = l.p50_ms();
+        r.p99_ms = l.p99_ms();
+        if (l.ratio_to_fp32() > 0) r.latency_ratio = l.ratio_to_fp32();
+        r.throughput_per_s = l.throughput_per_s();
+        rows.push_back(with_energy(r));
+      }
+    }
+  }
+  MarkPareto(rows);
+  return rows;
+}
+
+std::string FormatCompareTable(const std::vector<CompareRow>& rows) {
+  std::set<std::string> jobs;
+  for (const CompareRow& r : rows) jobs.insert(r.job);
+  std::vector<const Column*> cols;
+  for (const Column& c : kColumns)
+    if (c.in_table && (std::string(c.key) != "job" || jobs.size() > 1)) cols.push_back(&c);
+  std::vector<std::vector<std::string>> cells;
+  std::vector<size_t> width;
+  for (const Column* c : cols) width.push_back(std::string(c->title).size());
+  for (const CompareRow& r : rows) {
+    auto& line = cells.emplace_back();
+    for (size_t i = 0; i < cols.size(); ++i) {
+      line.push_back(Cell(*cols[i], r, "-"));
+      // An error row prints its message after the name columns; it does not widen them.
+      if (r.error.empty()) width[i] = std::max(width[i], line.back().size());
+    }
+  }
+  std::string out;
+  auto append_line = [&](const std::vector<std::string>& line, const CompareRow* r) {
+    std::string text;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const bool left = cols[i]->kind == Kind::kText || cols[i]->kind == Kind::kFlag;
+      if (i > 0) text += "  ";
+      if (r != nullptr && !r->error.empty() && cols[i]->kind != Kind::kText) {
+        absl::StrAppend(&text, "error: ", r->error);
+        break;
+      }
+      const std::string pad(width[i] - std::min(width[i], line[i].size()), ' ');
+      text += left ? line[i] + pad : pad + line[i];
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    absl::StrAppend(&out, text, "\n");
+  };
+  std::vector<std::string> header;
+  for (const Column* c : cols) header.push_back(c->title);
+  append_line(header, nullptr);
+  for (size_t i = 0; i < rows.size(); ++i) append_line(cells[i], &rows[i]);
+  return out;
+}
+
+std::string FormatCompareCsv(const std::vector<CompareRow>& rows) {
+  std::string out;
+  for (const Column& c : kColumns) absl::StrAppend(&out, &c == kColumns ? "" : ",", c.key);
+  out += "\n";
+  for (const CompareRow& r : rows) {
+    for (const Column& c : kColumns) absl::StrAppend(&out, &c == kColumns ? "" : ",", CsvQuote(Cell(c, r, "")));
+    out += "\n";
+  }
+  return out;
+}
+
+std::string FormatCompareJson(const std::vector<CompareRow>& rows) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const CompareRow& r : rows) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const Column& c : kColumns) {
+      switch (c.kind) {
+        case Kind::kText: o[c.key] = r.*c.text; break;
+        case Kind::kInt: o[c.key] = r.batch_size > 0 ? nlohmann::json(r.batch_size) : nlohmann::json(nullptr); break;
+        case Kind::kFlag: o[c.key] = r.pareto; break;
+        case Kind::kNumber: {
+          const auto& v = r.*c.number;  // JSON has no inf/NaN: those are null too
+          o[c.key] = v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+          break;
+        }
+      }
+    }
+    array.push_back(std::move(o));
+  }
+  return array.dump(2) + "\n";
+}
+
+}  // namespace qbench::client

@@ -1,0 +1,199 @@
+// The comparison: rows, deltas, ratios, energy placement and Pareto marks from a
+// hand-built JobResults, and the three output formats.
+#include "client/compare.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_split.h"
+
+namespace qbench::client {
+namespace {
+
+namespace v1 = qbench::v1;
+using ::testing::HasSubstr;
+
+struct Lat {
+  int64_t batch;
+  double p50, p99;
+};
+
+v1::ConfigResult Config(const std::string& name, double top1, double delta, int64_t size, std::vector<Lat> lat,
+                        double fp32_p50_b1 = 1.0, double fp32_p50_b64 = 20.0) {
+  v1::ConfigResult c;
+  c.set_config(name);
+  c.set_device("workers/lab/devices/cpu0");
+  c.set_top1(top1);
+  c.set_top1_delta_vs_fp32(delta);
+  c.set_agreement_with_fp32(name == "fp32" ? 1.0 : 0.97);
+  c.set_output_sqnr_db(name == "fp32" ? 0 : 30.5);
+  c.set_model_size_bytes(size);
+  for (const Lat& l : lat) {
+    auto* b = c.add_latency();
+    b->set_batch_size(l.batch);
+    b->set_p50_ms(l.p50);
+    b->set_p99_ms(l.p99);
+    b->set_throughput_per_s(l.batch * 1000.0 / l.p50);
+    b->set_ratio_to_fp32(l.p50 / (l.batch == 1 ? fp32_p50_b1 : fp32_p50_b64));
+  }
+  return c;
+}
+
+// fp32 (the baseline), w8a8 (smaller, faster, a bit less accurate), w8a8-slow (the same
+// size and accuracy as w8a8 but slower: dominated), w4a8 (smallest, least accurate),
+// bf16 (fp32's accuracy, half its size, slower at batch 1), and a failed config.
+// Latency is listed out of order to check the sorting.
+v1::JobResults Results() {
+  v1::JobResults r;
+  r.set_job("jobs/7");
+  r.set_state(v1::SUCCEEDED);
+  *r.add_configs() = Config("fp32", 0.90, 0, 400 * 1024, {{64, 20, 22}, {1, 1.0, 1.3}});
+  *r.add_configs() = Config("w8a8", 0.895, -0.005, 100 * 1024, {{1, 0.5, 0.6}, {64, 8, 9}});
+  *r.add_configs() = Config("w8a8-slow", 0.895, -0.005, 100 * 1024, {{1, 0.7, 0.8}, {64, 8, 9}});
+  *r.add_configs() = Config("w4a8", 0.85, -0.05, 60 * 1024, {{1, 0.6, 0.7}, {64, 9, 10}});
+  *r.add_configs() = Config("bf16", 0.90, 0, 200 * 1024, {{1, 1.2, 1.5}, {64, 15, 16}});
+  auto* energy = r.mutable_configs(1)->mutable_energy();
+  energy->set_source(v1::RAPL);
+  energy->set_joules_per_sample(0.0123);
+  energy->set_batch_size(64);
+  v1::ConfigResult* bad = r.add_configs();
+  bad->set_config("w2a2");
+  bad->set_error("unsupported: 2-bit, \"weights\"");
+  return r;
+}
+
+const CompareRow& Row(const std::vector<CompareRow>& rows, const std::string& config, int64_t batch) {
+  for (const CompareRow& r : rows)
+    if (r.config == config && r.batch_size == batch) return r;
+  static const CompareRow kNone;
+  ADD_FAILURE() << "no row " << config << " b" << batch;
+  return kNone;
+}
+
+TEST(CompareTest, RowsDeltasAndRatios) {
+  const v1::JobResults results = Results();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  ASSERT_EQ(rows.size(), 11u);  // 5 configs x 2 batch sizes + the failed one
+  EXPECT_EQ(rows[0].config, "fp32");
+  EXPECT_EQ(rows[0].batch_size, 1);  // sorted
+  EXPECT_EQ(rows[1].batch_size, 64);
+  const CompareRow& w8 = Row(rows, "w8a8", 1);
+  EXPECT_DOUBLE_EQ(*w8.top1_pct, 89.5);
+  EXPECT_DOUBLE_EQ(*w8.delta_top1_pts, -0.5);
+  EXPECT_DOUBLE_EQ(*w8.agreement_pct, 97);
+  EXPECT_DOUBLE_EQ(*w8.sqnr_db, 30.5);
+  EXPECT_DOUBLE_EQ(*w8.size_kib, 100);
+  EXPECT_DOUBLE_EQ(*w8.size_ratio, 0.25);
+  EXPECT_DOUBLE_EQ(*w8.p50_ms, 0.5);
+  EXPECT_DOUBLE_EQ(*w8.latency_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(*w8.throughput_per_s, 2000);
+  const CompareRow& fp32 = Row(rows, "fp32", 1);
+  EXPECT_FALSE(fp32.sqnr_db.has_value());  // no noise against itself
+  EXPECT_DOUBLE_EQ(*fp32.agreement_pct, 100);
+  EXPECT_DOUBLE_EQ(*fp32.size_ratio, 1);
+  // Energy was measured at batch 64: shown there only.
+  EXPECT_FALSE(w8.energy_j_per_sample.has_value());
+  EXPECT_DOUBLE_EQ(*Row(rows, "w8a8", 64).energy_j_per_sample, 0.0123);
+  EXPECT_EQ(Row(rows, "w8a8", 64).energy_source, "RAPL");
+  EXPECT_EQ(fp32.energy_source, "");
+  const CompareRow& bad = Row(rows, "w2a2", 0);
+  EXPECT_THAT(bad.error, HasSubstr("unsupported"));
+  EXPECT_FALSE(bad.top1_pct.has_value());
+  EXPECT_FALSE(bad.pareto);
+}
+
+TEST(CompareTest, ParetoFrontPerBatchSize) {
+  const v1::JobResults results = Results();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  // Batch 1: fp32 (most accurate at 1.0 ms) is dominated by nothing; bf16 is as accurate,
+  // smaller but slower: also on the front; w8a8 beats w8a8-slow on latency alone.
+  EXPECT_TRUE(Row(rows, "fp32", 1).pareto);
+  EXPECT_TRUE(Row(rows, "bf16", 1).pareto);
+  EXPECT_TRUE(Row(rows, "w8a8", 1).pareto);
+  EXPECT_FALSE(Row(rows, "w8a8-slow", 1).pareto);
+  EXPECT_TRUE(Row(rows, "w4a8", 1).pareto);  // the smallest
+  // Batch 64: w8a8-slow ties w8a8 everywhere: neither dominates the other.
+  EXPECT_TRUE(Row(rows, "w8a8-slow", 64).pareto);
+  EXPECT_TRUE(Row(rows, "w8a8", 64).pareto);
+  // bf16 at 64 (15 ms) is faster than fp32 (20 ms), as accurate and smaller: fp32 drops.
+  EXPECT_FALSE(Row(rows, "fp32", 64).pareto);
+}
+
+TEST(CompareTest, BatchFilterAndSeveralJobs) {
+  v1::JobResults a = Results(), b = Results();
+  b.set_job("jobs/8");
+  b.mutable_configs(1)->set_top1(0.99);  // only job 8's w8a8 dominates there
+  const std::vector<v1::JobResults> both = {a, b};
+  const auto rows = BuildCompareRows(both, 64);
+  EXPECT_EQ(rows.size(), 12u);  // 5 rows at batch 64 + the failed row, per job
+  for (const CompareRow& r : rows) EXPECT_TRUE(r.batch_size == 64 || !r.error.empty());
+  // Pareto is within a job: job 7's w8a8 is not compared with job 8's.
+  for (const CompareRow& r : rows) {
+    if (r.config == "w8a8") {
+      EXPECT_TRUE(r.pareto) << r.job;
+    }
+  }
+  const std::string table = FormatCompareTable(rows);
+  EXPECT_THAT(table, HasSubstr("JOB"));
+  EXPECT_THAT(table, HasSubstr("jobs/8"));
+}
+
+TEST(CompareTest, TableIsAlignedWithMarksAndErrors) {
+  const v1::JobResults results = Results();
+  const std::string table = FormatCompareTable(BuildCompareRows(std::span(&results, 1)));
+  std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 12u);
+  EXPECT_THAT(lines[0], HasSubstr("CONFIG"));
+  EXPECT_THAT(lines[0], HasSubstr("dTOP1(pts)"));
+  EXPECT_THAT(lines[0], ::testing::Not(HasSubstr("JOB")));  // one job: no job column
+  // Every figure row is as wide as the header's columns reach (right-aligned numbers).
+  const size_t pareto_col = lines[0].find("PARETO");
+  EXPECT_EQ(lines[3].substr(pareto_col, 1), "*");  // w8a8 b1
+  EXPECT_THAT(lines[3], HasSubstr("-0.50"));
+  EXPECT_THAT(lines[3], HasSubstr("0.250"));
+  EXPECT_THAT(lines[4], HasSubstr("RAPL"));
+  EXPECT_THAT(lines[11], HasSubstr("w2a2"));
+  EXPECT_THAT(lines[11], HasSubstr("error: unsupported"));
+  EXPECT_THAT(lines[1], HasSubstr(" - "));  // fp32 has no SQNR
+}
+
+TEST(CompareTest, CsvAndJsonParse) {
+  const v1::JobResults results = Results();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  const std::string csv = FormatCompareCsv(rows);
+  std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), rows.size() + 1);
+  // A minimal RFC 4180 reader: every line has the header's field count.
+  auto fields = [](const std::string& line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += line[++i];
+      else if (c == '"') quoted = !quoted;
+      else if (c == ',' && !quoted) out.emplace_back();
+      else out.back() += c;
+    }
+    return out;
+  };
+  const auto header = fields(lines[0]);
+  for (const std::string& l : lines) EXPECT_EQ(fields(l).size(), header.size()) << l;
+  const auto last = fields(lines.back());
+  EXPECT_EQ(last.back(), "unsupported: 2-bit, \"weights\"");  // quoted comma and quotes survive
+  EXPECT_EQ(header[1], "config");
+
+  const auto json = nlohmann::json::parse(FormatCompareJson(rows));
+  ASSERT_EQ(json.size(), rows.size());
+  EXPECT_EQ(json[2]["config"], "w8a8");
+  EXPECT_EQ(json[2]["batch_size"], 1);
+  EXPECT_DOUBLE_EQ(json[2]["size_ratio"].get<double>(), 0.25);
+  EXPECT_TRUE(json[2]["pareto"].get<bool>());
+  EXPECT_TRUE(json[0]["sqnr_db"].is_null());
+  EXPECT_TRUE(json[10]["batch_size"].is_null());
+  EXPECT_EQ(json[10]["error"], "unsupported: 2-bit, \"weights\"");
+}
+
+}  // namespace
+}  // namespace qbench::client

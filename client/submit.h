@@ -1,0 +1,54 @@
+// Turning a local job spec into a CreateJob request: the spec's "model", "eval_dataset"
+// and "calibration.dataset" paths are resolved against the spec's folder, removed from
+// the JSON, and replaced by ArtifactRefs (uploaded blobs, or shared paths).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "qbench/v1/qbench.pb.h"
+
+namespace qbench::client {
+
+struct ResolvedSpec {
+  nlohmann::json spec;  // the spec without its three path fields; everything else unchanged
+  // Absolute paths; empty when the spec does not name one.
+  std::string model, eval_dataset, calibration_dataset;
+};
+
+// Parses a job spec (worker/engine/pipeline/job_spec.h); `source` names it in errors.
+absl::StatusOr<ResolvedSpec> ResolveSpec(const std::string& json_text, const std::string& base_dir,
+                                         const std::string& source);
+absl::StatusOr<ResolvedSpec> ReadSpecFile(const std::string& path);
+
+// The common case as flags: `submit --model M --data D [--calib C] --configs a,b`.
+struct QuickSpec {
+  std::string model, data, calib;
+  std::vector<std::string> configs;
+  int64_t samples = -1;              // < 0: the spec's default (the whole dataset)
+  std::vector<int64_t> batch_sizes;  // empty: the spec's default
+};
+// Builds the spec JSON ("name" is the model's file stem); relative paths are against the
+// working directory.
+absl::StatusOr<ResolvedSpec> SpecFromFlags(const QuickSpec& q);
+
+// Uploads a local file and returns "blobs/<sha256>"; with `dataset`, `path` is a
+// manifest to pack first.
+using Uploader = std::function<absl::StatusOr<std::string>(const std::string& path, bool dataset)>;
+
+// The request with refs for each path: shared paths when `shared`, else blobs from
+// `upload`, called once per distinct path (a manifest used for evaluation and
+// calibration is uploaded once). request_id, display name and device are left to the
+// caller.
+absl::StatusOr<qbench::v1::CreateJobRequest> BuildCreateJobRequest(const ResolvedSpec& spec, bool shared,
+                                                                   const Uploader& upload);
+
+// A random version-4 UUID ("3f2a...-...."): the default idempotency key of one `submit`.
+std::string NewRequestId();
+
+}  // namespace qbench::client
