@@ -1,0 +1,470 @@
+// The service end to end on real parts: PostgreSQL, the qbench-server binary, qbench-worker
+// processes and the qbench CLI on loopback (tests/service_lab.h). Each test gets its own
+// lab, so the scenarios (crashes, cancellation, a database restart) cannot disturb each other.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/blob_client.h"
+#include "tests/service_lab.h"
+#include "tests/test_paths.h"
+#include "worker/engine/pipeline/job_spec.h"
+#include "worker/engine/pipeline/pipeline.h"
+
+namespace qbench::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LabOptions o;
+    o.server_binary = QB_SERVER_BINARY;
+    o.worker_binary = QB_WORKER_BINARY;
+    auto lab = Lab::Start(o);
+    ASSERT_TRUE(lab.ok()) << lab.status();
+    lab_ = *std::move(lab);
+  }
+  void TearDown() override {
+    if (HasFailure() && lab_) {  // the logs say what the processes saw
+      std::cerr << "--- server log ---\n" << ReadTextFile(lab_->ServerLog());
+      for (const std::string& id : started_) std::cerr << "--- worker " << id << " ---\n" << ReadTextFile(lab_->WorkerLog(id));
+    }
+  }
+
+  int StartWorker(const std::string& id) {
+    auto w = lab_->StartWorker(id);
+    EXPECT_TRUE(w.ok()) << w.status();
+    started_.push_back(id);
+    return w.ok() ? *w : -1;
+  }
+
+  // CreateJob with shared paths; returns the job (or fails the test).
+  v1::Job Create(const std::string& team, const std::string& spec, const std::string& request_id = "",
+                 grpc::Status* status = nullptr) {
+    v1::CreateJobRequest req;
+    req.set_spec_json(spec);
+    req.set_request_id(request_id);
+    v1::Job job;
+    auto ctx = Lab::Context(lab_->token(team));
+    grpc::Status s = lab_->jobs().CreateJob(ctx.get(), req, &job);
+    if (status) *status = s;
+    else EXPECT_TRUE(s.ok()) << s.error_message();
+    return job;
+  }
+
+  v1::JobResults Results(const std::string& team, const std::string& name) {
+    v1::GetResultsRequest req;
+    req.set_name(name);
+    v1::JobResults r;
+    auto ctx = Lab::Context(lab_->token(team));
+    grpc::Status s = lab_->jobs().GetResults(ctx.get(), req, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r;
+  }
+
+  // The qbench CLI as team `team`; returns its exit code and stdout.
+  int Cli(const std::string& team, std::vector<std::string> args, std::string* out = nullptr) {
+    std::vector<std::string> argv = {QB_CLI_BINARY, "--server", lab_->address(), "--insecure", "--token-file",
+                                     lab_->token_file(team)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string ignored;
+    return RunCommand(argv, out ? out : &ignored, lab_->dir() + "/cli.log");
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::vector<std::string> started_;
+};
+
+// Submit through the CLI (uploading the model and both datasets), follow it to the end,
+// and compare: the accuracy figures in the database equal the local runner's exactly.
+TEST_F(ServiceTest, SubmitWatchCompareMatchesLocalRunner) {
+  StartWorker("w1");
+  const std::string spec = SmallSpec({"fp32", "w8a8", "w4a8"}, 300, {1, 16});
+  const std::string spec_path = lab_->dir() + "/spec.json";
+  std::ofstream(spec_path) << spec;
+  std::string out;
+  ASSERT_EQ(Cli("acme", {"submit", spec_path, "--wait"}, &out), 0) << out << ReadTextFile(lab_->dir() + "/cli.log");
+  std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  std::string name;
+  for (const std::string& l : lines)
+    if (l.rfind("jobs/", 0) == 0 && name.empty()) name = std::string(absl::StripAsciiWhitespace(l.substr(0, l.find(' '))));
+  ASSERT_FALSE(name.empty()) << out;
+
+  auto job = lab_->WaitForEnd(lab_->token("acme"), name, absl::Seconds(10));
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), v1::SUCCEEDED) << job->failure_reason();
+  EXPECT_FALSE(job->model().blob().empty()) << "the CLI uploads the model";
+  v1::JobResults results = Results("acme", name);
+  ASSERT_EQ(results.configs_size(), 3);
+
+  auto local_spec = ParseJobSpec(spec, "/");
+  ASSERT_TRUE(local_spec.ok()) << local_spec.status();
+  auto local = RunJob(*local_spec);
+  ASSERT_TRUE(local.ok()) << local.status();
+  ASSERT_EQ(local->configs.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& remote = results.configs(static_cast<int>(i));
+    const ConfigResult& mine = local->configs[i];
+    SCOPED_TRACE(remote.config());
+    EXPECT_EQ(remote.config(), mine.config.name);
+    EXPECT_EQ(remote.error(), "");
+    EXPECT_EQ(remote.samples(), 300);
+    EXPECT_DOUBLE_EQ(remote.top1(), mine.accuracy.top1);
+    EXPECT_DOUBLE_EQ(remote.top5(), mine.accuracy.top5);
+    if (i > 0) {
+      EXPECT_DOUBLE_EQ(remote.agreement_with_fp32(), mine.accuracy.agreement);
+      EXPECT_NEAR(remote.output_sqnr_db(), mine.accuracy.output_sqnr_db, 1e-9);
+      EXPECT_DOUBLE_EQ(remote.top1_delta_vs_fp32(), mine.accuracy.top1 - local->configs[0].accuracy.top1);
+    }
+    EXPECT_EQ(remote.model_size_bytes(), mine.model_bytes);
+    ASSERT_EQ(remote.latency_size(), 2);
+    EXPECT_EQ(remote.latency(1).batch_size(), 16);
+    EXPECT_GT(remote.latency(1).p50_ms(), 0);
+    EXPECT_GE(remote.latency(1).p99_ms(), remote.latency(1).p50_ms());
+    EXPECT_GE(remote.latency(1).iterations(), 5);
+    EXPECT_NE(remote.energy().source(), v1::ENERGY_SOURCE_UNSPECIFIED) << "energy carries its source";
+  }
+  EXPECT_GT(results.layers_size(), 0) << "per-layer table";
+
+  // The event history streams state changes, progress and each result, then ends.
+  v1::WatchJobRequest wreq;
+  wreq.set_name(name);
+  auto ctx = Lab::Context(lab_->token("acme"));
+  auto reader = lab_->jobs().WatchJob(ctx.get(), wreq);
+  v1::JobEvent e;
+  int64_t last = 0, states = 0, progress = 0;
+  std::set<std::string> result_configs;
+  bool succeeded = false;
+  while (reader->Read(&e)) {
+    EXPECT_EQ(e.sequence(), last + 1);
+    last = e.sequence();
+    if (e.has_state_changed()) ++states, succeeded = e.state_changed().state() == v1::SUCCEEDED;
+    if (e.has_progress()) ++progress;
+    if (e.has_result()) result_configs.insert(e.result().config());
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_GE(states, 3);  // queued, running, succeeded
+  EXPECT_TRUE(succeeded);
+  EXPECT_GT(progress, 3);
+  EXPECT_EQ(result_configs, (std::set<std::string>{"fp32", "w8a8", "w4a8"}));
+
+  // compare in every format; the CSV has one row per configuration and batch size.
+  ASSERT_EQ(Cli("acme", {"compare", name, "--format", "csv"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("w4a8"));
+  std::vector<std::string> csv = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(csv.size(), 1u + 3 * 2) << out;
+  ASSERT_EQ(Cli("acme", {"compare", name, "--format", "json"}, &out), 0) << out;
+  EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+  ASSERT_EQ(Cli("acme", {"compare", name}, &out), 0);
+  EXPECT_THAT(out, HasSubstr("w8a8"));
+
+  // export the W8A8 model: a QDQ ONNX file the engine can import again.
+  const std::string onnx = lab_->dir() + "/w8a8.onnx";
+  ASSERT_EQ(Cli("acme", {"export", name, "--config", "w8a8", "-o", onnx}, &out), 0) << out;
+  EXPECT_GT(std::filesystem::file_size(onnx), 1000u);
+}
+
+// Two workers, many small jobs: each runs exactly once (one attempt, one set of rows).
+TEST_F(ServiceTest, TwoWorkersRunEveryJobExactlyOnce) {
+  StartWorker("w1");
+  StartWorker("w2");
+  std::vector<std::string> names;
+  for (int i = 0; i < 10; ++i) names.push_back(Create("acme", SmallSpec({"fp32"}, 64, {1}, 0.01)).name());
+  std::set<std::string> workers;
+  for (const std::string& n : names) {
+    auto job = lab_->WaitForEnd(lab_->token("acme"), n, absl::Seconds(240));
+    ASSERT_TRUE(job.ok()) << job.status();
+    EXPECT_EQ(job->state(), v1::SUCCEEDED) << n << ": " << job->failure_reason();
+    EXPECT_EQ(job->attempts(), 1) << n;
+    workers.insert(job->worker());
+    v1::JobResults r = Results("acme", n);
+    ASSERT_EQ(r.configs_size(), 1) << n;
+    EXPECT_EQ(r.configs(0).latency_size(), 1) << n;
+  }
+  EXPECT_EQ(workers.size(), 2u) << "both workers took jobs";
+}
+
+// kill -9 a worker in the middle of a job: after the lease the job runs again on the other
+// worker and ends with exactly one row per configuration and batch size.
+TEST_F(ServiceTest, KilledWorkersJobCompletesElsewhere) {
+  const int w1 = StartWorker("w1");
+  const std::string name = Create("acme", SmallSpec({"fp32", "w8a8"}, 2000, {1, 16}, 0.5)).name();
+  auto running = lab_->WaitForProgress(lab_->token("acme"), name, absl::Seconds(120));
+  ASSERT_TRUE(running.ok()) << running.status();
+  lab_->worker(w1).Signal(SIGKILL);
+  EXPECT_EQ(lab_->worker(w1).Wait(), 128 + SIGKILL);
+  StartWorker("w2");
+  auto job = lab_->WaitForEnd(lab_->token("acme"), name, absl::Seconds(240));
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), v1::SUCCEEDED) << job->failure_reason();
+  EXPECT_EQ(job->attempts(), 2);
+  EXPECT_EQ(job->worker(), "workers/w2");
+  v1::JobResults r = Results("acme", name);
+  ASSERT_EQ(r.configs_size(), 2);
+  for (const auto& c : r.configs()) {
+    EXPECT_EQ(c.latency_size(), 2) << c.config();
+    EXPECT_EQ(c.device(), "workers/w2/devices/cpu0") << "rows of the dead attempt were replaced";
+  }
+  // The history keeps why it was retried.
+  v1::WatchJobRequest wreq;
+  wreq.set_name(name);
+  auto ctx = Lab::Context(lab_->token("acme"));
+  auto reader = lab_->jobs().WatchJob(ctx.get(), wreq);
+  v1::JobEvent e;
+  bool lease_expired = false;
+  while (reader->Read(&e))
+    if (e.has_state_changed() && e.state_changed().reason().find("lease expired") != std::string::npos)
+      lease_expired = true;
+  EXPECT_TRUE(lease_expired);
+}
+
+TEST_F(ServiceTest, CancelQueuedAndRunningJobs) {
+  // Queued (no worker yet): cancelled at once.
+  const std::string queued = Create("acme", SmallSpec({"fp32"}, 64, {1})).name();
+  v1::CancelJobRequest creq;
+  creq.set_name(queued);
+  v1::Job job;
+  auto ctx = Lab::Context(lab_->token("acme"));
+  ASSERT_TRUE(lab_->jobs().CancelJob(ctx.get(), creq, &job).ok());
+  EXPECT_EQ(job.state(), v1::CANCELLED);
+
+  // Running: cancelling, then cancelled within seconds.
+  StartWorker("w1");
+  const std::string running = Create("acme", SmallSpec({"fp32", "w8a8"}, 5000, {1, 16}, 1.0)).name();
+  ASSERT_TRUE(lab_->WaitForProgress(lab_->token("acme"), running, absl::Seconds(120)).ok());
+  std::string out;
+  const absl::Time asked = absl::Now();
+  EXPECT_EQ(Cli("acme", {"cancel", running}, &out), 0) << out;
+  auto ended = lab_->WaitForEnd(lab_->token("acme"), running, absl::Seconds(60));
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->state(), v1::CANCELLED);
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(15)) << "cancel stops a running job within seconds";
+  // Cancelling a finished job is a precondition failure; the worker is free again.
+  ctx = Lab::Context(lab_->token("acme"));
+  creq.set_name(running);
+  EXPECT_EQ(lab_->jobs().CancelJob(ctx.get(), creq, &job).error_code(), grpc::StatusCode::OK)
+      << "cancelled stays cancelled";
+  const std::string next = Create("acme", SmallSpec({"fp32"}, 64, {1}, 0.01)).name();
+  auto done = lab_->WaitForEnd(lab_->token("acme"), next, absl::Seconds(120));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  ctx = Lab::Context(lab_->token("acme"));
+  creq.set_name(next);
+  EXPECT_EQ(lab_->jobs().CancelJob(ctx.get(), creq, &job).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ServiceTest, RequestIdMakesSubmitIdempotent) {
+  const std::string spec = SmallSpec({"fp32"}, 64, {1});
+  const v1::Job a = Create("acme", spec, "retry-7f3a");
+  const v1::Job b = Create("acme", spec, "retry-7f3a");
+  EXPECT_EQ(a.name(), b.name());
+  // Another team may use the same id for its own job.
+  const v1::Job c = Create("beta", spec, "retry-7f3a");
+  EXPECT_NE(c.name(), a.name());
+  grpc::Status s;
+  Create("acme", SmallSpec({"fp32", "w8a8"}, 64, {1}), "retry-7f3a", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), HasSubstr("request_id"));
+  v1::ListJobsRequest lreq;
+  v1::ListJobsResponse list;
+  auto ctx = Lab::Context(lab_->token("acme"));
+  ASSERT_TRUE(lab_->jobs().ListJobs(ctx.get(), lreq, &list).ok());
+  EXPECT_EQ(list.jobs_size(), 1);
+}
+
+TEST_F(ServiceTest, TeamsSeeOnlyTheirOwnJobsAndBlobs) {
+  const std::string name = Create("acme", SmallSpec({"fp32"}, 64, {1})).name();
+  v1::GetJobRequest g;
+  g.set_name(name);
+  v1::Job job;
+  auto ctx = Lab::Context(lab_->token("beta"));
+  EXPECT_EQ(lab_->jobs().GetJob(ctx.get(), g, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::CancelJobRequest c;
+  c.set_name(name);
+  ctx = Lab::Context(lab_->token("beta"));
+  EXPECT_EQ(lab_->jobs().CancelJob(ctx.get(), c, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::GetResultsRequest r;
+  r.set_name(name);
+  v1::JobResults results;
+  ctx = Lab::Context(lab_->token("beta"));
+  EXPECT_EQ(lab_->jobs().GetResults(ctx.get(), r, &results).error_code(), grpc::StatusCode::NOT_FOUND);
+  ctx = Lab::Context("");
+  EXPECT_EQ(lab_->jobs().GetJob(ctx.get(), g, &job).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ctx = Lab::Context("qbt_" + std::string(64, '0'));
+  EXPECT_EQ(lab_->jobs().GetJob(ctx.get(), g, &job).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  std::string out;
+  EXPECT_EQ(Cli("beta", {"show", name}, &out), 4) << "exit code 4: not found";
+
+  // acme uploads a model; beta can neither download it nor run a job on it.
+  client::Connection acme{lab_->address(), true, "", lab_->token("acme")};
+  auto up = client::UploadFile(acme, SourceDir() + "/models/fashion_mnist/cnn_bn.onnx");
+  ASSERT_TRUE(up.ok()) << up.status();
+  client::Connection beta{lab_->address(), true, "", lab_->token("beta")};
+  EXPECT_EQ(client::DownloadBlob(beta, up->sha256, lab_->dir() + "/stolen.onnx").code(), absl::StatusCode::kNotFound);
+  v1::CreateJobRequest req;
+  req.set_spec_json(SmallSpec({"fp32"}, 64, {1}));
+  req.mutable_model()->set_blob("blobs/" + up->sha256);
+  ctx = Lab::Context(lab_->token("beta"));
+  grpc::Status s = lab_->jobs().CreateJob(ctx.get(), req, &job);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("model.blob"));
+  // Admin calls need an admin token.
+  v1::CreateTeamRequest t;
+  t.set_team_id("gamma");
+  v1::Team team;
+  ctx = Lab::Context(lab_->token("acme"));
+  EXPECT_EQ(lab_->admin().CreateTeam(ctx.get(), t, &team).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ctx = Lab::Context(lab_->token("admin"));
+  EXPECT_TRUE(lab_->admin().CreateTeam(ctx.get(), t, &team).ok());
+}
+
+TEST_F(ServiceTest, MalformedRequestsGetTheRightCodeAndTheServerKeepsServing) {
+  struct Case {
+    const char* what;
+    std::string spec;
+    const char* field;
+  };
+  nlohmann::json base = nlohmann::json::parse(SmallSpec({"fp32", "w8a8"}, 64, {1}));
+  nlohmann::json no_model = base;
+  no_model.erase("model");
+  nlohmann::json unknown_config = base;
+  unknown_config["configs"] = {"fp32", "w9a9x"};
+  nlohmann::json bits = base;
+  bits["configs"] = nlohmann::json::array({"fp32", {{"name", "w1"}, {"weights", {{"bits", 1}}}}});
+  const Case cases[] = {{"missing model", no_model.dump(), "model"},
+                        {"unknown config", unknown_config.dump(), "w9a9x"},
+                        {"bits out of range", bits.dump(), "bits"},
+                        {"not JSON", "{", "spec_json"}};
+  for (const Case& c : cases) {
+    grpc::Status s;
+    Create("acme", c.spec, "", &s);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.what;
+    EXPECT_THAT(s.error_message(), HasSubstr(c.field)) << c.what;
+  }
+  // A wrong digest and an oversized upload.
+  const std::string file = lab_->dir() + "/blob.bin";
+  std::ofstream(file) << std::string(4096, 'q');
+  v1::UploadResponse resp;
+  {
+    auto ctx = Lab::Context(lab_->token("acme"));
+    auto writer = lab_->blobs().Upload(ctx.get(), &resp);
+    v1::UploadRequest req;
+    req.mutable_header()->set_sha256(std::string(64, 'a'));
+    req.mutable_header()->set_size_bytes(4096);
+    req.set_data(std::string(4096, 'q'));
+    writer->Write(req);
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("digest"));
+  }
+  {
+    auto ctx = Lab::Context(lab_->token("acme"));
+    auto writer = lab_->blobs().Upload(ctx.get(), &resp);
+    v1::UploadRequest req;
+    req.mutable_header()->set_sha256(std::string(64, 'b'));
+    req.mutable_header()->set_size_bytes(int64_t{1} << 40);
+    writer->Write(req);
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("size_bytes"));
+  }
+  // Unknown job, bad names and a bad page token.
+  v1::GetJobRequest g;
+  v1::Job job;
+  g.set_name("jobs/999999");
+  auto ctx = Lab::Context(lab_->token("acme"));
+  EXPECT_EQ(lab_->jobs().GetJob(ctx.get(), g, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  g.set_name("job/1");
+  ctx = Lab::Context(lab_->token("acme"));
+  EXPECT_EQ(lab_->jobs().GetJob(ctx.get(), g, &job).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListJobsRequest l;
+  l.set_page_token("garbage!");
+  v1::ListJobsResponse list;
+  ctx = Lab::Context(lab_->token("acme"));
+  EXPECT_EQ(lab_->jobs().ListJobs(ctx.get(), l, &list).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Still serving.
+  Create("acme", SmallSpec({"fp32"}, 64, {1}));
+}
+
+// Stop PostgreSQL while jobs run and others are queued, start it again: the server and
+// the worker reconnect and every job the server acknowledged completes.
+TEST_F(ServiceTest, PostgresRestartLosesNoAcknowledgedJob) {
+  StartWorker("w1");
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) names.push_back(Create("acme", SmallSpec({"fp32", "w8a8"}, 500, {1, 8}, 0.3)).name());
+  ASSERT_TRUE(lab_->WaitForProgress(lab_->token("acme"), names[0], absl::Seconds(120)).ok());
+  ASSERT_TRUE(lab_->pg().Stop().ok());
+  // While the database is down, a submit is refused (UNAVAILABLE), never silently dropped.
+  grpc::Status down;
+  Create("acme", SmallSpec({"fp32"}, 64, {1}), "during-outage", &down);
+  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_TRUE(lab_->pg().Restart().ok());
+  for (const std::string& n : names) {
+    auto job = lab_->WaitForEnd(lab_->token("acme"), n, absl::Seconds(300));
+    ASSERT_TRUE(job.ok()) << job.status();
+    EXPECT_EQ(job->state(), v1::SUCCEEDED) << n << ": " << job->failure_reason();
+    v1::JobResults r = Results("acme", n);
+    EXPECT_EQ(r.configs_size(), 2) << n;
+  }
+  // The retried submit goes through now.
+  grpc::Status after;
+  Create("acme", SmallSpec({"fp32"}, 64, {1}), "during-outage", &after);
+  EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
+TEST_F(ServiceTest, DevicesListsWorkersFromHeartbeats) {
+  StartWorker("w1");
+  v1::ListDevicesResponse resp;
+  for (int i = 0; i < 100 && resp.workers_size() == 0; ++i) {
+    auto ctx = Lab::Context(lab_->token("beta"));
+    v1::ListDevicesRequest req;
+    ASSERT_TRUE(lab_->devices().ListDevices(ctx.get(), req, &resp).ok());
+    if (resp.workers_size() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(resp.workers_size(), 1);
+  const v1::Worker& w = resp.workers(0);
+  EXPECT_EQ(w.name(), "workers/w1");
+  EXPECT_TRUE(w.online());
+  EXPECT_GT(w.cores(), 0);
+  EXPECT_FALSE(w.isa().empty());
+  EXPECT_FALSE(w.onednn_version().empty());
+  ASSERT_GE(w.devices_size(), 1);
+  EXPECT_EQ(w.devices(0).name(), "workers/w1/devices/cpu0");
+  // A job for a device class no worker has stays queued; one for the worker's device runs.
+  v1::CreateJobRequest req;
+  req.set_spec_json(SmallSpec({"fp32"}, 64, {1}, 0.01));
+  req.mutable_device()->set_device_class("gpu-h100");
+  v1::Job gpu;
+  auto ctx = Lab::Context(lab_->token("beta"));
+  ASSERT_TRUE(lab_->jobs().CreateJob(ctx.get(), req, &gpu).ok());
+  req.mutable_device()->set_device("workers/w1/devices/cpu0");
+  v1::Job cpu;
+  ctx = Lab::Context(lab_->token("beta"));
+  ASSERT_TRUE(lab_->jobs().CreateJob(ctx.get(), req, &cpu).ok());
+  auto done = lab_->WaitForEnd(lab_->token("beta"), cpu.name(), absl::Seconds(120));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  v1::GetJobRequest g;
+  g.set_name(gpu.name());
+  ctx = Lab::Context(lab_->token("beta"));
+  ASSERT_TRUE(lab_->jobs().GetJob(ctx.get(), g, &gpu).ok());
+  EXPECT_EQ(gpu.state(), v1::QUEUED);
+}
+
+}  // namespace
+}  // namespace qbench::testing
