@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/file_stream.h"
 #include "server/grpc_status.h"
+#include "server/offload.h"
 
 namespace qbench::server {
 namespace {
@@ -21,12 +22,6 @@ void ToProto(const ArtifactSource& a, qbench::v1::ArtifactRef* ref) {
   if (a.kind == ArtifactSource::Kind::kBlob) ref->set_blob("blobs/" + a.value);
   if (a.kind == ArtifactSource::Kind::kSharedPath) ref->set_shared_path(a.value);
   ref->set_manifest(a.manifest);
-}
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
 }
 
 // A streaming call that fails before its first message.
@@ -75,56 +70,64 @@ absl::StatusOr<Principal> JobsService::Begin(grpc::CallbackServerContext* ctx) c
 
 grpc::ServerUnaryReactor* JobsService::CreateJob(grpc::CallbackServerContext* ctx,
                                                  const qbench::v1::CreateJobRequest* request, qbench::v1::Job* response) {
-  auto principal = Begin(ctx);
-  if (!principal.ok()) return Done(ctx, principal.status());
-  auto job = ValidateCreateJob(*request, principal->team_id, limits_);
-  if (!job.ok()) return Done(ctx, job.status());
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  auto record = repository_->CreateJob(*job);
-  if (record.ok()) ToProto(*record, response);
-  return Done(ctx, record.status());
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    auto principal = Begin(ctx);
+    if (!principal.ok()) return principal.status();
+    auto job = ValidateCreateJob(*request, principal->team_id, limits_);
+    if (!job.ok()) return job.status();
+    if (repository_ == nullptr) return NoStore();
+    auto record = repository_->CreateJob(*job);
+    if (record.ok()) ToProto(*record, response);
+    return record.status();
+  });
 }
 
 grpc::ServerUnaryReactor* JobsService::GetJob(grpc::CallbackServerContext* ctx, const qbench::v1::GetJobRequest* request,
                                               qbench::v1::Job* response) {
-  auto principal = Begin(ctx);
-  if (!principal.ok()) return Done(ctx, principal.status());
-  auto id = ParseJobName(request->name());
-  if (!id.ok()) return Done(ctx, id.status());
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  auto record = repository_->GetJob(principal->team_id, *id);
-  if (record.ok()) ToProto(*record, response);
-  return Done(ctx, record.status());
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    auto principal = Begin(ctx);
+    if (!principal.ok()) return principal.status();
+    auto id = ParseJobName(request->name());
+    if (!id.ok()) return id.status();
+    if (repository_ == nullptr) return NoStore();
+    auto record = repository_->GetJob(principal->team_id, *id);
+    if (record.ok()) ToProto(*record, response);
+    return record.status();
+  });
 }
 
 grpc::ServerUnaryReactor* JobsService::ListJobs(grpc::CallbackServerContext* ctx,
                                                 const qbench::v1::ListJobsRequest* request,
                                                 qbench::v1::ListJobsResponse* response) {
-  auto principal = Begin(ctx);
-  if (!principal.ok()) return Done(ctx, principal.status());
-  auto page_size = NormalizePageSize(request->page_size());
-  if (!page_size.ok()) return Done(ctx, page_size.status());
-  auto filter = ParseJobFilter(request->filter());
-  if (!filter.ok()) return Done(ctx, filter.status());
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  auto page = repository_->ListJobs(principal->team_id, *filter, *page_size, request->page_token());
-  if (page.ok()) {
-    for (const JobRecord& r : page->jobs) ToProto(r, response->add_jobs());
-    response->set_next_page_token(page->next_page_token);
-  }
-  return Done(ctx, page.status());
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    auto principal = Begin(ctx);
+    if (!principal.ok()) return principal.status();
+    auto page_size = NormalizePageSize(request->page_size());
+    if (!page_size.ok()) return page_size.status();
+    auto filter = ParseJobFilter(request->filter());
+    if (!filter.ok()) return filter.status();
+    if (repository_ == nullptr) return NoStore();
+    auto page = repository_->ListJobs(principal->team_id, *filter, *page_size, request->page_token());
+    if (page.ok()) {
+      for (const JobRecord& r : page->jobs) ToProto(r, response->add_jobs());
+      response->set_next_page_token(page->next_page_token);
+    }
+    return page.status();
+  });
 }
 
 grpc::ServerUnaryReactor* JobsService::CancelJob(grpc::CallbackServerContext* ctx,
                                                  const qbench::v1::CancelJobRequest* request, qbench::v1::Job* response) {
-  auto principal = Begin(ctx);
-  if (!principal.ok()) return Done(ctx, principal.status());
-  auto id = ParseJobName(request->name());
-  if (!id.ok()) return Done(ctx, id.status());
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  auto record = repository_->CancelJob(principal->team_id, *id);
-  if (record.ok()) ToProto(*record, response);
-  return Done(ctx, record.status());
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    auto principal = Begin(ctx);
+    if (!principal.ok()) return principal.status();
+    auto id = ParseJobName(request->name());
+    if (!id.ok()) return id.status();
+    if (repository_ == nullptr) return NoStore();
+    auto record = repository_->CancelJob(principal->team_id, *id);
+    if (record.ok()) ToProto(*record, response);
+    return record.status();
+  });
 }
 
 grpc::ServerWriteReactor<qbench::v1::JobEvent>* JobsService::WatchJob(grpc::CallbackServerContext* ctx,
@@ -135,22 +138,24 @@ grpc::ServerWriteReactor<qbench::v1::JobEvent>* JobsService::WatchJob(grpc::Call
   s = id.status();
   if (s.ok() && request->after_sequence() < 0) s = absl::InvalidArgumentError("after_sequence: must be >= 0");
   if (s.ok() && (repository_ == nullptr || hub_ == nullptr)) s = NoStore();
-  if (s.ok()) s = repository_->GetJob(principal->team_id, *id).status();  // NOT_FOUND before streaming
   if (!s.ok()) return new FailedWriter<qbench::v1::JobEvent>(s);
+  // An unknown or foreign job ends the stream with NOT_FOUND from the hub's first read.
   return hub_->Watch(principal->team_id, *id, request->after_sequence());
 }
 
 grpc::ServerUnaryReactor* JobsService::GetResults(grpc::CallbackServerContext* ctx,
                                                   const qbench::v1::GetResultsRequest* request,
                                                   qbench::v1::JobResults* response) {
-  auto principal = Begin(ctx);
-  if (!principal.ok()) return Done(ctx, principal.status());
-  auto id = ParseJobName(request->name());
-  if (!id.ok()) return Done(ctx, id.status());
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  auto results = repository_->GetResults(principal->team_id, *id);
-  if (results.ok()) *response = *std::move(results);
-  return Done(ctx, results.status());
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    auto principal = Begin(ctx);
+    if (!principal.ok()) return principal.status();
+    auto id = ParseJobName(request->name());
+    if (!id.ok()) return id.status();
+    if (repository_ == nullptr) return NoStore();
+    auto results = repository_->GetResults(principal->team_id, *id);
+    if (results.ok()) *response = *std::move(results);
+    return results.status();
+  });
 }
 
 grpc::ServerWriteReactor<qbench::v1::ExportModelResponse>* JobsService::ExportModel(

@@ -4,6 +4,7 @@
 #include "qbench/v1/qbench.grpc.pb.h"
 #include "server/auth.h"
 #include "server/blob_store.h"
+#include "server/offload.h"
 #include "server/watch_hub.h"
 #include "server/job_repository.h"
 #include "server/job_validation.h"
@@ -15,9 +16,10 @@ class JobsService final : public qbench::v1::Jobs::CallbackService {
   // `repository` may be null until the store is configured: valid requests then get
   // UNIMPLEMENTED (invalid ones still get INVALID_ARGUMENT).
   // `blobs` serves exports; `hub` (present when `repository` is) serves WatchJob.
+  // `pool` runs the handlers that touch the repository (null: inline).
   JobsService(JobRepository* repository, const TokenVerifier* verifier, JobLimits limits, BlobStore* blobs = nullptr,
-              WatchHub* hub = nullptr)
-      : repository_(repository), verifier_(verifier), limits_(limits), blobs_(blobs), hub_(hub) {}
+              WatchHub* hub = nullptr, BlockingPool* pool = nullptr)
+      : repository_(repository), verifier_(verifier), limits_(limits), blobs_(blobs), hub_(hub), pool_(pool) {}
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* ctx, const qbench::v1::CreateJobRequest* request,
                                       qbench::v1::Job* response) override;
@@ -42,6 +44,7 @@ class JobsService final : public qbench::v1::Jobs::CallbackService {
   JobLimits limits_;
   BlobStore* blobs_;
   WatchHub* hub_;
+  BlockingPool* pool_;
 };
 
 // JobRecord -> the API's Job.

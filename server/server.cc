@@ -52,8 +52,9 @@ absl::StatusOr<std::unique_ptr<QbServer>> QbServer::Start(const ServerOptions& o
   s->blobs_ = std::move(store).value();
   s->blobs_service_ = std::make_unique<BlobsService>(s->blobs_.get(), deps.verifier, deps.blob_owners);
   if (deps.jobs != nullptr) s->hub_ = std::make_unique<WatchHub>(deps.jobs);
-  s->jobs_service_ =
-      std::make_unique<JobsService>(deps.jobs, deps.verifier, options.job_limits, s->blobs_.get(), s->hub_.get());
+  if (options.handler_threads > 0) s->pool_ = std::make_unique<BlockingPool>(options.handler_threads);
+  s->jobs_service_ = std::make_unique<JobsService>(deps.jobs, deps.verifier, options.job_limits, s->blobs_.get(),
+                                                   s->hub_.get(), s->pool_.get());
   s->devices_service_ = std::make_unique<DevicesService>(deps.devices, deps.verifier);
   s->admin_service_ = std::make_unique<AdminService>(deps.admin, deps.verifier);
 

@@ -26,6 +26,7 @@ struct ServerOptions {
   std::string data_dir;                    // blobs live under <data_dir>/blobs
   int64_t max_upload_bytes = int64_t{4} << 30;
   JobLimits job_limits;
+  int handler_threads = 16;  // run the handlers that wait on the database
 };
 
 // What the server calls out to; the store provides them. Not owned; must outlive the
@@ -51,7 +52,8 @@ class QbServer {
  private:
   QbServer() = default;
   std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<WatchHub> hub_;  // outlives server_ (declared before it)
+  std::unique_ptr<WatchHub> hub_;       // outlives server_ (declared before it)
+  std::unique_ptr<BlockingPool> pool_;  // likewise
   std::unique_ptr<BlobsService> blobs_service_;
   std::unique_ptr<JobsService> jobs_service_;
   std::unique_ptr<DevicesService> devices_service_;

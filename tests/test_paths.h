@@ -7,10 +7,10 @@
 
 namespace qbench::testing {
 
-// The source tree (set by qb_test through QB_SOURCE_DIR).
+// The source tree (set by qb_test through QB_SOURCE_DIR; else the current directory), absolute.
 inline std::string SourceDir() {
   const char* s = std::getenv("QB_SOURCE_DIR");
-  return s ? s : ".";
+  return std::filesystem::absolute(s && *s ? s : ".").lexically_normal().string();
 }
 
 // ../shared (third-party models and data), or "" when QB_SHARED is unset: tests that need

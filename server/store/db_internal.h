@@ -50,6 +50,19 @@ auto InTransaction(Db& db, const char* what, Fn&& fn) -> decltype(fn(std::declva
   }
 }
 
+// Runs fn(pqxx::nontransaction&) without BEGIN/COMMIT: for a single statement (atomic on
+// its own) or reads that need no snapshot, it saves two round trips. Errors as InTransaction.
+template <typename Fn>
+auto InAutocommit(Db& db, const char* what, Fn&& fn) -> decltype(fn(std::declval<pqxx::nontransaction&>())) {
+  using R = decltype(fn(std::declval<pqxx::nontransaction&>()));
+  try {
+    pqxx::nontransaction tx(db.impl().conn);
+    return fn(tx);
+  } catch (...) {
+    return R(TranslateCurrentException(what));
+  }
+}
+
 // Reads a nullable column: std::nullopt for NULL.
 template <typename T>
 std::optional<T> OptField(const pqxx::field& f) {

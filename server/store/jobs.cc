@@ -190,36 +190,52 @@ std::string PgTextArray(const std::vector<std::string>& items) {
 
 absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job) {
   QB_RETURN_IF_ERROR(ValidateNewJob(job));
-  return InTransaction(db, "create job", [&](pqxx::work& tx) -> absl::StatusOr<CreateJobResult> {
+  std::vector<std::string> names, specs, baselines;
+  for (const JobConfig& c : job.configs) {
+    names.push_back(c.name);
+    specs.push_back(c.spec_json);
+    baselines.push_back(c.is_baseline ? "t" : "f");
+  }
+  // The job, its configurations and its first event in one statement: one round trip,
+  // atomic on its own (submit latency is mostly round trips).
+  auto insert = [&](auto& tx) -> absl::StatusOr<CreateJobResult> {
     auto r = tx.exec_params(
-        absl::StrCat("INSERT INTO jobs(team_id, request_id, spec, device_class, device_name, model_id, dataset_id, "
-                     "max_attempts, display_name, samples, calibration_dataset_id) "
-                     "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11) "
-                     "ON CONFLICT (team_id, request_id) DO NOTHING RETURNING ",
-                     kJobColumns),
+        absl::StrCat("WITH j AS (INSERT INTO jobs(team_id, request_id, spec, device_class, device_name, model_id, "
+                     "  dataset_id, max_attempts, display_name, samples, calibration_dataset_id) "
+                     "  VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11) "
+                     "  ON CONFLICT (team_id, request_id) DO NOTHING RETURNING ", kJobColumns, "), "
+                     "c AS (INSERT INTO job_configs(job_id, ordinal, name, spec, is_baseline) "
+                     "  SELECT j.id, u.n - 1, u.name, u.spec::jsonb, u.base FROM j, "
+                     "  unnest($12::text[], $13::text[], $14::boolean[]) WITH ORDINALITY AS u(name, spec, base, n)), "
+                     "e AS (INSERT INTO job_events(job_id, kind, state, message) "
+                     "  SELECT j.id, 'state', 'queued', 'created' FROM j) "
+                     "SELECT * FROM j"),
         job.team_id, job.request_id, job.spec_json, job.device_class, job.device_name, job.model_id, job.dataset_id,
-        job.max_attempts, job.display_name, job.samples, job.calibration_dataset_id);
+        job.max_attempts, job.display_name, job.samples, job.calibration_dataset_id, PgTextArray(names),
+        PgTextArray(specs), PgTextArray(baselines));
     CreateJobResult result;
     if (r.empty()) {  // the request_id was used before: return that job if it is the same request
       auto prev = tx.exec_params(absl::StrCat("SELECT ", kJobColumns, ", spec = $3::jsonb FROM jobs "
                                               "WHERE team_id = $1 AND request_id = $2"),
                                  job.team_id, *job.request_id, job.spec_json);
       if (prev.empty()) return absl::AbortedError("create job: request_id conflict vanished, retry");
-      if (prev[0][kJobColumnCount].as<std::string>() != "t") {
+      if (prev[0][kJobColumnCount].template as<std::string>() != "t") {
         return absl::AlreadyExistsError(
-            absl::StrCat("request_id \"", *job.request_id, "\" was already used for job ", prev[0][0].as<int64_t>(),
-                         " with a different spec"));
+            absl::StrCat("request_id \"", *job.request_id, "\" was already used for job ",
+                         prev[0][0].template as<int64_t>(), " with a different spec"));
       }
       result.job = ReadJob(prev[0]);
       return result;
     }
     result.job = ReadJob(r[0]);
     result.created = true;
-    for (size_t i = 0; i < job.configs.size(); ++i) {
-      const JobConfig& c = job.configs[i];
-      tx.exec_params("INSERT INTO job_configs(job_id, ordinal, name, spec, is_baseline) VALUES ($1, $2, $3, $4::jsonb, $5)",
-                     result.job.id, static_cast<int>(i), c.name, c.spec_json, c.is_baseline);
-    }
+    return result;
+  };
+  const bool has_assets = job.assets.model || job.assets.eval_dataset || job.assets.calibration_dataset;
+  if (!has_assets) return InAutocommit(db, "create job", insert);
+  return InTransaction(db, "create job", [&](pqxx::work& tx) -> absl::StatusOr<CreateJobResult> {
+    auto result = insert(tx);
+    if (!result.ok() || !result->created) return result;
     const std::pair<const std::optional<AssetRef>*, const char*> assets[] = {
         {&job.assets.model, "model"}, {&job.assets.eval_dataset, "eval_dataset"},
         {&job.assets.calibration_dataset, "calibration_dataset"}};
@@ -230,22 +246,18 @@ absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job) {
       if (!id.ok()) return id.status();
       ids[i] = *id;
     }
-    if (ids[0] || ids[1] || ids[2]) {
-      tx.exec_params("UPDATE jobs SET model_id = COALESCE($2, model_id), dataset_id = COALESCE($3, dataset_id), "
-                     "calibration_dataset_id = COALESCE($4, calibration_dataset_id) WHERE id = $1",
-                     result.job.id, ids[0], ids[1], ids[2]);
-      result.job.model_id = ids[0] ? ids[0] : result.job.model_id;
-      result.job.dataset_id = ids[1] ? ids[1] : result.job.dataset_id;
-      result.job.calibration_dataset_id = ids[2] ? ids[2] : result.job.calibration_dataset_id;
-    }
-    InsertEvent(tx, result.job.id, EventKind::kState, std::string("queued"), std::nullopt, std::nullopt, std::nullopt,
-                "created");
+    tx.exec_params("UPDATE jobs SET model_id = COALESCE($2, model_id), dataset_id = COALESCE($3, dataset_id), "
+                   "calibration_dataset_id = COALESCE($4, calibration_dataset_id) WHERE id = $1",
+                   result->job.id, ids[0], ids[1], ids[2]);
+    result->job.model_id = ids[0] ? ids[0] : result->job.model_id;
+    result->job.dataset_id = ids[1] ? ids[1] : result->job.dataset_id;
+    result->job.calibration_dataset_id = ids[2] ? ids[2] : result->job.calibration_dataset_id;
     return result;
   });
 }
 
 absl::StatusOr<Job> GetJob(Db& db, int64_t team_id, int64_t job_id) {
-  return InTransaction(db, "get job", [&](pqxx::work& tx) -> absl::StatusOr<Job> {
+  return InAutocommit(db, "get job", [&](pqxx::nontransaction& tx) -> absl::StatusOr<Job> {
     auto r = tx.exec_params(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = $1 AND team_id = $2"), job_id,
                             team_id);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
@@ -286,7 +298,7 @@ absl::StatusOr<JobPage> ListJobs(Db& db, const ListJobsRequest& req) {
   }
   std::optional<std::string> state;
   if (req.state) state = std::string(JobStateName(*req.state));
-  return InTransaction(db, "list jobs", [&](pqxx::work& tx) -> absl::StatusOr<JobPage> {
+  return InAutocommit(db, "list jobs", [&](pqxx::nontransaction& tx) -> absl::StatusOr<JobPage> {
     // One row more than the page tells whether another page follows.
     auto r = tx.exec_params(absl::StrCat("SELECT ", kJobColumns,
                                          " FROM jobs WHERE team_id = $1 AND ($2::text IS NULL OR state = $2) "
@@ -326,7 +338,7 @@ absl::StatusOr<Job> CancelJob(Db& db, int64_t team_id, int64_t job_id) {
 }
 
 absl::StatusOr<std::vector<JobEvent>> ListJobEvents(Db& db, int64_t job_id, int64_t after_id) {
-  return InTransaction(db, "list job events", [&](pqxx::work& tx) -> absl::StatusOr<std::vector<JobEvent>> {
+  return InAutocommit(db, "list job events", [&](pqxx::nontransaction& tx) -> absl::StatusOr<std::vector<JobEvent>> {
     auto r = tx.exec_params(
         "SELECT id, job_id, (extract(epoch FROM at) * 1000000)::bigint, kind, state, stage, attempt, worker, message, "
         "  config, done, total "

@@ -25,7 +25,7 @@ absl::StatusOr<int64_t> CreateTeam(Db& db, const std::string& name, const std::s
 }
 
 absl::StatusOr<int64_t> FindTeam(Db& db, const std::string& name) {
-  return InTransaction(db, "find team", [&](pqxx::work& tx) -> absl::StatusOr<int64_t> {
+  return InAutocommit(db, "find team", [&](pqxx::nontransaction& tx) -> absl::StatusOr<int64_t> {
     auto r = tx.exec_params("SELECT id FROM teams WHERE name = $1", name);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("team \"", name, "\" not found"));
     return r[0][0].as<int64_t>();
@@ -64,7 +64,7 @@ absl::StatusOr<int64_t> CreateTokenForDigest(Db& db, const std::string& team_nam
 absl::StatusOr<TokenOwner> VerifyTokenOwner(Db& db, const std::string& plaintext) {
   if (plaintext.empty() || plaintext.size() > kMaxTokenBytes) return absl::UnauthenticatedError("malformed API token");
   const std::string digest = Sha256(plaintext);
-  return InTransaction(db, "verify token", [&](pqxx::work& tx) -> absl::StatusOr<TokenOwner> {
+  return InAutocommit(db, "verify token", [&](pqxx::nontransaction& tx) -> absl::StatusOr<TokenOwner> {
     auto r = tx.exec_params(
         "SELECT k.id, t.id, t.name, k.admin FROM tokens k JOIN teams t ON t.id = k.team_id "
         "WHERE k.sha256 = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
