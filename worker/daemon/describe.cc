@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "worker/engine/measure/nvml.h"
 #include "worker/engine/measure/rapl.h"
 #include "worker/engine/pipeline/pipeline.h"
 
@@ -35,6 +36,9 @@ WorkerIdentity DescribeWorker(const std::string& id) {
     }
     w.rapl_meter = absl::StrCat("rapl:", absl::StrJoin(names, ","));
   }
+  // GPUs with NVML's energy counter are listed as meters of this host (attached devices).
+  if (auto nvml = NvmlMeter::Open(); nvml.ok())
+    for (const std::string& d : (*nvml)->devices()) info.energy_meters.push_back(d);
   store::Device device;
   device.name = kDeviceId;
   device.device_class = "cpu";
