@@ -1,5 +1,6 @@
 #include "worker/engine/pipeline/evaluate.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -154,6 +155,32 @@ absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Datase
   bl.stats = Summarize(ms);
   bl.throughput_per_s = bl.stats.median_ms > 0 ? bs * 1e3 / bl.stats.median_ms : 0;
   return bl;
+}
+
+absl::StatusOr<OfflineResult> MeasureOffline(Session& session, const data::Dataset& ds, const OfflineSpec& spec,
+                                             int loader_threads) {
+  OfflineResult r;
+  r.batch_size = spec.batch_size;
+  const int64_t batches = spec.samples / spec.batch_size;  // whole batches only
+  r.samples = batches * spec.batch_size;
+  std::vector<Tensor> inputs;
+  for (int64_t b = 0; b < batches; ++b) {
+    std::vector<int64_t> idx(spec.batch_size);
+    for (int64_t i = 0; i < spec.batch_size; ++i) idx[i] = (b * spec.batch_size + i) % ds.size();
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, idx, loader_threads));
+    inputs.push_back(std::move(batch));
+  }
+  QB_RETURN_IF_ERROR(session.Prepare({inputs[0].shape()}));
+  for (int pass = -1; pass < spec.passes; ++pass) {  // pass -1 warms caches and kernels
+    const auto t0 = Clock::now();
+    for (const Tensor& batch : inputs) QB_RETURN_IF_ERROR(session.Run({batch}).status());
+    const double s = Seconds(t0, Clock::now());
+    if (pass >= 0) r.pass_throughput.push_back(s > 0 ? r.samples / s : 0);
+  }
+  std::vector<double> sorted = r.pass_throughput;
+  std::sort(sorted.begin(), sorted.end());
+  r.median_throughput = sorted[sorted.size() / 2];
+  return r;
 }
 
 }  // namespace qbench

@@ -51,4 +51,10 @@ absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Datase
                                             const LatencySpec& spec, int loader_threads,
                                             const RaplMeter* rapl = nullptr, double idle_watts = 0);
 
+// The offline scenario: `spec.samples` distinct samples (cycling the dataset when it is
+// smaller) are loaded first, then run in batches back to back, `spec.passes` times after
+// one warm-up pass.
+absl::StatusOr<OfflineResult> MeasureOffline(Session& session, const data::Dataset& ds, const OfflineSpec& spec,
+                                             int loader_threads);
+
 }  // namespace qbench

@@ -53,7 +53,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
                                                "batch_sizes", "threads", "backend",      "latency", "seed",
                                                "configs",     "calibration", "sqnr_samples", "export_dir",
-                                               "sensitivity", "profile_iters"};
+                                               "sensitivity", "profile_iters", "offline"};
   for (const auto& [key, value] : j.items())
     if (!kKnown.count(key)) return FieldError(key, "is not a known field");
   JobSpec s;
@@ -97,6 +97,20 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
     if (s.latency.max_iters < s.latency.min_iters) return FieldError("latency.max_iters", "must be >= min_iters");
     if (s.latency.warmup_iters < 0 || s.latency.warmup_seconds < 0 || s.latency.min_seconds < 0)
       return FieldError("latency", "values must be >= 0");
+  }
+  if (j.contains("offline")) {
+    const json& o = j["offline"];
+    if (!o.is_object()) return FieldError("offline", "must be an object");
+    for (const auto& [key, value] : o.items())
+      if (key != "batch_size" && key != "samples" && key != "passes")
+        return FieldError(absl::StrCat("offline.", key), "is not a known field");
+    s.offline.batch_size = 64;
+    QB_READ(o, "batch_size", &s.offline.batch_size);
+    QB_READ(o, "samples", &s.offline.samples);
+    QB_READ(o, "passes", &s.offline.passes);
+    if (s.offline.batch_size < 1 || s.offline.batch_size > 4096) return FieldError("offline.batch_size", "must be in 1..4096");
+    if (s.offline.samples < s.offline.batch_size) return FieldError("offline.samples", "must be >= offline.batch_size");
+    if (s.offline.passes < 1 || s.offline.passes > 100) return FieldError("offline.passes", "must be in 1..100");
   }
   QB_READ(j, "sqnr_samples", &s.sqnr_samples);
   QB_READ(j, "export_dir", &s.export_dir);

@@ -20,6 +20,10 @@
 //   "sqnr_samples": 256,                         eval samples used for the per-layer SQNR table
 //   "profile_iters": 20,                         per-step timing at the largest batch (0: off)
 //   "sensitivity": true,                          each layer quantized alone: its SQNR and the output's
+//   "offline": {"batch_size": 64, "samples": 1024, "passes": 3},
+//                                                MLPerf-style offline scenario: the samples,
+//                                                distinct and preloaded, in batches back to
+//                                                back; throughput per pass (absent: off)
 //   "export_dir": "out/"                         writes each integer configuration as a QDQ
 //                                                ONNX model, <export_dir>/<config name>.onnx
 // }
@@ -43,6 +47,14 @@ struct LatencySpec {
   int64_t max_iters = 100000; // a safety cap
 };
 
+// The offline scenario (MLPerf Inference "Offline"): throughput over many distinct
+// samples, not one batch repeated. batch_size 0: not run.
+struct OfflineSpec {
+  int64_t batch_size = 0;
+  int64_t samples = 1024;
+  int passes = 3;
+};
+
 struct JobSpec {
   std::string name;
   std::string model;         // resolved to an absolute or cwd-relative path
@@ -62,6 +74,7 @@ struct JobSpec {
   std::string export_dir;  // resolved; empty: no export
   bool sensitivity = true;  // the per-layer sensitivity table (one quantized model per layer)
   int profile_iters = 20;   // per-step timing runs at the largest batch (0: none)
+  OfflineSpec offline;
 };
 
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name

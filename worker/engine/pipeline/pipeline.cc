@@ -9,6 +9,7 @@
 #include <dnnl.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "worker/engine/onnx/exporter.h"
 #include "worker/engine/onnx/importer.h"
@@ -84,6 +85,17 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
     QB_ASSIGN_OR_RETURN(BatchLatency bl, MeasureLatency(session, *ctx.eval, bs, ctx.spec.latency, ctx.loader_threads,
                                                         ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts));
     r->latency.push_back(bl);
+  }
+  const OfflineSpec& off = ctx.spec.offline;
+  if (off.batch_size > 0 && (!ctx.eval_options.fixed_batch || off.batch_size == declared[0])) {
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+    QB_ASSIGN_OR_RETURN(OfflineResult o, MeasureOffline(session, *ctx.eval, off, ctx.loader_threads));
+    const auto [lo, hi] = std::minmax_element(o.pass_throughput.begin(), o.pass_throughput.end());
+    r->notes.push_back(absl::StrFormat(
+        "offline scenario: %d distinct preloaded samples in batches of %d back to back, %d passes after a warm-up "
+        "pass: median %.1f samples/s (passes %.1f-%.1f)",
+        o.samples, o.batch_size, static_cast<int>(o.pass_throughput.size()), o.median_throughput, *lo, *hi));
+    r->offline = std::move(o);
   }
   ctx.Progress(RunStage::kBenchmarking, sizes, sizes);
   r->planned_nodes = static_cast<int64_t>(session.graph().nodes.size());

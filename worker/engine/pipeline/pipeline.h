@@ -34,6 +34,14 @@ struct BatchLatency {
   std::optional<double> measured_joules_per_sample;
 };
 
+// The offline scenario: samples per second over distinct preloaded samples in batches
+// back to back, one figure per pass.
+struct OfflineResult {
+  int64_t batch_size = 0, samples = 0;
+  std::vector<double> pass_throughput;  // samples/s, in run order
+  double median_throughput = 0;
+};
+
 struct LayerResult {
   std::string node, op_type;
   bool quantized = false;
@@ -49,6 +57,7 @@ struct ConfigResult {
   std::string error;  // non-empty: this configuration could not run (the others still do)
   AccuracyResult accuracy;
   std::vector<BatchLatency> latency;
+  std::optional<OfflineResult> offline;
   int64_t model_bytes = 0;
   std::string size_method;
   int64_t planned_nodes = 0;

@@ -88,6 +88,13 @@ json ToJson(const JobResult& r) {
       if (fb && fb->stats.median_ms > 0) lj["median_over_fp32"] = b.stats.median_ms / fb->stats.median_ms;
       cj["latency"].push_back(lj);
     }
+    if (c.offline)
+      cj["offline"] = {{"scenario", "MLPerf-style offline: distinct preloaded samples in batches back to back"},
+                       {"batch_size", c.offline->batch_size},
+                       {"samples", c.offline->samples},
+                       {"passes", c.offline->pass_throughput.size()},
+                       {"pass_throughput_per_s", c.offline->pass_throughput},
+                       {"median_throughput_per_s", c.offline->median_throughput}};
     if (c.calibration_samples > 0)
       cj["calibration"] = {{"samples", c.calibration_samples},
                            {"indices_sha256", c.calibration_sha256},
@@ -184,6 +191,10 @@ std::string ToTable(const JobResult& r) {
                              b.batch_size, b.stats.median_ms, b.stats.p99_ms, ratio);
       first = false;
     }
+    if (c.offline)
+      s += absl::StrFormat("%-14s offline: %.1f samples/s (median of %d passes over %d samples, batch %d)\n", "",
+                           c.offline->median_throughput, static_cast<int>(c.offline->pass_throughput.size()),
+                           c.offline->samples, c.offline->batch_size);
     if (c.calibration_samples > 0)
       s += absl::StrFormat("%-14s calibration: %d samples in %.2f s (indices sha256 %s...)\n", "",
                            c.calibration_samples, c.calibration_seconds, c.calibration_sha256.substr(0, 12));
