@@ -183,7 +183,10 @@ double Median(std::vector<double> v) {
 
 int Main(int argc, char** argv) {
   auto flags = ParseFlags(argc, argv, kFlags);
-  if (!flags.ok()) return std::fprintf(stderr, "%s\n%s", std::string(flags.status().message()).c_str(), FlagHelp(kFlags).c_str()), 2;
+  if (!flags.ok()) {
+    std::fprintf(stderr, "%s\n%s", std::string(flags.status().message()).c_str(), FlagHelp(kFlags).c_str());
+    return 2;
+  }
   Options o;
   for (const auto& [name, value] : *flags) {
     if (name == "--help") return std::printf("usage: qbench-store-throughput [flags]\n%s", FlagHelp(kFlags).c_str()), 0;

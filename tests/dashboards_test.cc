@@ -53,7 +53,8 @@ std::string DashboardsDir() { return SourceDir() + "/deploy/grafana/dashboards";
 std::vector<std::pair<std::string, Json>> LoadDashboards() {
   std::vector<std::pair<std::string, Json>> out;
   for (const auto& e : fs::directory_iterator(DashboardsDir()))
-    if (e.path().extension() == ".json") out.emplace_back(e.path().filename().string(), Json::parse(std::ifstream(e.path())));
+    if (e.path().extension() == ".json")
+      out.emplace_back(e.path().filename().string(), Json::parse(std::ifstream(e.path())));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
@@ -78,7 +79,8 @@ absl::StatusOr<std::string> Expand(std::string sql, const std::map<std::string, 
   while (std::regex_search(sql, m, macro)) {
     std::vector<std::string> args;
     std::stringstream ss(m[2].str());
-    for (std::string a; std::getline(ss, a, ',');) args.push_back(std::regex_replace(a, std::regex(R"(^\s+|\s+$)"), ""));
+    for (std::string a; std::getline(ss, a, ',');)
+      args.push_back(std::regex_replace(a, std::regex(R"(^\s+|\s+$)"), ""));
     const std::string name = m[1], col = args.empty() ? "" : args[0];
     std::string out;
     if (name == "timeFilter") out = absl::StrCat(col, " BETWEEN ", kFrom, " AND ", kTo);
@@ -88,7 +90,8 @@ absl::StatusOr<std::string> Expand(std::string sql, const std::map<std::string, 
     else if (name == "timeTo") out = kTo;
     else if ((name == "timeGroup" || name == "timeGroupAlias") && args.size() >= 2 && IntervalSeconds(args[1]) > 0) {
       const int64_t n = IntervalSeconds(args[1]);
-      out = absl::StrCat("floor(extract(epoch from ", col, ")/", n, ")*", n, name == "timeGroupAlias" ? " AS \"time\"" : "");
+      out = absl::StrCat("floor(extract(epoch from ", col, ")/", n, ")*", n);
+      if (name == "timeGroupAlias") out += " AS \"time\"";
     } else {
       return absl::InvalidArgumentError(absl::StrCat("macro not understood by the test: ", m[0].str()));
     }
@@ -105,7 +108,7 @@ absl::StatusOr<std::string> Expand(std::string sql, const std::map<std::string, 
     result.append(begin, (*it)[0].first);
     if (format == "sqlstring") result += "'" + absl::StrReplaceAll(v->second, {{"'", "''"}}) + "'";
     else if (format.empty() || format == "raw") result += v->second;
-    else return absl::InvalidArgumentError(absl::StrCat("variable format not understood by the test: ", (*it)[0].str()));
+    else return absl::InvalidArgumentError(absl::StrCat("variable format not understood: ", (*it)[0].str()));
     begin = (*it)[0].second;
   }
   result.append(begin, sql.cend());
@@ -137,9 +140,10 @@ class DashboardsTest : public ::testing::Test {
     const char* env_bin = std::getenv("QB_PG_BIN");
     const std::string psql = absl::StrCat(env_bin && *env_bin ? env_bin : "/usr/lib/postgresql/15/bin", "/psql");
     std::string out;
+    const std::string script = SourceDir() + "/deploy/postgres/grafana_login.sql";
     const int rc = qbench::testing::RunCommand({psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                                                absl::StrCat("grafana_password=", kGrafanaPassword), "-f",
-                                                SourceDir() + "/deploy/postgres/grafana_login.sql", cluster_->Uri("lab")},
+                                                absl::StrCat("grafana_password=", kGrafanaPassword), "-f", script,
+                                                cluster_->Uri("lab")},
                                                &out);
     if (rc != 0) return absl::InternalError(absl::StrCat("psql -f deploy/postgres/grafana_login.sql exited ", rc));
     QB_ASSIGN_OR_RETURN(auto db, store::Db::Connect(cluster_->Uri("lab")));
@@ -306,7 +310,8 @@ TEST_F(DashboardsTest, GrafanaLoginRoleIsReadOnly) {
     pqxx::work w{admin};
     const pqxx::row r = w.exec1(
         "SELECT rolcanlogin, rolpassword IS NOT NULL, pg_has_role('grafana', 'qbench_dashboard', 'USAGE'), "
-        "(SELECT rolcanlogin FROM pg_authid WHERE rolname = 'qbench_dashboard') FROM pg_authid WHERE rolname = 'grafana'");
+        "(SELECT rolcanlogin FROM pg_authid WHERE rolname = 'qbench_dashboard') "
+        "FROM pg_authid WHERE rolname = 'grafana'");
     EXPECT_TRUE(r[0].as<bool>());
     EXPECT_TRUE(r[1].as<bool>()) << "no password set";
     EXPECT_TRUE(r[2].as<bool>());

@@ -90,7 +90,9 @@ TEST_P(QuantizedModelTest, IntegerKernelsMatchQdqOracle) {
     for (int64_t i = 0; i < t.num_elements(); ++i) {
       const int a = t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
       const int b = r.dtype() == DType::kU8 ? r.data<uint8_t>()[i] : r.data<int8_t>()[i];
-      if (first) EXPECT_LE(std::abs(a - b), 1) << "value " << v << " element " << i;
+      if (first) {
+        EXPECT_LE(std::abs(a - b), 1) << "value " << v << " element " << i;
+      }
       off_by_more += std::abs(a - b) > 1;
       ++elements;
     }
@@ -137,8 +139,9 @@ TEST_P(QuantizedModelTest, DynamicIntegerLayersMatchQdqOracle) {
   auto steps = (*fast)->Steps({x->shape()});
   ASSERT_TRUE(steps.ok());
   for (const StepInfo& s : *steps)
-    if (s.op_type == "Conv" || s.op_type == "Gemm")
+    if (s.op_type == "Conv" || s.op_type == "Gemm") {
       EXPECT_NE(s.implementation.find("vnni"), std::string::npos) << s.node << " runs " << s.implementation;
+    }
   auto a = (*fast)->Run({*x});
   auto b = (*ref)->Run({*x});
   ASSERT_TRUE(a.ok()) << a.status();
@@ -267,8 +270,9 @@ TEST(QuantizeExportTest, JobExportsQdqModels) {
     auto steps = (*s)->Steps({x->shape()});
     ASSERT_TRUE(steps.ok());
     for (const StepInfo& st : *steps)
-      if (st.op_type == "Conv" || st.op_type == "Gemm")
+      if (st.op_type == "Conv" || st.op_type == "Gemm") {
         EXPECT_NE(st.implementation.find("vnni"), std::string::npos) << st.node << " runs " << st.implementation;
+      }
   }
 }
 
@@ -327,15 +331,27 @@ Graph QuantizedMaxPool(const std::vector<int64_t>& kernel, const std::vector<int
   g.values[yq].has_shape = g.values[y].has_shape = false;
   g.inputs = {x};
   g.outputs = {y};
-  Node q{"q", "QuantizeLinear", {x, s, z}, {xq}};
-  Node pool{"pool", "MaxPool", {xq}, {yq}};
+  Node q;
+  q.name = "q";
+  q.op_type = "QuantizeLinear";
+  q.inputs = {x, s, z};
+  q.outputs = {xq};
+  Node pool;
+  pool.name = "pool";
+  pool.op_type = "MaxPool";
+  pool.inputs = {xq};
+  pool.outputs = {yq};
   pool.attrs.Set("kernel_shape", kernel);
   pool.attrs.Set("strides", strides);
   pool.attrs.Set("pads", pads);
   pool.attrs.Set("dilations", dilations);
   pool.attrs.Set("__opset", int64_t{13});
   pool.quant = NodeQuant{{p}, p, std::nullopt};
-  Node dq{"dq", "DequantizeLinear", {yq, s, z}, {y}};
+  Node dq;
+  dq.name = "dq";
+  dq.op_type = "DequantizeLinear";
+  dq.inputs = {yq, s, z};
+  dq.outputs = {y};
   g.nodes = {q, pool, dq};
   g.RebuildProducers();
   return g;

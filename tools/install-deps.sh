@@ -20,6 +20,7 @@ pkgs=(
   libonnx-testdata dataset-fashion-mnist
   python3 python3-numpy python3-onnx python3-torch
   time
+  docker-compose                                    # deploy_test: validates deploy/compose*.yml
 )
 # Node.js (for ONNX Runtime's npm package in bench/): the machine image ships its own nodejs
 # with npm; Debian's npm conflicts with it, so only install Debian's when node is absent.
