@@ -18,7 +18,7 @@ pkgs=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata dataset-fashion-mnist
-  python3 python3-numpy python3-onnx python3-torch
+  python3 python3-numpy python3-onnx python3-torch python3-torchvision
   time
   docker-compose                                    # deploy_test: validates deploy/compose*.yml
 )
