@@ -68,6 +68,16 @@ absl::StatusOr<Principal> JobsService::Begin(grpc::CallbackServerContext* ctx) c
   return Authenticate(*ctx, *verifier_);
 }
 
+absl::StatusOr<JobsService::JobCall> JobsService::BeginJobCall(grpc::CallbackServerContext* ctx,
+                                                               const std::string& name) const {
+  auto principal = Begin(ctx);
+  if (!principal.ok()) return principal.status();
+  auto id = ParseJobName(name);
+  if (!id.ok()) return id.status();
+  if (repository_ == nullptr) return NoStore();
+  return JobCall{*std::move(principal), *id};
+}
+
 grpc::ServerUnaryReactor* JobsService::CreateJob(grpc::CallbackServerContext* ctx,
                                                  const qbench::v1::CreateJobRequest* request, qbench::v1::Job* response) {
   return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
@@ -85,12 +95,9 @@ grpc::ServerUnaryReactor* JobsService::CreateJob(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* JobsService::GetJob(grpc::CallbackServerContext* ctx, const qbench::v1::GetJobRequest* request,
                                               qbench::v1::Job* response) {
   return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
-    auto principal = Begin(ctx);
-    if (!principal.ok()) return principal.status();
-    auto id = ParseJobName(request->name());
-    if (!id.ok()) return id.status();
-    if (repository_ == nullptr) return NoStore();
-    auto record = repository_->GetJob(principal->team_id, *id);
+    auto call = BeginJobCall(ctx, request->name());
+    if (!call.ok()) return call.status();
+    auto record = repository_->GetJob(call->principal.team_id, call->id);
     if (record.ok()) ToProto(*record, response);
     return record.status();
   });
@@ -119,12 +126,9 @@ grpc::ServerUnaryReactor* JobsService::ListJobs(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* JobsService::CancelJob(grpc::CallbackServerContext* ctx,
                                                  const qbench::v1::CancelJobRequest* request, qbench::v1::Job* response) {
   return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
-    auto principal = Begin(ctx);
-    if (!principal.ok()) return principal.status();
-    auto id = ParseJobName(request->name());
-    if (!id.ok()) return id.status();
-    if (repository_ == nullptr) return NoStore();
-    auto record = repository_->CancelJob(principal->team_id, *id);
+    auto call = BeginJobCall(ctx, request->name());
+    if (!call.ok()) return call.status();
+    auto record = repository_->CancelJob(call->principal.team_id, call->id);
     if (record.ok()) ToProto(*record, response);
     return record.status();
   });
@@ -147,12 +151,9 @@ grpc::ServerUnaryReactor* JobsService::GetResults(grpc::CallbackServerContext* c
                                                   const qbench::v1::GetResultsRequest* request,
                                                   qbench::v1::JobResults* response) {
   return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
-    auto principal = Begin(ctx);
-    if (!principal.ok()) return principal.status();
-    auto id = ParseJobName(request->name());
-    if (!id.ok()) return id.status();
-    if (repository_ == nullptr) return NoStore();
-    auto results = repository_->GetResults(principal->team_id, *id);
+    auto call = BeginJobCall(ctx, request->name());
+    if (!call.ok()) return call.status();
+    auto results = repository_->GetResults(call->principal.team_id, call->id);
     if (results.ok()) *response = *std::move(results);
     return results.status();
   });

@@ -38,6 +38,12 @@ class JobsService final : public qbench::v1::Jobs::CallbackService {
 
  private:
   absl::StatusOr<Principal> Begin(grpc::CallbackServerContext* ctx) const;
+  // Authenticates, parses "jobs/<id>" and checks that a store is configured.
+  struct JobCall {
+    Principal principal;
+    int64_t id = 0;
+  };
+  absl::StatusOr<JobCall> BeginJobCall(grpc::CallbackServerContext* ctx, const std::string& name) const;
 
   JobRepository* repository_;
   const TokenVerifier* verifier_;

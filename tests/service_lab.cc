@@ -102,7 +102,8 @@ std::unique_ptr<grpc::ClientContext> Lab::Context(const std::string& token, absl
   return ctx;
 }
 
-absl::StatusOr<v1::Job> Lab::WaitForEnd(const std::string& token, const std::string& name, absl::Duration timeout) {
+absl::StatusOr<v1::Job> Lab::Poll(const std::string& token, const std::string& name, absl::Duration timeout,
+                                  const std::function<absl::StatusOr<bool>(const v1::Job&)>& done) {
   const absl::Time end = absl::Now() + timeout;
   v1::Job job;
   while (true) {
@@ -110,29 +111,28 @@ absl::StatusOr<v1::Job> Lab::WaitForEnd(const std::string& token, const std::str
     req.set_name(name);
     auto ctx = Context(token);
     grpc::Status s = jobs_->GetJob(ctx.get(), req, &job);
-    if (s.ok() && IsFinal(job.state())) return job;
+    if (s.ok()) {
+      auto finished = done(job);
+      if (!finished.ok()) return finished.status();
+      if (*finished) return job;
+    }
     if (absl::Now() > end)
-      return absl::DeadlineExceededError(absl::StrCat(name, " did not end; last state ", v1::JobState_Name(job.state()),
-                                                      " (", s.error_message(), ")"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return absl::DeadlineExceededError(absl::StrCat(name, ": gave up waiting; last state ",
+                                                      v1::JobState_Name(job.state()), " (", s.error_message(), ")"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+}
+
+absl::StatusOr<v1::Job> Lab::WaitForEnd(const std::string& token, const std::string& name, absl::Duration timeout) {
+  return Poll(token, name, timeout, [](const v1::Job& j) -> absl::StatusOr<bool> { return IsFinal(j.state()); });
 }
 
 absl::StatusOr<v1::Job> Lab::WaitForProgress(const std::string& token, const std::string& name,
                                              absl::Duration timeout) {
-  const absl::Time end = absl::Now() + timeout;
-  v1::Job job;
-  while (true) {
-    v1::GetJobRequest req;
-    req.set_name(name);
-    auto ctx = Context(token);
-    grpc::Status s = jobs_->GetJob(ctx.get(), req, &job);
-    if (s.ok() && job.state() == v1::RUNNING && job.progress_size() > 0) return job;
-    if (s.ok() && IsFinal(job.state()))
-      return absl::FailedPreconditionError(absl::StrCat(name, " ended before it showed progress"));
-    if (absl::Now() > end) return absl::DeadlineExceededError(absl::StrCat(name, " showed no progress"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  return Poll(token, name, timeout, [&](const v1::Job& j) -> absl::StatusOr<bool> {
+    if (IsFinal(j.state())) return absl::FailedPreconditionError(absl::StrCat(name, " ended before it showed progress"));
+    return j.state() == v1::RUNNING && j.progress_size() > 0;
+  });
 }
 
 std::string SmallSpec(const std::vector<std::string>& configs, int samples, const std::vector<int>& batch_sizes,

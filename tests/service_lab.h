@@ -6,6 +6,7 @@
 
 #include <grpcpp/client_context.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -64,6 +65,9 @@ class Lab {
  private:
   Lab() = default;
   absl::Status StartServer();
+  // GetJob every 100 ms until `done` says true (or fails) or `timeout` passes.
+  absl::StatusOr<v1::Job> Poll(const std::string& token, const std::string& name, absl::Duration timeout,
+                               const std::function<absl::StatusOr<bool>(const v1::Job&)>& done);
 
   LabOptions options_;
   std::string dir_;
