@@ -11,10 +11,18 @@ namespace qbench {
 struct LatencyStats {
   int64_t count = 0;
   double min_ms = 0, median_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0, mean_ms = 0;
-  // Distribution-free 95% confidence interval of the median: the order statistics of
-  // ranks n/2 -+ 1.96 sqrt(n)/2 (the normal approximation to the binomial), clamped to
-  // [min, max]; with fewer than 6 samples it is [min, max].
+  // Confidence interval of the median, the wider of two distribution-free intervals:
+  //  - iid: the order statistics of ranks n/2 -+ 1.96 sqrt(n)/2 (normal approximation to
+  //    the binomial), clamped to [min, max]; with fewer than 6 samples [min, max]. Valid
+  //    when samples are independent, which timed queries are not: frequency changes,
+  //    caches and neighbours make them drift, and thousands of samples then give an
+  //    interval far narrower than the run-to-run difference.
+  //  - batch medians (the method of batch means): the run, in order, cut into 10
+  //    consecutive blocks; the 2nd and 9th smallest block medians bound the median with
+  //    97.9% coverage when blocks are independent (1 - 2 P(Bin(10, 1/2) <= 1)), so drift
+  //    within the run widens it. Needs 50 samples or more.
   double median_ci_low_ms = 0, median_ci_high_ms = 0;
+  double median_ci_iid_low_ms = 0, median_ci_iid_high_ms = 0;  // the iid interval alone
   // The samples in run order, at most kMaxKept (evenly downsampled beyond), for plots.
   std::vector<double> kept_ms;
   static constexpr size_t kMaxKept = 1000;

@@ -7,7 +7,9 @@ namespace {
 
 // 1..100 ms: nearest rank p50 = 50, p90 = 90, p99 = 99, p99.9 = 100 (rank ceil(99.9) = 100).
 // Median CI: n = 100, half-width 1.96 * 10 / 2 = 9.8 -> ranks floor(40.2) = 40 and
-// ceil(50 + 9.8 + 1) = 61 -> [40, 61].
+// ceil(50 + 9.8 + 1) = 61 -> iid [40, 61]. In run order 100..1 the 10 blocks have medians
+// 95, 85, ..., 5 (nearest rank: the 5th of each sorted block): 2nd and 9th smallest are 15
+// and 85, which widen the reported interval to [15, 85].
 TEST(LatencyTest, PercentilesAndMedianInterval) {
   std::vector<double> v;
   for (int i = 100; i >= 1; --i) v.push_back(i);  // order does not matter
@@ -17,11 +19,29 @@ TEST(LatencyTest, PercentilesAndMedianInterval) {
   EXPECT_EQ(s.p90_ms, 90);
   EXPECT_EQ(s.p99_ms, 99);
   EXPECT_EQ(s.p999_ms, 100);
-  EXPECT_EQ(s.median_ci_low_ms, 40);
-  EXPECT_EQ(s.median_ci_high_ms, 61);
+  EXPECT_EQ(s.median_ci_iid_low_ms, 40);
+  EXPECT_EQ(s.median_ci_iid_high_ms, 61);
+  EXPECT_EQ(s.median_ci_low_ms, 15);
+  EXPECT_EQ(s.median_ci_high_ms, 85);
   EXPECT_DOUBLE_EQ(s.mean_ms, 50.5);
   EXPECT_EQ(s.kept_ms.size(), 100u);
   EXPECT_EQ(s.kept_ms.front(), 100);  // run order, not sorted
+}
+
+// A run that drifts (a slower second half, as when a neighbour starts): the iid interval
+// sits inside one level, the batch-median interval covers both.
+TEST(LatencyTest, DriftWidensTheMedianInterval) {
+  std::vector<double> v;
+  for (int i = 0; i < 1000; ++i) v.push_back(i < 400 ? 10.0 + 0.001 * (i % 7) : 11.0 + 0.001 * (i % 7));
+  const LatencyStats s = Summarize(v);
+  EXPECT_GE(s.median_ci_iid_low_ms, 11.0);
+  EXPECT_LE(s.median_ci_low_ms, 10.01);
+  EXPECT_GE(s.median_ci_high_ms, 11.0);
+  // Without drift both intervals are narrow and agree.
+  std::vector<double> flat(1000, 5.0);
+  const LatencyStats f = Summarize(flat);
+  EXPECT_EQ(f.median_ci_low_ms, 5.0);
+  EXPECT_EQ(f.median_ci_high_ms, 5.0);
 }
 
 TEST(LatencyTest, FewSamplesAndDownsampling) {
