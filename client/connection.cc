@@ -40,6 +40,12 @@ absl::Status CheckConnection(const Connection& c) {
 std::shared_ptr<grpc::Channel> MakeChannel(const Connection& c) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  // A long watch or download on a connection that died silently (a NAT or a host gone)
+  // would otherwise wait forever: ping every 30 s while a call is open, give up after 10 s
+  // without an answer (the server allows pings this often, see server/server.cc).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (c.insecure) {
     creds = grpc::InsecureChannelCredentials();

@@ -71,6 +71,10 @@ absl::StatusOr<std::unique_ptr<QbServer>> QbServer::Start(const ServerOptions& o
   builder.RegisterService(s->admin_service_.get());
   // Upload chunks are at most 1 MiB of data; leave room for the header.
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxChunkBytes + (64 << 10)));
+  // Clients ping every 30 s during long calls (client/connection.cc); accept pings down to
+  // every 10 s instead of gRPC's default 5 minutes, which would answer them with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0)
     return absl::UnavailableError(absl::StrCat("--listen: cannot listen on \"", options.listen, "\""));
