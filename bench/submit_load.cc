@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +23,15 @@
 #include "tests/service_lab.h"
 
 namespace {
+
+const char* grpc_status_names(grpc::StatusCode code) {
+  static constexpr const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                           "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "?";
+}
 
 constexpr qbench::FlagSpec kFlags[] = {
     {"--clients", "N", "concurrent clients, each on its own channel (default 50)"},
@@ -81,6 +91,7 @@ int main(int argc, char** argv) {
   std::vector<double> latency_ms;
   std::vector<std::string> names;
   std::atomic<int> errors{0};
+  std::map<std::string, int> error_counts;  // guarded by mu
   std::vector<std::thread> threads;
   const absl::Time t0 = absl::Now();
   for (int c = 0; c < clients; ++c) {
@@ -101,7 +112,8 @@ int main(int argc, char** argv) {
         const double ms = absl::ToDoubleMilliseconds(absl::Now() - s0);
         std::lock_guard<std::mutex> lock(mu);
         if (!s.ok()) {
-          if (errors++ < 5) std::fprintf(stderr, "submit failed: %s\n", s.error_message().c_str());
+          ++errors;
+          ++error_counts[absl::StrCat(grpc_status_names(s.error_code()), ": ", s.error_message())];
           continue;
         }
         latency_ms.push_back(ms);
@@ -119,6 +131,7 @@ int main(int argc, char** argv) {
     else ++failed;
     if (job.ok() && job->attempts() != 1) ++retried;
   }
+  for (const auto& [message, count] : error_counts) std::printf("submit error x%d: %s\n", count, message.c_str());
   const double drain_s = absl::ToDoubleSeconds(absl::Now() - t0);
   const int total = clients * jobs;
   std::printf("submit-load: %d clients x %d jobs = %d submits in %.2f s (%d workers)\n", clients, jobs, total, submit_s,

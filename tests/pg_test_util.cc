@@ -158,6 +158,12 @@ std::string PgTestCluster::Uri(const std::string& database) const {
   return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/", database);
 }
 
+absl::StatusOr<PgTestCluster*> SharedPgCluster() {
+  static absl::StatusOr<std::unique_ptr<PgTestCluster>> cluster = PgTestCluster::Start();
+  if (!cluster.ok()) return cluster.status();
+  return cluster->get();
+}
+
 absl::Status PgTestCluster::CreateDatabase(const std::string& name) {
   return Run({bin_ + "/createdb", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U", "postgres", name},
              dir_ + "/createdb.log");

@@ -44,4 +44,8 @@ class PgTestCluster {
   bool running_ = false;
 };
 
+// One cluster per test process, started on first use and stopped at exit. A failure to
+// start is returned to every caller, so each test fails with the reason (never a skip).
+absl::StatusOr<PgTestCluster*> SharedPgCluster();
+
 }  // namespace qbench::testing

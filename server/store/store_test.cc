@@ -71,18 +71,14 @@ LayerResult Layer(const std::string& name, const std::string& op, std::optional<
 class StoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto pg = qbench::testing::PgTestCluster::Start();
     // Never skip: a missing PostgreSQL fails every test in SetUp with the reason. (An
     // assertion here would make gtest report the tests as SKIPPED, which ctest accepts.)
-    if (pg.ok()) {
-      cluster_ = pg->release();
-    } else {
-      start_error_ = new std::string(pg.status().ToString());
-    }
+    auto pg = qbench::testing::SharedPgCluster();
+    if (pg.ok()) cluster_ = *pg;
+    else start_error_ = new std::string(pg.status().ToString());
   }
   static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
+    cluster_ = nullptr;  // owned by SharedPgCluster
     delete start_error_;
     start_error_ = nullptr;
   }

@@ -95,17 +95,14 @@ store::AssetRef PathAsset(const std::string& path) {
 class WorkerDaemonTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto pg = qbench::testing::PgTestCluster::Start();
-    // Never skip: a missing PostgreSQL fails every test in SetUp with the reason.
-    if (pg.ok()) {
-      cluster_ = pg->release();
-    } else {
-      start_error_ = new std::string(pg.status().ToString());
-    }
+    // Never skip: a missing PostgreSQL fails every test in SetUp with the reason. (An
+    // assertion here would make gtest report the tests as SKIPPED, which ctest accepts.)
+    auto pg = qbench::testing::SharedPgCluster();
+    if (pg.ok()) cluster_ = *pg;
+    else start_error_ = new std::string(pg.status().ToString());
   }
   static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
+    cluster_ = nullptr;  // owned by SharedPgCluster
     delete start_error_;
     start_error_ = nullptr;
   }
