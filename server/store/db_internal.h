@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,7 +22,18 @@ namespace qbench::store {
 struct Db::Impl {
   explicit Impl(const std::string& uri) : conn(uri) {}
   pqxx::connection conn;
+  std::set<std::string> prepared;  // statement names registered with conn
 };
+
+// Runs the statement `name` (text `sql`), registering it with this connection on first
+// use: the server then parses and plans it once per connection rather than once per
+// call, which is most of a short statement's cost. libpqxx re-registers prepared
+// statements itself after a reconnect. `name` must always come with the same `sql`.
+template <typename Tx, typename... Args>
+pqxx::result ExecPrepared(Db& db, Tx& tx, const std::string& name, const std::string& sql, Args&&... args) {
+  if (db.impl().prepared.insert(name).second) db.impl().conn.prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
 
 // Maps the exception being handled (call only inside a catch block) to a canonical code:
 //   broken_connection, 08xxx, 57P0x        -> UNAVAILABLE

@@ -199,7 +199,7 @@ absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job) {
   // The job, its configurations and its first event in one statement: one round trip,
   // atomic on its own (submit latency is mostly round trips).
   auto insert = [&](auto& tx) -> absl::StatusOr<CreateJobResult> {
-    auto r = tx.exec_params(
+    static const std::string kInsert =
         absl::StrCat("WITH j AS (INSERT INTO jobs(team_id, request_id, spec, device_class, device_name, model_id, "
                      "  dataset_id, max_attempts, display_name, samples, calibration_dataset_id) "
                      "  VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11) "
@@ -209,15 +209,15 @@ absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job) {
                      "  unnest($12::text[], $13::text[], $14::boolean[]) WITH ORDINALITY AS u(name, spec, base, n)), "
                      "e AS (INSERT INTO job_events(job_id, kind, state, message) "
                      "  SELECT j.id, 'state', 'queued', 'created' FROM j) "
-                     "SELECT * FROM j"),
-        job.team_id, job.request_id, job.spec_json, job.device_class, job.device_name, job.model_id, job.dataset_id,
+                     "SELECT * FROM j");
+    auto r = ExecPrepared(db, tx, "create_job", kInsert, job.team_id, job.request_id, job.spec_json, job.device_class, job.device_name, job.model_id, job.dataset_id,
         job.max_attempts, job.display_name, job.samples, job.calibration_dataset_id, PgTextArray(names),
         PgTextArray(specs), PgTextArray(baselines));
     CreateJobResult result;
     if (r.empty()) {  // the request_id was used before: return that job if it is the same request
-      auto prev = tx.exec_params(absl::StrCat("SELECT ", kJobColumns, ", spec = $3::jsonb FROM jobs "
-                                              "WHERE team_id = $1 AND request_id = $2"),
-                                 job.team_id, *job.request_id, job.spec_json);
+      static const std::string kPrevious =
+          absl::StrCat("SELECT ", kJobColumns, ", spec = $3::jsonb FROM jobs WHERE team_id = $1 AND request_id = $2");
+      auto prev = ExecPrepared(db, tx, "create_job_previous", kPrevious, job.team_id, *job.request_id, job.spec_json);
       if (prev.empty()) return absl::AbortedError("create job: request_id conflict vanished, retry");
       if (prev[0][kJobColumnCount].template as<std::string>() != "t") {
         return absl::AlreadyExistsError(
@@ -258,8 +258,8 @@ absl::StatusOr<CreateJobResult> CreateJob(Db& db, const NewJob& job) {
 
 absl::StatusOr<Job> GetJob(Db& db, int64_t team_id, int64_t job_id) {
   return InAutocommit(db, "get job", [&](pqxx::nontransaction& tx) -> absl::StatusOr<Job> {
-    auto r = tx.exec_params(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = $1 AND team_id = $2"), job_id,
-                            team_id);
+    static const std::string kGet = absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = $1 AND team_id = $2");
+    auto r = ExecPrepared(db, tx, "get_job", kGet, job_id, team_id);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
     return ReadJob(r[0]);
   });

@@ -65,7 +65,8 @@ absl::StatusOr<TokenOwner> VerifyTokenOwner(Db& db, const std::string& plaintext
   if (plaintext.empty() || plaintext.size() > kMaxTokenBytes) return absl::UnauthenticatedError("malformed API token");
   const std::string digest = Sha256(plaintext);
   return InAutocommit(db, "verify token", [&](pqxx::nontransaction& tx) -> absl::StatusOr<TokenOwner> {
-    auto r = tx.exec_params(
+    auto r = ExecPrepared(
+        db, tx, "verify_token",
         "SELECT k.id, t.id, t.name, k.admin FROM tokens k JOIN teams t ON t.id = k.team_id "
         "WHERE k.sha256 = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
         Bytes(digest));
