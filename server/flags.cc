@@ -24,6 +24,7 @@ constexpr FlagSpec kFlags[] = {
     {"--bootstrap-admin", "TEAM", "with --db: create TEAM (if new) and an admin token, print it, then exit"},
     {"--token-out", "FILE", "with --bootstrap-admin: write the token to FILE (mode 0600) instead of stdout"},
     {"--reap-seconds", "N", "how often leases of dead workers are taken back (default 5)"},
+    {"--handler-threads", "N", "threads running requests that wait on the database (default: one per core)"},
     {"--help", nullptr, "show this help"},
 };
 
@@ -54,7 +55,10 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) 
     else if (a == "--help") out.help = true;
     else if (a == "--bootstrap-admin") out.bootstrap_team = value;
     else if (a == "--token-out") out.token_out = value;
-    else if (a == "--reap-seconds") {
+    else if (a == "--handler-threads") {
+      QB_ASSIGN_OR_RETURN(int64_t n, FlagInt(a, value, 1));
+      out.options.handler_threads = static_cast<int>(n);
+    } else if (a == "--reap-seconds") {
       QB_ASSIGN_OR_RETURN(int64_t n, FlagInt(a, value, 1));
       out.reap_seconds = static_cast<int>(n);
     }

@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -52,7 +54,10 @@ absl::StatusOr<std::unique_ptr<QbServer>> QbServer::Start(const ServerOptions& o
   s->blobs_ = std::move(store).value();
   s->blobs_service_ = std::make_unique<BlobsService>(s->blobs_.get(), deps.verifier, deps.blob_owners);
   if (deps.jobs != nullptr) s->hub_ = std::make_unique<WatchHub>(deps.jobs);
-  if (options.handler_threads > 0) s->pool_ = std::make_unique<BlockingPool>(options.handler_threads);
+  const int handlers = options.handler_threads > 0
+                           ? options.handler_threads
+                           : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  s->pool_ = std::make_unique<BlockingPool>(handlers);
   s->jobs_service_ = std::make_unique<JobsService>(deps.jobs, deps.verifier, options.job_limits, s->blobs_.get(),
                                                    s->hub_.get(), s->pool_.get());
   s->devices_service_ = std::make_unique<DevicesService>(deps.devices, deps.verifier);

@@ -26,7 +26,9 @@ struct ServerOptions {
   std::string data_dir;                    // blobs live under <data_dir>/blobs
   int64_t max_upload_bytes = int64_t{4} << 30;
   JobLimits job_limits;
-  int handler_threads = 16;  // run the handlers that wait on the database
+  // Threads for the handlers that wait on the database; 0: one per core. More than the
+  // cores only adds queueing in the scheduler (measured: bench/README.md, submit load).
+  int handler_threads = 0;
 };
 
 // What the server calls out to; the store provides them. Not owned; must outlive the
