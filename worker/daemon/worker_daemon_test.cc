@@ -280,6 +280,7 @@ TEST_F(WorkerDaemonTest, RunsAJobToSuccessAndRecordsEverything) {
   EXPECT_EQ(ej.value("worker", ""), "w1");
   EXPECT_FALSE(ej.value("onednn_version", "").empty());
   EXPECT_TRUE(ej.contains("git_revision") && ej.contains("governor") && ej.contains("peak_rss_bytes"));
+  EXPECT_NE(ej.value("pinning", ""), "") << "thread binding is recorded";
 
   ASSERT_OK_AND_ASSIGN(std::vector<store::WorkerRecord> workers, store::ListWorkers(*db_, absl::Minutes(1)));
   ASSERT_EQ(workers.size(), 1u);

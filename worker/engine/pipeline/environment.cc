@@ -2,6 +2,9 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include <omp.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -60,6 +63,22 @@ int64_t PeakRssBytes() {
   return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
+namespace {
+
+// How the engine's OpenMP threads are bound to CPUs: the two variables that set it and the
+// policy the runtime reports (unbound threads may migrate between cores mid-measurement).
+std::string Pinning() {
+  static constexpr const char* kBind[] = {"false", "true", "primary", "close", "spread"};
+  const int bind = static_cast<int>(omp_get_proc_bind());
+  const char* places = std::getenv("OMP_PLACES");
+  const char* proc_bind = std::getenv("OMP_PROC_BIND");
+  return absl::StrCat("OMP_PROC_BIND=", proc_bind ? proc_bind : "unset", ", OMP_PLACES=", places ? places : "unset",
+                      ", effective binding ", bind >= 0 && bind < 5 ? kBind[bind] : "unknown",
+                      bind == 0 ? " (threads not pinned)" : "");
+}
+
+}  // namespace
+
 EnvironmentInfo DescribeEnvironment(int threads) {
   EnvironmentInfo e;
   e.qbench_version = "0.2.0";
@@ -77,6 +96,7 @@ EnvironmentInfo DescribeEnvironment(int threads) {
   e.cpu_model = CpuInfoField("model name");
   e.cpu_flags = RelevantFlags();
   e.affinity = Affinity();
+  e.pinning = Pinning();
   e.governor = Governor();
   e.compiler = absl::StrCat("gcc ", __VERSION__);
   e.threads = threads;

@@ -79,6 +79,7 @@ struct EnvironmentInfo {
   std::string qbench_version, git_revision, onednn_version, onednn_isa, cpu_model, compiler;
   std::string cpu_flags;      // the ISA extensions that matter here (avx2, avx512*, vnni, bf16, amx)
   std::string affinity;       // the CPUs this process may run on ("0-1")
+  std::string pinning;        // OpenMP thread binding: OMP_PROC_BIND, OMP_PLACES and the effective policy
   std::string governor;       // cpufreq scaling governor, or "unreadable"
   int threads = 0, cores = 0;
   int64_t peak_rss_bytes = 0; // of the whole job, read when it ends

@@ -158,6 +158,7 @@ json ToJson(const JobResult& r) {
                       {"onednn_version", r.env.onednn_version}, {"onednn_isa", r.env.onednn_isa},
                       {"cpu_model", r.env.cpu_model},           {"cpu_flags", r.env.cpu_flags},
                       {"affinity", r.env.affinity},             {"governor", r.env.governor},
+                      {"pinning", r.env.pinning},
                       {"compiler", r.env.compiler},             {"threads", r.env.threads},
                       {"cores", r.env.cores},                   {"seed", r.spec.seed},
                       {"peak_rss_bytes", r.env.peak_rss_bytes}};
