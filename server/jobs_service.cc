@@ -4,19 +4,11 @@
 #include "absl/strings/str_cat.h"
 #include "server/file_stream.h"
 #include "server/grpc_status.h"
+#include "server/proto_time.h"
 #include "server/offload.h"
 
 namespace qbench::server {
 namespace {
-
-using google::protobuf::Timestamp;
-
-void SetTime(absl::Time t, Timestamp* ts) {
-  if (t == absl::InfinitePast()) return;
-  const int64_t ns = absl::ToUnixNanos(t);
-  ts->set_seconds(ns / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
 
 void ToProto(const ArtifactSource& a, qbench::v1::ArtifactRef* ref) {
   if (a.kind == ArtifactSource::Kind::kBlob) ref->set_blob("blobs/" + a.value);
@@ -52,9 +44,9 @@ void ToProto(const JobRecord& r, qbench::v1::Job* job) {
   job->set_request_id(r.job.request_id);
   job->set_attempts(r.attempts);
   job->set_worker(r.worker);
-  SetTime(r.create_time, job->mutable_create_time());
-  SetTime(r.start_time, job->mutable_start_time());
-  SetTime(r.end_time, job->mutable_end_time());
+  SetTimestamp(r.create_time, job->mutable_create_time());
+  SetTimestamp(r.start_time, job->mutable_start_time());
+  SetTimestamp(r.end_time, job->mutable_end_time());
   for (const ConfigProgressRecord& p : r.progress) {
     auto* out = job->add_progress();
     out->set_config(p.config);

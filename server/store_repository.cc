@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
 #include "common/status.h"
+#include "server/proto_time.h"
 #include "server/store/blobs.h"
 #include "server/store/jobs.h"
 #include "server/store/outcomes.h"
@@ -77,12 +78,11 @@ JobRecord RecordFrom(const store::Job& j, const std::string& team) {
   return r;
 }
 
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t us = absl::ToUnixMicros(t);
-  ts.set_seconds(us / 1000000);
-  ts.set_nanos(static_cast<int32_t>(us % 1000000) * 1000);
-  return ts;
+// The team's job; another team's or a missing one is NOT_FOUND named as the API names it.
+absl::StatusOr<store::Job> OwnedJob(store::Db& db, int64_t team, int64_t id) {
+  auto job = store::GetJob(db, team, id);
+  if (absl::IsNotFound(job.status())) return absl::NotFoundError(absl::StrCat("jobs/", id, ": not found"));
+  return job;
 }
 
 qbench::v1::JobState ApiState(const std::string& name) {
@@ -145,12 +145,8 @@ absl::StatusOr<JobRecord> StoreRepository::CreateJob(const NewJob& job) {
 absl::StatusOr<JobRecord> StoreRepository::GetJob(const std::string& team_id, int64_t id) {
   QB_ASSIGN_OR_RETURN(int64_t team, TeamKey(team_id));
   return pool_->Run([&](store::Db& db) -> absl::StatusOr<JobRecord> {
-    auto job = store::GetJob(db, team, id);
-    if (!job.ok()) {
-      if (absl::IsNotFound(job.status())) return absl::NotFoundError(absl::StrCat("jobs/", id, ": not found"));
-      return job.status();
-    }
-    JobRecord r = RecordFrom(*job, team_id);
+    QB_ASSIGN_OR_RETURN(store::Job job, OwnedJob(db, team, id));
+    JobRecord r = RecordFrom(job, team_id);
     QB_ASSIGN_OR_RETURN(store::JobAssets assets, store::GetJobAssets(db, id));
     r.job.model = SourceFrom(assets.model);
     r.job.eval_dataset = SourceFrom(assets.eval_dataset);
@@ -197,7 +193,7 @@ absl::StatusOr<JobRepository::EventsPage> StoreRepository::ListEvents(const std:
   QB_ASSIGN_OR_RETURN(int64_t team, TeamKey(team_id));
   return pool_->Run([&](store::Db& db) -> absl::StatusOr<EventsPage> {
     // The state first: when it is final, every event was committed before it.
-    QB_ASSIGN_OR_RETURN(store::Job job, store::GetJob(db, team, id));
+    QB_ASSIGN_OR_RETURN(store::Job job, OwnedJob(db, team, id));
     QB_ASSIGN_OR_RETURN(std::vector<store::JobEvent> events, store::ListJobEvents(db, id));
     EventsPage page;
     page.ended = store::IsTerminal(job.state);
@@ -217,7 +213,7 @@ absl::StatusOr<JobRepository::EventsPage> StoreRepository::ListEvents(const std:
       }
       qbench::v1::JobEvent out;
       out.set_sequence(sequence);
-      *out.mutable_time() = ToTimestamp(e.at);
+      SetTimestamp(e.at, out.mutable_time());
       if (e.kind == "state") {
         auto* sc = out.mutable_state_changed();
         sc->set_state(ApiState(e.state.value_or("")));
@@ -274,13 +270,9 @@ absl::StatusOr<std::vector<int64_t>> StoreRepository::WaitForEvents(absl::Durati
 absl::StatusOr<qbench::v1::JobResults> StoreRepository::GetResults(const std::string& team_id, int64_t id) {
   QB_ASSIGN_OR_RETURN(int64_t team, TeamKey(team_id));
   return pool_->Run([&](store::Db& db) -> absl::StatusOr<qbench::v1::JobResults> {
-    auto job = store::GetJob(db, team, id);
-    if (!job.ok()) {
-      if (absl::IsNotFound(job.status())) return absl::NotFoundError(absl::StrCat("jobs/", id, ": not found"));
-      return job.status();
-    }
+    QB_ASSIGN_OR_RETURN(store::Job job, OwnedJob(db, team, id));
     QB_ASSIGN_OR_RETURN(qbench::v1::JobResults r, LoadResults(db, id));
-    r.set_state(static_cast<qbench::v1::JobState>(FromStore(job->state)));
+    r.set_state(static_cast<qbench::v1::JobState>(FromStore(job.state)));
     return r;
   });
 }
@@ -289,11 +281,7 @@ absl::StatusOr<JobRepository::ExportBlob> StoreRepository::FindExport(const std:
                                                                       const std::string& config) {
   QB_ASSIGN_OR_RETURN(int64_t team, TeamKey(team_id));
   return pool_->Run([&](store::Db& db) -> absl::StatusOr<ExportBlob> {
-    auto job = store::GetJob(db, team, id);
-    if (!job.ok()) {
-      if (absl::IsNotFound(job.status())) return absl::NotFoundError(absl::StrCat("jobs/", id, ": not found"));
-      return job.status();
-    }
+    QB_RETURN_IF_ERROR(OwnedJob(db, team, id).status());
     QB_ASSIGN_OR_RETURN(store::ExportRef e, store::FindExport(db, id, config));
     return ExportBlob{HexEncode(e.sha256), e.size};
   });
@@ -360,7 +348,7 @@ absl::StatusOr<qbench::v1::ListDevicesResponse> StoreRepository::ListWorkers(int
       dev->set_device_class(d.device_class);
       dev->set_description(d.attributes_json);
     }
-    *o->mutable_last_heartbeat_time() = ToTimestamp(w.last_heartbeat);
+    SetTimestamp(w.last_heartbeat, o->mutable_last_heartbeat_time());
     o->set_online(now - w.last_heartbeat < absl::Minutes(1));
   }
   return out;

@@ -68,7 +68,7 @@ absl::StatusOr<std::optional<Blob>> FindBlob(Db& db, const std::string& sha256) 
   if (sha256.size() != 32) return absl::InvalidArgumentError("blob sha256 must be 32 bytes");
   return InTransaction(db, "find blob", [&](pqxx::work& tx) -> absl::StatusOr<std::optional<Blob>> {
     auto r = tx.exec_params("SELECT size, path FROM blobs WHERE sha256 = $1",
-                            pqxx::binarystring(sha256.data(), sha256.size()));
+                            Bytes(sha256));
     if (r.empty()) return std::optional<Blob>();
     return std::optional<Blob>(Blob{sha256, r[0][0].as<int64_t>(), r[0][1].as<std::string>()});
   });
@@ -117,7 +117,7 @@ absl::Status AddBlobOwner(Db& db, int64_t team_id, const std::string& sha256, in
   if (sha256.size() != 32) return absl::InvalidArgumentError("blob digest must be 32 bytes");
   return InTransaction(db, "add blob owner", [&](pqxx::work& tx) -> absl::Status {
     tx.exec_params("INSERT INTO blob_owners(team_id, sha256, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", team_id,
-                   pqxx::binarystring(sha256.data(), sha256.size()), size);
+                   Bytes(sha256), size);
     return absl::OkStatus();
   });
 }
@@ -125,7 +125,7 @@ absl::Status AddBlobOwner(Db& db, int64_t team_id, const std::string& sha256, in
 absl::StatusOr<bool> TeamOwnsBlob(Db& db, int64_t team_id, const std::string& sha256) {
   return InTransaction(db, "check blob owner", [&](pqxx::work& tx) -> absl::StatusOr<bool> {
     auto r = tx.exec_params("SELECT 1 FROM blob_owners WHERE team_id = $1 AND sha256 = $2", team_id,
-                            pqxx::binarystring(sha256.data(), sha256.size()));
+                            Bytes(sha256));
     return !r.empty();
   });
 }

@@ -75,6 +75,9 @@ auto InAutocommit(Db& db, const char* what, Fn&& fn) -> decltype(fn(std::declval
   }
 }
 
+// Binds raw bytes (a digest) as a bytea parameter.
+inline pqxx::binarystring Bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
+
 // Reads a nullable column: std::nullopt for NULL.
 template <typename T>
 std::optional<T> OptField(const pqxx::field& f) {

@@ -64,8 +64,6 @@ absl::Status ValidateNewJob(const NewJob& job) {
   return absl::OkStatus();
 }
 
-pqxx::binarystring Bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
-
 // Records one asset of a new job and returns its models/datasets id. `field` names the
 // asset in errors ("model", "eval_dataset", "calibration_dataset").
 absl::StatusOr<int64_t> InsertAsset(pqxx::work& tx, int64_t team_id, const AssetRef& a, bool dataset,

@@ -6,8 +6,6 @@
 namespace qbench::store {
 namespace {
 
-pqxx::binarystring Bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
-
 bool IsStage(const std::string& s) {
   for (const char* k : kStages)
     if (s == k) return true;

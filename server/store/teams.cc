@@ -7,8 +7,6 @@
 namespace qbench::store {
 namespace {
 
-pqxx::binarystring Bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
-
 constexpr size_t kMaxTokenBytes = 512;  // longer "tokens" are not ours: refuse before hashing
 
 }  // namespace
