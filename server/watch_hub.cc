@@ -16,7 +16,7 @@ struct WatchHub::Watcher {
   bool ended = false;    // hub thread only
   std::recursive_mutex mu;
   class Reactor* reactor = nullptr;  // guarded by mu
-  bool pending = true;               // hub: refresh on the next pass
+  bool pending = true;               // hub (under its mu_): refresh on the next pass; a new watcher wants its backlog
 };
 
 class Reactor : public grpc::ServerWriteReactor<qbench::v1::JobEvent> {
@@ -122,7 +122,6 @@ grpc::ServerWriteReactor<qbench::v1::JobEvent>* WatchHub::Watch(const std::strin
   w->reactor = reactor;
   std::lock_guard<std::mutex> lock(mu_);
   watchers_.push_back(std::move(w));
-  added_ = true;
   wake_.notify_one();
   return reactor;
 }
@@ -150,13 +149,12 @@ void WatchHub::Loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-        if (stop_ || added_) return true;
+        if (stop_) return true;
         for (auto& w : watchers_)
           if (w->pending) return true;
         return false;
       });
       if (stop_) break;
-      added_ = false;
       const bool poll_all = absl::Now() - last_poll >= poll_;
       if (poll_all) last_poll = absl::Now();
       // Drop watchers whose call is over.

@@ -43,7 +43,6 @@ class WatchHub {
   std::mutex mu_;
   std::condition_variable wake_;
   std::vector<std::shared_ptr<Watcher>> watchers_;  // guarded by mu_
-  bool added_ = false;                              // guarded by mu_: a new watcher wants its backlog
   std::atomic<bool> stop_{false};
   std::thread listener_;  // turns store notifications into wake-ups
   std::thread thread_;
