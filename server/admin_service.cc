@@ -8,16 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/grpc_status.h"
+#include "server/offload.h"
 #include "common/sha256.h"
 
 namespace qbench::server {
 namespace {
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
-}
 
 absl::StatusOr<Principal> BeginAdmin(grpc::CallbackServerContext* ctx, const TokenVerifier& verifier) {
   auto p = Authenticate(*ctx, verifier);
@@ -60,56 +55,62 @@ bool IsValidTeamId(const std::string& id) {
 grpc::ServerUnaryReactor* AdminService::CreateTeam(grpc::CallbackServerContext* ctx,
                                                    const qbench::v1::CreateTeamRequest* request,
                                                    qbench::v1::Team* response) {
-  if (auto p = BeginAdmin(ctx, *verifier_); !p.ok()) return Done(ctx, p.status());
-  if (!IsValidTeamId(request->team_id()))
-    return Done(ctx, absl::InvalidArgumentError("team_id: must be 3-63 characters of [a-z0-9-], starting with a letter"));
-  if (request->display_name().size() > 128)
-    return Done(ctx, absl::InvalidArgumentError("display_name: must be at most 128 characters"));
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  absl::Status s = repository_->CreateTeam(request->team_id(), request->display_name());
-  if (s.ok()) {
-    response->set_name("teams/" + request->team_id());
-    response->set_display_name(request->display_name());
-  }
-  return Done(ctx, s);
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    if (auto p = BeginAdmin(ctx, *verifier_); !p.ok()) return p.status();
+    if (!IsValidTeamId(request->team_id()))
+      return absl::InvalidArgumentError("team_id: must be 3-63 characters of [a-z0-9-], starting with a letter");
+    if (request->display_name().size() > 128)
+      return absl::InvalidArgumentError("display_name: must be at most 128 characters");
+    if (repository_ == nullptr) return NoStore();
+    absl::Status s = repository_->CreateTeam(request->team_id(), request->display_name());
+    if (s.ok()) {
+      response->set_name("teams/" + request->team_id());
+      response->set_display_name(request->display_name());
+    }
+    return s;
+  });
 }
 
 grpc::ServerUnaryReactor* AdminService::CreateToken(grpc::CallbackServerContext* ctx,
                                                     const qbench::v1::CreateTokenRequest* request,
                                                     qbench::v1::CreateTokenResponse* response) {
-  if (auto p = BeginAdmin(ctx, *verifier_); !p.ok()) return Done(ctx, p.status());
-  auto team = ParseTeamName(request->parent(), "parent");
-  if (!team.ok()) return Done(ctx, team.status());
-  if (request->token().display_name().size() > 128)
-    return Done(ctx, absl::InvalidArgumentError("token.display_name: must be at most 128 characters"));
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  auto secret = NewSecret();
-  if (!secret.ok()) return Done(ctx, secret.status());
-  auto id = repository_->CreateToken(*team, request->token().display_name(), request->token().admin(),
-                                     Sha256Hex(*secret));
-  if (id.ok()) {
-    response->mutable_token()->set_name(absl::StrCat("teams/", *team, "/tokens/", *id));
-    response->mutable_token()->set_display_name(request->token().display_name());
-    response->mutable_token()->set_admin(request->token().admin());
-    response->set_secret(*secret);
-  }
-  return Done(ctx, id.status());
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    if (auto p = BeginAdmin(ctx, *verifier_); !p.ok()) return p.status();
+    auto team = ParseTeamName(request->parent(), "parent");
+    if (!team.ok()) return team.status();
+    if (request->token().display_name().size() > 128)
+      return absl::InvalidArgumentError("token.display_name: must be at most 128 characters");
+    if (repository_ == nullptr) return NoStore();
+    auto secret = NewSecret();
+    if (!secret.ok()) return secret.status();
+    auto id = repository_->CreateToken(*team, request->token().display_name(), request->token().admin(),
+                                       Sha256Hex(*secret));
+    if (id.ok()) {
+      response->mutable_token()->set_name(absl::StrCat("teams/", *team, "/tokens/", *id));
+      response->mutable_token()->set_display_name(request->token().display_name());
+      response->mutable_token()->set_admin(request->token().admin());
+      response->set_secret(*secret);
+    }
+    return id.status();
+  });
 }
 
 grpc::ServerUnaryReactor* AdminService::RevokeToken(grpc::CallbackServerContext* ctx,
                                                     const qbench::v1::RevokeTokenRequest* request,
                                                     qbench::v1::Token* response) {
-  if (auto p = BeginAdmin(ctx, *verifier_); !p.ok()) return Done(ctx, p.status());
-  std::vector<std::string> parts = absl::StrSplit(request->name(), '/');
-  int64_t id = 0;
-  if (parts.size() != 4 || parts[0] != "teams" || !IsValidTeamId(parts[1]) || parts[2] != "tokens" ||
-      !absl::SimpleAtoi(parts[3], &id) || id <= 0)
-    return Done(ctx, absl::InvalidArgumentError(
-                         absl::StrCat("name: expected \"teams/<team_id>/tokens/<id>\", got \"", request->name(), "\"")));
-  if (repository_ == nullptr) return Done(ctx, NoStore());
-  absl::Status s = repository_->RevokeToken(parts[1], id);
-  if (s.ok()) response->set_name(request->name());
-  return Done(ctx, s);
+  return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
+    if (auto p = BeginAdmin(ctx, *verifier_); !p.ok()) return p.status();
+    std::vector<std::string> parts = absl::StrSplit(request->name(), '/');
+    int64_t id = 0;
+    if (parts.size() != 4 || parts[0] != "teams" || !IsValidTeamId(parts[1]) || parts[2] != "tokens" ||
+        !absl::SimpleAtoi(parts[3], &id) || id <= 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("name: expected \"teams/<team_id>/tokens/<id>\", got \"", request->name(), "\""));
+    if (repository_ == nullptr) return NoStore();
+    absl::Status s = repository_->RevokeToken(parts[1], id);
+    if (s.ok()) response->set_name(request->name());
+    return s;
+  });
 }
 
 }  // namespace qbench::server

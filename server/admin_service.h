@@ -5,6 +5,7 @@
 
 #include "qbench/v1/qbench.grpc.pb.h"
 #include "server/auth.h"
+#include "server/offload.h"
 
 namespace qbench::server {
 
@@ -24,9 +25,10 @@ class AdminRepository {
 
 class AdminService final : public qbench::v1::Admin::CallbackService {
  public:
-  // `repository` may be null: valid requests then get UNIMPLEMENTED.
-  AdminService(AdminRepository* repository, const TokenVerifier* verifier)
-      : repository_(repository), verifier_(verifier) {}
+  // `repository` may be null: valid requests then get UNIMPLEMENTED. `pool` runs the
+  // handlers (they wait on the store); null: inline.
+  AdminService(AdminRepository* repository, const TokenVerifier* verifier, BlockingPool* pool = nullptr)
+      : repository_(repository), verifier_(verifier), pool_(pool) {}
 
   grpc::ServerUnaryReactor* CreateTeam(grpc::CallbackServerContext* ctx, const qbench::v1::CreateTeamRequest* request,
                                        qbench::v1::Team* response) override;
@@ -40,6 +42,7 @@ class AdminService final : public qbench::v1::Admin::CallbackService {
  private:
   AdminRepository* repository_;
   const TokenVerifier* verifier_;
+  BlockingPool* pool_;
 };
 
 // 3-63 characters of [a-z0-9-], starting with a letter.

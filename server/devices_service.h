@@ -6,6 +6,7 @@
 
 #include "qbench/v1/qbench.grpc.pb.h"
 #include "server/auth.h"
+#include "server/offload.h"
 
 namespace qbench::server {
 
@@ -23,8 +24,10 @@ class DeviceRegistry {
 
 class DevicesService final : public qbench::v1::Devices::CallbackService {
  public:
-  // `registry` may be null: valid requests then get UNIMPLEMENTED.
-  DevicesService(DeviceRegistry* registry, const TokenVerifier* verifier) : registry_(registry), verifier_(verifier) {}
+  // `registry` may be null: valid requests then get UNIMPLEMENTED. `pool` runs the handler
+  // (it waits on the store); null: inline.
+  DevicesService(DeviceRegistry* registry, const TokenVerifier* verifier, BlockingPool* pool = nullptr)
+      : registry_(registry), verifier_(verifier), pool_(pool) {}
 
   grpc::ServerUnaryReactor* ListDevices(grpc::CallbackServerContext* ctx,
                                         const qbench::v1::ListDevicesRequest* request,
@@ -33,6 +36,7 @@ class DevicesService final : public qbench::v1::Devices::CallbackService {
  private:
   DeviceRegistry* registry_;
   const TokenVerifier* verifier_;
+  BlockingPool* pool_;
 };
 
 }  // namespace qbench::server

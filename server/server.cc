@@ -60,8 +60,8 @@ absl::StatusOr<std::unique_ptr<QbServer>> QbServer::Start(const ServerOptions& o
   s->pool_ = std::make_unique<BlockingPool>(handlers);
   s->jobs_service_ = std::make_unique<JobsService>(deps.jobs, deps.verifier, options.job_limits, s->blobs_.get(),
                                                    s->hub_.get(), s->pool_.get());
-  s->devices_service_ = std::make_unique<DevicesService>(deps.devices, deps.verifier);
-  s->admin_service_ = std::make_unique<AdminService>(deps.admin, deps.verifier);
+  s->devices_service_ = std::make_unique<DevicesService>(deps.devices, deps.verifier, s->pool_.get());
+  s->admin_service_ = std::make_unique<AdminService>(deps.admin, deps.verifier, s->pool_.get());
 
   // Both before the builder: health must be enabled before BuildAndStart, and calling
   // Init keeps libgrpc++_reflection linked under --as-needed.
