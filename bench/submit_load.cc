@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/flags.h"
@@ -24,14 +25,11 @@
 
 namespace {
 
-const char* grpc_status_names(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                           "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < 17 ? kNames[i] : "?";
+// "UNAVAILABLE: message" (gRPC and absl share the canonical code numbering).
+std::string Describe(const grpc::Status& s) {
+  return absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())), ": ", s.error_message());
 }
+
 
 constexpr qbench::FlagSpec kFlags[] = {
     {"--clients", "N", "concurrent clients, each on its own channel (default 50)"},
@@ -120,13 +118,13 @@ int main(int argc, char** argv) {
           if (s.error_code() != grpc::StatusCode::UNAVAILABLE && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)
             break;
           std::lock_guard<std::mutex> lock(mu);
-          ++error_counts[absl::StrCat("retried ", grpc_status_names(s.error_code()), ": ", s.error_message())];
+          ++error_counts[absl::StrCat("retried ", Describe(s))];
         }
         const double ms = absl::ToDoubleMilliseconds(absl::Now() - s0);
         std::lock_guard<std::mutex> lock(mu);
         if (!s.ok()) {
           ++errors;
-          ++error_counts[absl::StrCat(grpc_status_names(s.error_code()), ": ", s.error_message())];
+          ++error_counts[Describe(s)];
           continue;
         }
         latency_ms.push_back(ms);
