@@ -1,22 +1,18 @@
 #include "tests/pg_test_util.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tests/subprocess.h"
 
 namespace qbench::testing {
 namespace {
@@ -48,30 +44,6 @@ absl::Status Run(std::vector<std::string> argv, const std::string& log) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("`", absl::StrJoin(argv, " "), "` failed (status ", status, "), see ", log));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A port nothing listens on now (the kernel's pick for an ephemeral bind).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 }  // namespace
@@ -107,17 +79,17 @@ absl::StatusOr<std::unique_ptr<PgTestCluster>> PgTestCluster::Start() {
                             "--no-sync"},
                            tmpl + "/initdb.log");
       !s.ok()) {
-    return absl::InternalError(absl::StrCat(s.message(), "\n", ReadFile(tmpl + "/initdb.log")));
+    return absl::InternalError(absl::StrCat(s.message(), "\n", ReadTextFile(tmpl + "/initdb.log")));
   }
   absl::Status last;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    const int port = FreePort();
+    const int port = FreeTcpPort();
     if (port == 0) continue;
     last = pg->StartOn(port);
     if (last.ok()) return pg;
   }
   return absl::InternalError(absl::StrCat("PostgreSQL did not start: ", last.message(), "\n",
-                                          ReadFile(tmpl + "/server.log")));
+                                          ReadTextFile(tmpl + "/server.log")));
 }
 
 absl::Status PgTestCluster::StartOn(int port) {

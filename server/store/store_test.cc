@@ -70,21 +70,11 @@ LayerResult Layer(const std::string& name, const std::string& op, std::optional<
 
 class StoreTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // Never skip: a missing PostgreSQL fails every test in SetUp with the reason. (An
-    // assertion here would make gtest report the tests as SKIPPED, which ctest accepts.)
-    auto pg = qbench::testing::SharedPgCluster();
-    if (pg.ok()) cluster_ = *pg;
-    else start_error_ = new std::string(pg.status().ToString());
-  }
-  static void TearDownTestSuite() {
-    cluster_ = nullptr;  // owned by SharedPgCluster
-    delete start_error_;
-    start_error_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << "PostgreSQL cluster did not start: " << (start_error_ ? *start_error_ : "");
+    // Never skip: a missing PostgreSQL fails every test here with the reason.
+    auto pg = qbench::testing::SharedPgCluster();
+    ASSERT_TRUE(pg.ok()) << "PostgreSQL cluster did not start: " << pg.status();
+    cluster_ = *pg;
     static int counter = 0;
     db_name_ = absl::StrCat("t", ++counter);
     ASSERT_OK(cluster_->CreateDatabase(db_name_));
@@ -110,14 +100,11 @@ class StoreTest : public ::testing::Test {
     return job;
   }
 
-  static qbench::testing::PgTestCluster* cluster_;
-  static std::string* start_error_;
+  qbench::testing::PgTestCluster* cluster_ = nullptr;  // owned by SharedPgCluster
   std::string db_name_;
   std::unique_ptr<Db> db_;
   int64_t team_ = 0;
 };
-qbench::testing::PgTestCluster* StoreTest::cluster_ = nullptr;
-std::string* StoreTest::start_error_ = nullptr;
 
 TEST_F(StoreTest, MigrateTwiceIsNoOpAndRecordsVersions) {
   ASSERT_OK_AND_ASSIGN(MigrateReport again, Migrate(*db_, MigrationsDir()));

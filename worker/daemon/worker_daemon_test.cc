@@ -94,21 +94,11 @@ store::AssetRef PathAsset(const std::string& path) {
 
 class WorkerDaemonTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // Never skip: a missing PostgreSQL fails every test in SetUp with the reason. (An
-    // assertion here would make gtest report the tests as SKIPPED, which ctest accepts.)
-    auto pg = qbench::testing::SharedPgCluster();
-    if (pg.ok()) cluster_ = *pg;
-    else start_error_ = new std::string(pg.status().ToString());
-  }
-  static void TearDownTestSuite() {
-    cluster_ = nullptr;  // owned by SharedPgCluster
-    delete start_error_;
-    start_error_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << "PostgreSQL cluster did not start: " << (start_error_ ? *start_error_ : "");
+    // Never skip: a missing PostgreSQL fails every test here with the reason.
+    auto pg = qbench::testing::SharedPgCluster();
+    ASSERT_TRUE(pg.ok()) << "PostgreSQL cluster did not start: " << pg.status();
+    cluster_ = *pg;
     static int counter = 0;
     db_name_ = absl::StrCat("w", ++counter);
     ASSERT_OK(cluster_->CreateDatabase(db_name_));
@@ -168,14 +158,11 @@ class WorkerDaemonTest : public ::testing::Test {
     return done();
   }
 
-  static qbench::testing::PgTestCluster* cluster_;
-  static std::string* start_error_;
+  qbench::testing::PgTestCluster* cluster_ = nullptr;  // owned by SharedPgCluster
   std::string db_name_, cache_dir_;
   std::unique_ptr<store::Db> db_;
   int64_t team_ = 0;
 };
-qbench::testing::PgTestCluster* WorkerDaemonTest::cluster_ = nullptr;
-std::string* WorkerDaemonTest::start_error_ = nullptr;
 
 // A daemon on its own thread until Stop().
 class DaemonThread {
