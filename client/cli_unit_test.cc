@@ -224,6 +224,19 @@ TEST(JobFormatTest, EventsReadAsOneLineEach) {
   e.mutable_result()->set_config("w4a8");
   e.mutable_result()->set_error("no int4 kernel");
   EXPECT_EQ(FormatEvent(e), "result w4a8: error: no int4 kernel");
+  // A result's line gives p50 with its interval once the server sends one.
+  v1::ConfigResult& r = *e.mutable_result();
+  r.set_error("");
+  r.set_config("fp32");
+  r.set_top1(0.9);
+  auto* l = r.add_latency();
+  l->set_batch_size(1);
+  l->set_p50_ms(1.25);
+  EXPECT_EQ(FormatEvent(e), "result fp32: top-1 90.00%, p50 1.250 ms at batch 1");
+  l->set_sessions(5);
+  l->set_median_ci_low_ms(1.2);
+  l->set_median_ci_high_ms(1.3126);
+  EXPECT_EQ(FormatEvent(e), "result fp32: top-1 90.00%, p50 1.250 ms [1.200, 1.313] at batch 1");
 }
 
 }  // namespace

@@ -51,7 +51,12 @@ std::string EnergySourceName(v1::EnergySource s) {
 
 // ---- output columns: one table drives the text table, CSV and JSON -------------------
 
-enum class Kind { kText, kNumber, kInt, kFlag };
+// kMedianCi: p50 with its confidence interval, one text cell (the table only).
+enum class Kind { kText, kNumber, kInt, kFlag, kMedianCi };
+
+// Where a column appears: the text table leaves out long or redundant columns, the data
+// formats (CSV, JSON) leave out the table's composite cells.
+enum Where : unsigned { kTable = 1, kData = 2, kBoth = kTable | kData };
 
 struct Column {
   const char* title;   // text table header
@@ -60,28 +65,41 @@ struct Column {
   const char* format;  // printf format of a number
   std::string CompareRow::*text;
   std::optional<double> CompareRow::*number;
-  bool in_table;       // the text table leaves out long or redundant columns
+  unsigned where;
+  int64_t CompareRow::*integer = nullptr;  // kInt: 0 is unset
 };
 
+// CSV keeps the columns of earlier versions at their positions: new ones go before
+// ERROR, which stays last.
 constexpr Column kColumns[] = {
-    {"JOB", "job", Kind::kText, nullptr, &CompareRow::job, nullptr, true},
-    {"CONFIG", "config", Kind::kText, nullptr, &CompareRow::config, nullptr, true},
-    {"DEVICE", "device", Kind::kText, nullptr, &CompareRow::device, nullptr, false},
-    {"BATCH", "batch_size", Kind::kInt, nullptr, nullptr, nullptr, true},
-    {"TOP1%", "top1_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::top1_pct, true},
-    {"dTOP1(pts)", "delta_top1_pts", Kind::kNumber, "%+.2f", nullptr, &CompareRow::delta_top1_pts, true},
-    {"AGREE%", "agreement_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::agreement_pct, true},
-    {"SQNR(dB)", "sqnr_db", Kind::kNumber, "%.1f", nullptr, &CompareRow::sqnr_db, true},
-    {"SIZE(KiB)", "size_kib", Kind::kNumber, "%.1f", nullptr, &CompareRow::size_kib, true},
-    {"SIZE/FP32", "size_ratio", Kind::kNumber, "%.3f", nullptr, &CompareRow::size_ratio, true},
-    {"P50(ms)", "p50_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p50_ms, true},
-    {"P99(ms)", "p99_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p99_ms, true},
-    {"P50/FP32", "latency_ratio", Kind::kNumber, "%.2f", nullptr, &CompareRow::latency_ratio, true},
-    {"SAMPLES/s", "throughput_per_s", Kind::kNumber, "%.1f", nullptr, &CompareRow::throughput_per_s, true},
-    {"J/SAMPLE", "energy_j_per_sample", Kind::kNumber, "%.4g", nullptr, &CompareRow::energy_j_per_sample, true},
-    {"ENERGY", "energy_source", Kind::kText, nullptr, &CompareRow::energy_source, nullptr, true},
-    {"PARETO", "pareto", Kind::kFlag, nullptr, nullptr, nullptr, true},
-    {"ERROR", "error", Kind::kText, nullptr, &CompareRow::error, nullptr, false},
+    {"JOB", "job", Kind::kText, nullptr, &CompareRow::job, nullptr, kBoth},
+    {"CONFIG", "config", Kind::kText, nullptr, &CompareRow::config, nullptr, kBoth},
+    {"DEVICE", "device", Kind::kText, nullptr, &CompareRow::device, nullptr, kData},
+    {"BATCH", "batch_size", Kind::kInt, nullptr, nullptr, nullptr, kBoth, &CompareRow::batch_size},
+    {"TOP1%", "top1_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::top1_pct, kBoth},
+    {"dTOP1(pts)", "delta_top1_pts", Kind::kNumber, "%+.2f", nullptr, &CompareRow::delta_top1_pts, kBoth},
+    {"AGREE%", "agreement_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::agreement_pct, kBoth},
+    {"SQNR(dB)", "sqnr_db", Kind::kNumber, "%.1f", nullptr, &CompareRow::sqnr_db, kBoth},
+    {"SIZE(KiB)", "size_kib", Kind::kNumber, "%.1f", nullptr, &CompareRow::size_kib, kBoth},
+    {"SIZE/FP32", "size_ratio", Kind::kNumber, "%.3f", nullptr, &CompareRow::size_ratio, kBoth},
+    {"P50(ms)", "p50_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p50_ms, kData},
+    {"P50(ms) [CI]", "p50_ci", Kind::kMedianCi, "%.3f", nullptr, &CompareRow::p50_ms, kTable},
+    {"P99(ms)", "p99_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p99_ms, kBoth},
+    {"P50/FP32", "latency_ratio", Kind::kNumber, "%.2f", nullptr, &CompareRow::latency_ratio, kBoth},
+    {"SAMPLES/s", "throughput_per_s", Kind::kNumber, "%.1f", nullptr, &CompareRow::throughput_per_s, kBoth},
+    {"J/SAMPLE", "energy_j_per_sample", Kind::kNumber, "%.4g", nullptr, &CompareRow::energy_j_per_sample, kBoth},
+    {"ENERGY", "energy_source", Kind::kText, nullptr, &CompareRow::energy_source, nullptr, kBoth},
+    {"PARETO", "pareto", Kind::kFlag, nullptr, nullptr, nullptr, kBoth},
+    {"P90(ms)", "p90_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p90_ms, kData},
+    {"P99.9(ms)", "p999_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::p999_ms, kData},
+    {"MIN(ms)", "min_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::min_ms, kData},
+    {"MAX(ms)", "max_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::max_ms, kData},
+    {"MEAN(ms)", "mean_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::mean_ms, kData},
+    {"P50 CI LOW(ms)", "median_ci_low_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::median_ci_low_ms, kData},
+    {"P50 CI HIGH(ms)", "median_ci_high_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::median_ci_high_ms, kData},
+    {"SESSIONS", "latency_sessions", Kind::kInt, nullptr, nullptr, nullptr, kData, &CompareRow::latency_sessions},
+    {"CI METHOD", "latency_method", Kind::kText, nullptr, &CompareRow::latency_method, nullptr, kData},
+    {"ERROR", "error", Kind::kText, nullptr, &CompareRow::error, nullptr, kData},
 };
 
 std::string Number(const char* format, double v) {
@@ -94,9 +112,17 @@ std::string Number(const char* format, double v) {
 std::string Cell(const Column& c, const CompareRow& r, const std::string& empty) {
   switch (c.kind) {
     case Kind::kText: return r.*c.text;
-    case Kind::kInt: return r.batch_size > 0 ? absl::StrCat(r.batch_size) : empty;
+    case Kind::kInt: return r.*c.integer > 0 ? absl::StrCat(r.*c.integer) : empty;
     case Kind::kFlag: return r.pareto ? "*" : "";
     case Kind::kNumber: return r.*c.number ? Number(c.format, *(r.*c.number)) : empty;
+    case Kind::kMedianCi: {
+      if (!(r.*c.number)) return empty;
+      std::string out = Number(c.format, *(r.*c.number));
+      if (r.median_ci_low_ms && r.median_ci_high_ms)
+        absl::StrAppend(&out, " [", Number(c.format, *r.median_ci_low_ms), ", ", Number(c.format, *r.median_ci_high_ms),
+                        "]");
+      return out;
+    }
   }
   return empty;
 }
@@ -155,6 +181,19 @@ std::vector<CompareRow> BuildCompareRows(std::span<const v1::JobResults> results
         r.batch_size = l.batch_size();
         r.p50_ms = l.p50_ms();
         r.p99_ms = l.p99_ms();
+        // A server or row from before the latency detail sends sessions 0 and zeros: unset.
+        if (l.sessions() > 0) {
+          r.p90_ms = l.p90_ms();
+          r.p999_ms = l.p999_ms();
+          r.min_ms = l.min_ms();
+          r.max_ms = l.max_ms();
+          r.mean_ms = l.mean_ms();
+          r.median_ci_low_ms = l.median_ci_low_ms();
+          r.median_ci_high_ms = l.median_ci_high_ms();
+          r.latency_sessions = l.sessions();
+          r.latency_method = l.median_ci_method();
+        }
+        r.samples_ms.assign(l.samples_ms().begin(), l.samples_ms().end());
         if (l.ratio_to_fp32() > 0) r.latency_ratio = l.ratio_to_fp32();
         r.throughput_per_s = l.throughput_per_s();
         rows.push_back(with_energy(r));
@@ -170,7 +209,7 @@ std::string FormatCompareTable(const std::vector<CompareRow>& rows) {
   for (const CompareRow& r : rows) jobs.insert(r.job);
   std::vector<const Column*> cols;
   for (const Column& c : kColumns)
-    if (c.in_table && (std::string(c.key) != "job" || jobs.size() > 1)) cols.push_back(&c);
+    if ((c.where & kTable) && (std::string(c.key) != "job" || jobs.size() > 1)) cols.push_back(&c);
   std::vector<std::vector<std::string>> cells;
   std::vector<size_t> width;
   for (const Column* c : cols) width.push_back(std::string(c->title).size());
@@ -206,11 +245,14 @@ std::string FormatCompareTable(const std::vector<CompareRow>& rows) {
 }
 
 std::string FormatCompareCsv(const std::vector<CompareRow>& rows) {
+  std::vector<const Column*> cols;
+  for (const Column& c : kColumns)
+    if (c.where & kData) cols.push_back(&c);
   std::string out;
-  for (const Column& c : kColumns) absl::StrAppend(&out, &c == kColumns ? "" : ",", c.key);
+  for (const Column* c : cols) absl::StrAppend(&out, c == cols.front() ? "" : ",", c->key);
   out += "\n";
   for (const CompareRow& r : rows) {
-    for (const Column& c : kColumns) absl::StrAppend(&out, &c == kColumns ? "" : ",", CsvQuote(Cell(c, r, "")));
+    for (const Column* c : cols) absl::StrAppend(&out, c == cols.front() ? "" : ",", CsvQuote(Cell(*c, r, "")));
     out += "\n";
   }
   return out;
@@ -220,18 +262,25 @@ std::string FormatCompareJson(const std::vector<CompareRow>& rows) {
   nlohmann::json array = nlohmann::json::array();
   for (const CompareRow& r : rows) {
     nlohmann::json o = nlohmann::json::object();
+    // JSON has no inf/NaN: those are null too.
+    auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     for (const Column& c : kColumns) {
+      if (!(c.where & kData)) continue;
       switch (c.kind) {
         case Kind::kText: o[c.key] = r.*c.text; break;
-        case Kind::kInt: o[c.key] = r.batch_size > 0 ? nlohmann::json(r.batch_size) : nlohmann::json(nullptr); break;
+        case Kind::kInt: o[c.key] = r.*c.integer > 0 ? nlohmann::json(r.*c.integer) : nlohmann::json(nullptr); break;
         case Kind::kFlag: o[c.key] = r.pareto; break;
         case Kind::kNumber: {
-          const auto& v = r.*c.number;  // JSON has no inf/NaN: those are null too
-          o[c.key] = v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+          const auto& v = r.*c.number;
+          o[c.key] = v ? number(*v) : nlohmann::json(nullptr);
           break;
         }
+        case Kind::kMedianCi: break;  // the table's composite; JSON has its parts
       }
     }
+    nlohmann::json samples = nlohmann::json::array();
+    for (double v : r.samples_ms) samples.push_back(number(v));
+    o["samples_ms"] = std::move(samples);
     array.push_back(std::move(o));
   }
   return array.dump(2) + "\n";

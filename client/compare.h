@@ -26,6 +26,12 @@ struct CompareRow {
   std::optional<double> size_kib, size_ratio;
   // Latency per query at batch_size, ms; ratio is p50 over FP32's p50 (lower is faster).
   std::optional<double> p50_ms, p99_ms, latency_ratio, throughput_per_s;
+  // Latency detail, ms, when the server has it: the spread, and the confidence interval
+  // of p50 with how it was built and the sessions (fresh plans) the samples came from.
+  std::optional<double> p90_ms, p999_ms, min_ms, max_ms, mean_ms, median_ci_low_ms, median_ci_high_ms;
+  int64_t latency_sessions = 0;  // 0: unknown
+  std::string latency_method;
+  std::vector<double> samples_ms;  // run order; JSON only (too long for a table or CSV)
   // Joules per sample when measured at this batch size (or at an unspecified one).
   std::optional<double> energy_j_per_sample;
   std::string energy_source;  // "RAPL", "EXTERNAL_METER", "ESTIMATED"; empty when not measured
@@ -40,10 +46,12 @@ struct CompareRow {
 std::vector<CompareRow> BuildCompareRows(std::span<const qbench::v1::JobResults> results, int64_t batch_filter = 0);
 
 // A fixed-width text table with a header; the JOB column only when rows span several jobs.
+// P50 carries its confidence interval when known: "1.234 [1.200, 1.260]".
 std::string FormatCompareTable(const std::vector<CompareRow>& rows);
-// RFC 4180 CSV with a header row; unset figures are empty fields.
+// RFC 4180 CSV with a header row; unset figures are empty fields. Every figure but the
+// samples, one column each.
 std::string FormatCompareCsv(const std::vector<CompareRow>& rows);
-// A JSON array of objects; unset figures are null.
+// A JSON array of objects; unset figures are null. Includes samples_ms (an array).
 std::string FormatCompareJson(const std::vector<CompareRow>& rows);
 
 }  // namespace qbench::client

@@ -195,5 +195,112 @@ TEST(CompareTest, CsvAndJsonParse) {
   EXPECT_EQ(json[10]["error"], "unsupported: 2-bit, \"weights\"");
 }
 
+// The latency detail: w8a8 at batch 1 carries it, every other row comes as from a server
+// before it (sessions 0) and must read as unset, not as zeros.
+v1::JobResults ResultsWithDetail() {
+  v1::JobResults r = Results();
+  v1::BatchLatency* l = r.mutable_configs(1)->mutable_latency(0);
+  EXPECT_EQ(l->batch_size(), 1);
+  l->set_p90_ms(0.55);
+  l->set_p999_ms(0.7);
+  l->set_min_ms(0.41);
+  l->set_max_ms(0.75);
+  l->set_mean_ms(0.52);
+  l->set_median_ci_low_ms(0.48);
+  l->set_median_ci_high_ms(0.5126);
+  l->set_sessions(5);
+  l->set_median_ci_method("sessions, 93.75%");
+  for (double v : {0.5, 0.41, 0.75, 0.49}) l->add_samples_ms(v);
+  return r;
+}
+
+TEST(CompareTest, LatencyDetailInRows) {
+  const v1::JobResults results = ResultsWithDetail();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  const CompareRow& w8 = Row(rows, "w8a8", 1);
+  EXPECT_DOUBLE_EQ(*w8.p90_ms, 0.55);
+  EXPECT_DOUBLE_EQ(*w8.p999_ms, 0.7);
+  EXPECT_DOUBLE_EQ(*w8.min_ms, 0.41);
+  EXPECT_DOUBLE_EQ(*w8.max_ms, 0.75);
+  EXPECT_DOUBLE_EQ(*w8.mean_ms, 0.52);
+  EXPECT_DOUBLE_EQ(*w8.median_ci_low_ms, 0.48);
+  EXPECT_DOUBLE_EQ(*w8.median_ci_high_ms, 0.5126);
+  EXPECT_EQ(w8.latency_sessions, 5);
+  EXPECT_EQ(w8.latency_method, "sessions, 93.75%");
+  EXPECT_EQ(w8.samples_ms, (std::vector<double>{0.5, 0.41, 0.75, 0.49}));
+  const CompareRow& old = Row(rows, "w8a8", 64);
+  EXPECT_FALSE(old.p90_ms.has_value());
+  EXPECT_FALSE(old.median_ci_low_ms.has_value());
+  EXPECT_EQ(old.latency_sessions, 0);
+  EXPECT_TRUE(old.samples_ms.empty());
+}
+
+TEST(CompareTest, TableShowsP50WithItsInterval) {
+  const v1::JobResults results = ResultsWithDetail();
+  const std::string table = FormatCompareTable(BuildCompareRows(std::span(&results, 1)));
+  std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 12u);
+  EXPECT_THAT(lines[0], HasSubstr("P50(ms) [CI]"));
+  EXPECT_THAT(lines[0], HasSubstr("P99(ms)"));
+  EXPECT_THAT(lines[3], HasSubstr("  0.500 [0.480, 0.513]  "));  // w8a8 b1
+  EXPECT_THAT(lines[3], HasSubstr("0.600"));                     // its p99
+  // Without an interval, p50 alone, right-aligned under the same header.
+  EXPECT_THAT(lines[4], HasSubstr(" 8.000  "));
+  EXPECT_THAT(lines[4], ::testing::Not(HasSubstr("[")));
+  EXPECT_EQ(lines[3].find("0.513]") + 6, lines[4].find(" 8.000") + 6);
+  // The detail columns stay out of the table.
+  EXPECT_THAT(lines[0], ::testing::Not(HasSubstr("P90")));
+}
+
+TEST(CompareTest, CsvAndJsonCarryTheDetail) {
+  const v1::JobResults results = ResultsWithDetail();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  std::vector<std::string> lines = absl::StrSplit(FormatCompareCsv(rows), '\n', absl::SkipEmpty());
+  const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  // The columns of earlier versions keep their positions; the error stays last.
+  const std::vector<std::string> expected = {
+      "job", "config", "device", "batch_size", "top1_pct", "delta_top1_pts", "agreement_pct", "sqnr_db",
+      "size_kib", "size_ratio", "p50_ms", "p99_ms", "latency_ratio", "throughput_per_s", "energy_j_per_sample",
+      "energy_source", "pareto", "p90_ms", "p999_ms", "min_ms", "max_ms", "mean_ms", "median_ci_low_ms",
+      "median_ci_high_ms", "latency_sessions", "latency_method", "error"};
+  EXPECT_EQ(header, expected);
+  const std::vector<std::string> w8 = absl::StrSplit(lines[3], ',');  // w8a8 b1 (the method has a comma: quoted)
+  EXPECT_EQ(w8[1], "w8a8");
+  EXPECT_EQ(w8[10], "0.500");
+  EXPECT_EQ(w8[17], "0.550");
+  EXPECT_EQ(w8[18], "0.700");
+  EXPECT_EQ(w8[19], "0.410");
+  EXPECT_EQ(w8[20], "0.750");
+  EXPECT_EQ(w8[21], "0.520");
+  EXPECT_EQ(w8[22], "0.480");
+  EXPECT_EQ(w8[23], "0.513");
+  EXPECT_EQ(w8[24], "5");
+  EXPECT_EQ(w8[25], "\"sessions");
+  EXPECT_EQ(w8[26], " 93.75%\"");
+  EXPECT_THAT(lines[3], ::testing::Not(HasSubstr("0.49")));  // samples are not in CSV
+  const std::vector<std::string> w8_64 = absl::StrSplit(lines[4], ',');
+  EXPECT_EQ(w8_64[17], "");  // no detail: empty fields
+  EXPECT_EQ(w8_64[24], "");
+
+  const auto json = nlohmann::json::parse(FormatCompareJson(rows));
+  const auto& j = json[2];
+  ASSERT_EQ(j["config"], "w8a8");
+  ASSERT_EQ(j["batch_size"], 1);
+  EXPECT_DOUBLE_EQ(j["p90_ms"].get<double>(), 0.55);
+  EXPECT_DOUBLE_EQ(j["p999_ms"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(j["min_ms"].get<double>(), 0.41);
+  EXPECT_DOUBLE_EQ(j["max_ms"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["mean_ms"].get<double>(), 0.52);
+  EXPECT_DOUBLE_EQ(j["median_ci_low_ms"].get<double>(), 0.48);
+  EXPECT_DOUBLE_EQ(j["median_ci_high_ms"].get<double>(), 0.5126);
+  EXPECT_EQ(j["latency_sessions"], 5);
+  EXPECT_EQ(j["latency_method"], "sessions, 93.75%");
+  EXPECT_EQ(j["samples_ms"], nlohmann::json({0.5, 0.41, 0.75, 0.49}));
+  EXPECT_FALSE(j.contains("p50_ci"));  // the table's composite cell
+  EXPECT_TRUE(json[3]["p90_ms"].is_null());
+  EXPECT_TRUE(json[3]["latency_sessions"].is_null());
+  EXPECT_EQ(json[3]["samples_ms"], nlohmann::json::array());
+}
+
 }  // namespace
 }  // namespace qbench::client

@@ -77,7 +77,10 @@ std::string FormatResultSummary(const v1::ConfigResult& r) {
                           r.agreement_with_fp32() * 100, r.output_sqnr_db());
   if (r.latency_size() > 0) {
     const v1::BatchLatency& l = r.latency(0);
-    absl::StrAppendFormat(&out, ", p50 %.3f ms at batch %d", l.p50_ms(), l.batch_size());
+    absl::StrAppendFormat(&out, ", p50 %.3f ms", l.p50_ms());
+    if (l.sessions() > 0)  // a server from before the latency detail sends no interval
+      absl::StrAppendFormat(&out, " [%.3f, %.3f]", l.median_ci_low_ms(), l.median_ci_high_ms());
+    absl::StrAppendFormat(&out, " at batch %d", l.batch_size());
   }
   if (r.model_size_bytes() > 0) absl::StrAppendFormat(&out, ", %.1f KiB", r.model_size_bytes() / 1024.0);
   return out;

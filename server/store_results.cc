@@ -73,6 +73,16 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
         l->set_p99_ms(r->p99_ms.value_or(0));
         l->set_throughput_per_s(r->throughput.value_or(0));
         l->set_iterations(r->iterations.value_or(0));
+        l->set_p90_ms(r->p90_ms.value_or(0));
+        l->set_p999_ms(r->p999_ms.value_or(0));
+        l->set_min_ms(r->min_ms.value_or(0));
+        l->set_max_ms(r->max_ms.value_or(0));
+        l->set_mean_ms(r->mean_ms.value_or(0));
+        l->set_median_ci_low_ms(r->median_ci_low_ms.value_or(0));
+        l->set_median_ci_high_ms(r->median_ci_high_ms.value_or(0));
+        l->set_sessions(r->latency_sessions.value_or(0));
+        l->set_median_ci_method(r->latency_method.value_or(""));
+        l->mutable_samples_ms()->Add(r->latency_samples_ms.begin(), r->latency_samples_ms.end());
         auto rb = base.find({device, r->batch_size});
         if (rb != base.end() && r->p50_ms && rb->second->p50_ms && *rb->second->p50_ms > 0)
           l->set_ratio_to_fp32(*r->p50_ms / *rb->second->p50_ms);

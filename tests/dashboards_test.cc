@@ -189,6 +189,11 @@ class DashboardsTest : public ::testing::Test {
     job_id_ = created->job.id;
   }
 
+  // Runs a dashboard's template variable queries in order (later ones use earlier ones)
+  // and gives each its first value, as Grafana does on load; counts them in *queries.
+  static void ResolveVariables(const Json& d, int64_t job_id, std::map<std::string, std::string>* vars,
+                               int* queries);
+
   // Runs `sql` as qbench_dashboard (SET ROLE in a transaction that is rolled back).
   static absl::StatusOr<pqxx::result> AsDashboardRole(const std::string& sql) {
     try {
@@ -257,25 +262,7 @@ TEST_F(DashboardsTest, EveryVariableAndPanelQueryReturnsRowsAsTheDashboardRole) 
     SCOPED_TRACE(file);
     std::map<std::string, std::string> vars;
     int queries = 0;
-    for (const Json& v : d["templating"]["list"]) {  // in order: later ones use earlier ones
-      const std::string name = v.value("name", "");
-      SCOPED_TRACE("variable $" + name);
-      auto sql = Expand(v.value("query", ""), vars);
-      ASSERT_TRUE(sql.ok()) << sql.status();
-      auto rows = AsDashboardRole(*sql);
-      ASSERT_TRUE(rows.ok()) << rows.status() << "\n" << *sql;
-      ASSERT_FALSE(rows->empty()) << "no values:\n" << *sql;
-      int column = 0;
-      for (int i = 0; i < static_cast<int>(rows->columns()); ++i)
-        if (std::string(rows->column_name(i)) == "__value") column = i;
-      vars[name] = (*rows)[0][column].c_str();
-      ++queries;
-      if (name == "job") {
-        std::set<std::string> values;
-        for (const auto& row : *rows) values.insert(row[column].c_str());
-        EXPECT_TRUE(values.count(std::to_string(job_id_))) << "the job that ran is not offered";
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(ResolveVariables(d, job_id_, &vars, &queries));
     for (const Json& p : d["panels"]) {
       if (p.value("type", "") == "row") continue;
       for (const Json& t : p["targets"]) {
@@ -290,6 +277,82 @@ TEST_F(DashboardsTest, EveryVariableAndPanelQueryReturnsRowsAsTheDashboardRole) 
     }
     std::printf("%s: %d queries return rows (variables: %s)\n", file.c_str(), queries,
                 absl::StrJoin(vars, ", ", absl::PairFormatter("=")).c_str());
+  }
+}
+
+void DashboardsTest::ResolveVariables(const Json& d, int64_t job_id, std::map<std::string, std::string>* vars,
+                                      int* queries) {
+  for (const Json& v : d["templating"]["list"]) {
+    const std::string name = v.value("name", "");
+    SCOPED_TRACE("variable $" + name);
+    auto sql = Expand(v.value("query", ""), *vars);
+    ASSERT_TRUE(sql.ok()) << sql.status();
+    auto rows = AsDashboardRole(*sql);
+    ASSERT_TRUE(rows.ok()) << rows.status() << "\n" << *sql;
+    ASSERT_FALSE(rows->empty()) << "no values:\n" << *sql;
+    int column = 0;
+    for (int i = 0; i < static_cast<int>(rows->columns()); ++i)
+      if (std::string(rows->column_name(i)) == "__value") column = i;
+    (*vars)[name] = (*rows)[0][column].c_str();
+    ++*queries;
+    if (name == "job") {
+      std::set<std::string> values;
+      for (const auto& row : *rows) values.insert(row[column].c_str());
+      EXPECT_TRUE(values.count(std::to_string(job_id))) << "the job that ran is not offered";
+    }
+  }
+}
+
+// The bit-width dashboard draws the latency distribution from latency_samples (0004): the
+// panels exist, and for the job that ran they return every configuration's kept samples,
+// in run order, as positive latencies, no more than the engine keeps (1000).
+TEST_F(DashboardsTest, LatencyDistributionPanelsReadTheKeptSamples) {
+  ASSERT_NO_FATAL_FAILURE(RunJob());
+  for (const auto& [file, d] : LoadDashboards()) {
+    if (file != "bitwidth.json") continue;
+    std::map<std::string, std::string> vars;
+    int queries = 0;
+    ASSERT_NO_FATAL_FAILURE(ResolveVariables(d, job_id_, &vars, &queries));
+    ASSERT_EQ(vars["job"], std::to_string(job_id_));
+    std::set<std::string> types;
+    for (const Json& p : d["panels"]) {
+      const std::string sql_text = p["targets"][0].value("rawSql", "");
+      if (sql_text.find("FROM latency_samples") == std::string::npos) continue;
+      SCOPED_TRACE(p.value("title", ""));
+      types.insert(p.value("type", ""));
+      auto sql = Expand(sql_text, vars);
+      ASSERT_TRUE(sql.ok()) << sql.status();
+      auto rows = AsDashboardRole(*sql);
+      ASSERT_TRUE(rows.ok()) << rows.status() << "\n" << *sql;
+      int config_col = -1, ms_col = -1, ordinal_col = -1;
+      for (int i = 0; i < static_cast<int>(rows->columns()); ++i) {
+        const std::string name = rows->column_name(i);
+        if (name == "configuration") config_col = i;
+        if (name == "latency (ms)") ms_col = i;
+        if (name == "query") ordinal_col = i;
+      }
+      ASSERT_GE(config_col, 0);
+      ASSERT_GE(ms_col, 0);
+      std::map<std::string, int> per_config;
+      std::map<std::string, int> last_ordinal;
+      for (const auto& row : *rows) {
+        const std::string config = row[config_col].c_str();
+        ++per_config[config];
+        EXPECT_GT(row[ms_col].as<double>(), 0) << config;
+        if (ordinal_col >= 0) {  // run order, 1-based and gapless
+          const int ordinal = row[ordinal_col].as<int>();
+          EXPECT_EQ(ordinal, last_ordinal[config] + 1) << config;
+          last_ordinal[config] = ordinal;
+        }
+      }
+      EXPECT_EQ(per_config.size(), 2u) << "fp32 and w8a8";
+      for (const auto& [config, n] : per_config) {
+        EXPECT_GE(n, 5) << config << ": at least min_iters samples";
+        EXPECT_LE(n, 1000) << config;
+      }
+    }
+    EXPECT_TRUE(types.count("histogram")) << "a histogram of the samples";
+    EXPECT_TRUE(types.count("xychart")) << "the samples in run order";
   }
 }
 
@@ -321,7 +384,7 @@ TEST_F(DashboardsTest, GrafanaLoginRoleIsReadOnly) {
   uri.replace(uri.find("postgres@"), 9, "grafana@");
   pqxx::connection c{uri};
   for (const char* view : {"config_comparison", "pareto", "model_catalog", "model_pareto", "layer_sensitivity",
-                           "job_overview", "queue_state", "job_throughput", "worker_status"}) {
+                           "job_overview", "queue_state", "job_throughput", "worker_status", "latency_samples"}) {
     pqxx::work w{c};
     EXPECT_NO_THROW(w.exec(absl::StrCat("SELECT * FROM ", view, " LIMIT 1"))) << view;
   }

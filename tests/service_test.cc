@@ -134,6 +134,29 @@ TEST_F(ServiceTest, SubmitWatchCompareMatchesLocalRunner) {
     EXPECT_GT(remote.latency(1).p50_ms(), 0);
     EXPECT_GE(remote.latency(1).p99_ms(), remote.latency(1).p50_ms());
     EXPECT_GE(remote.latency(1).iterations(), 5);
+    // The latency detail reaches the API for every batch size: the samples, the median's
+    // interval around p50, p90 between p50 and p99, the sessions and the method.
+    for (const v1::BatchLatency& l : remote.latency()) {
+      SCOPED_TRACE(absl::StrCat("batch ", l.batch_size()));
+      EXPECT_FALSE(l.samples_ms().empty());
+      EXPECT_LE(l.samples_ms_size(), l.iterations());
+      EXPECT_LE(l.median_ci_low_ms(), l.p50_ms());
+      EXPECT_LE(l.p50_ms(), l.median_ci_high_ms());
+      EXPECT_GT(l.median_ci_low_ms(), 0);  // measured, not the zeros of an unset field
+      EXPECT_GE(l.p90_ms(), l.p50_ms());
+      EXPECT_LE(l.p90_ms(), l.p99_ms());
+      EXPECT_GE(l.p999_ms(), l.p99_ms());
+      EXPECT_GT(l.min_ms(), 0);
+      EXPECT_LE(l.min_ms(), l.p50_ms());
+      EXPECT_GE(l.max_ms(), l.p999_ms());
+      EXPECT_GT(l.mean_ms(), 0);
+      EXPECT_GE(l.sessions(), 1);
+      EXPECT_FALSE(l.median_ci_method().empty());
+      for (double ms : l.samples_ms()) {
+        EXPECT_GE(ms, l.min_ms());
+        EXPECT_LE(ms, l.max_ms());
+      }
+    }
     EXPECT_NE(remote.energy().source(), v1::ENERGY_SOURCE_UNSPECIFIED) << "energy carries its source";
   }
   EXPECT_GT(results.layers_size(), 0) << "per-layer table";
@@ -165,10 +188,17 @@ TEST_F(ServiceTest, SubmitWatchCompareMatchesLocalRunner) {
   EXPECT_THAT(out, HasSubstr("w4a8"));
   std::vector<std::string> csv = absl::StrSplit(out, '\n', absl::SkipEmpty());
   EXPECT_EQ(csv.size(), 1u + 3 * 2) << out;
+  EXPECT_THAT(csv[0], HasSubstr(",median_ci_low_ms,median_ci_high_ms,"));
   ASSERT_EQ(Cli("acme", {"compare", name, "--format", "json"}, &out), 0) << out;
-  EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+  ASSERT_TRUE(nlohmann::json::accept(out)) << out;
+  for (const auto& row : nlohmann::json::parse(out)) {
+    EXPECT_FALSE(row["samples_ms"].empty()) << row["config"];
+    EXPECT_GE(row["latency_sessions"].get<int>(), 1) << row["config"];
+  }
   ASSERT_EQ(Cli("acme", {"compare", name}, &out), 0);
   EXPECT_THAT(out, HasSubstr("w8a8"));
+  EXPECT_THAT(out, HasSubstr("P50(ms) [CI]"));
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"([0-9]\.[0-9]{3} \[[0-9]+\.[0-9]{3}, [0-9]+\.[0-9]{3}\])"));
 
   // export the W8A8 model: a QDQ ONNX file the engine can import again.
   const std::string onnx = lab_->dir() + "/w8a8.onnx";

@@ -26,6 +26,15 @@ struct ResultRow {
   std::optional<std::string> energy_source;    // "rapl", "external", "estimated"
   std::optional<int64_t> iterations;           // timed queries behind p50/p99
   std::optional<std::string> energy_meter;     // e.g. "intel-rapl:0"
+  // Latency detail (0004_latency_detail.sql), ms: more percentiles, the extremes, the
+  // mean, and the confidence interval of the median (p50_ms) with how it was built.
+  std::optional<double> p90_ms, p999_ms, min_ms, max_ms, mean_ms;
+  std::optional<double> median_ci_low_ms, median_ci_high_ms;
+  std::optional<int> latency_sessions;         // freshly built plans the samples came from
+  std::optional<std::string> latency_method;   // how the median's interval was built
+  // The timed queries' latencies in run order (the engine keeps at most 1000, evenly
+  // downsampled); empty is stored as NULL: none kept.
+  std::vector<double> latency_samples_ms;
 };
 
 // INSERT ... ON CONFLICT (job, config, device, batch_size) DO UPDATE: writing the same key

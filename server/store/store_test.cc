@@ -456,6 +456,98 @@ TEST_F(StoreTest, ResultUpsertTwiceGivesOneRowAndViewsCompare) {
   EXPECT_THROW(w.exec("SELECT * FROM results"), pqxx::insufficient_privilege);
 }
 
+// Every latency detail field (0004) comes back exactly as written, the samples array in
+// order and at full precision (values that need 17 significant digits), a retry replaces
+// it, and the dashboard views expose it to the read-only role.
+TEST_F(StoreTest, ResultLatencyDetailRoundTripsExactly) {
+  ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  ResultRow r;
+  r.config = "w8a8";
+  r.device = "cpu0";
+  r.batch_size = 8;
+  r.p50_ms = 1.0 / 3;
+  r.p99_ms = 2.0 / 3;
+  r.p90_ms = 0.1 + 0.2;  // 0.30000000000000004
+  r.p999_ms = 0.7071067811865476;
+  r.min_ms = 1e-5 / 3;
+  r.max_ms = 12345.678901234567;
+  r.mean_ms = 0.4142135623730951;
+  r.median_ci_low_ms = 0.3183098861837907;
+  r.median_ci_high_ms = 0.36787944117144233;
+  r.latency_sessions = 5;
+  r.latency_method = "sessions k=5 r=1 (93.75%), \"quoted\", {braces}";
+  r.latency_samples_ms = {1.0 / 3, 0.1 + 0.2, 2.5e-7, 1e300, 0.1, 1.0 / 7, 123456789.12345679};
+  ResultRow fp32 = r;  // a second row, without any detail
+  fp32.config = "fp32";
+  fp32.p90_ms = fp32.p999_ms = fp32.min_ms = fp32.max_ms = fp32.mean_ms = std::nullopt;
+  fp32.median_ci_low_ms = fp32.median_ci_high_ms = std::nullopt;
+  fp32.latency_sessions = std::nullopt;
+  fp32.latency_method = std::nullopt;
+  fp32.latency_samples_ms.clear();
+  ASSERT_OK(UpsertResult(*db_, job->lease, fp32));
+  ASSERT_OK(UpsertResult(*db_, job->lease, r));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<ResultRow> rows, ListResults(*db_, job->lease.job_id));
+  ASSERT_EQ(rows.size(), 2u);
+  const ResultRow& none = rows[0];
+  EXPECT_EQ(none.config, "fp32");
+  EXPECT_FALSE(none.p90_ms || none.p999_ms || none.min_ms || none.max_ms || none.mean_ms ||
+               none.median_ci_low_ms || none.median_ci_high_ms || none.latency_sessions || none.latency_method);
+  EXPECT_TRUE(none.latency_samples_ms.empty());
+  const ResultRow& got = rows[1];
+  EXPECT_EQ(got.config, "w8a8");
+  // EXPECT_EQ, not DOUBLE_EQ: the text round trip must lose no bit.
+  EXPECT_EQ(got.p50_ms, r.p50_ms);
+  EXPECT_EQ(got.p99_ms, r.p99_ms);
+  EXPECT_EQ(got.p90_ms, r.p90_ms);
+  EXPECT_EQ(got.p999_ms, r.p999_ms);
+  EXPECT_EQ(got.min_ms, r.min_ms);
+  EXPECT_EQ(got.max_ms, r.max_ms);
+  EXPECT_EQ(got.mean_ms, r.mean_ms);
+  EXPECT_EQ(got.median_ci_low_ms, r.median_ci_low_ms);
+  EXPECT_EQ(got.median_ci_high_ms, r.median_ci_high_ms);
+  EXPECT_EQ(got.latency_sessions, 5);
+  EXPECT_EQ(got.latency_method, r.latency_method);
+  EXPECT_EQ(got.latency_samples_ms, r.latency_samples_ms);
+
+  // A retried attempt with the engine's largest kept set replaces the array whole.
+  r.latency_samples_ms.clear();
+  for (int i = 0; i < 1000; ++i) r.latency_samples_ms.push_back(1.0 / (i + 3));
+  ASSERT_OK(UpsertResult(*db_, job->lease, r));
+  ASSERT_OK_AND_ASSIGN(rows, ListResults(*db_, job->lease.job_id));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].latency_samples_ms, r.latency_samples_ms);
+  EXPECT_TRUE(rows[0].latency_samples_ms.empty());
+  ASSERT_OK(CompleteJob(*db_, job->lease));
+
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work w{c};
+  w.exec("SET ROLE qbench_dashboard");
+  auto samples = w.exec_params(
+      "SELECT config, device, batch_size, ordinal, ms FROM latency_samples WHERE job_id = $1 ORDER BY ordinal",
+      job->lease.job_id);
+  ASSERT_EQ(samples.size(), 1000u);  // fp32 has none
+  for (size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_EQ(samples[i][0].as<std::string>(), "w8a8");
+    EXPECT_EQ(samples[i][1].as<std::string>(), "cpu0");
+    EXPECT_EQ(samples[i][2].as<int>(), 8);
+    EXPECT_EQ(samples[i][3].as<int>(), static_cast<int>(i) + 1);  // 1-based, run order
+    EXPECT_EQ(samples[i][4].as<double>(), r.latency_samples_ms[i]);
+  }
+  auto cmp = w.exec_params(
+      "SELECT p90_ms, p999_ms, min_ms, max_ms, mean_ms, median_ci_low_ms, median_ci_high_ms, latency_sessions, "
+      "latency_method FROM config_comparison WHERE job_id = $1 AND config = 'w8a8'",
+      job->lease.job_id);
+  ASSERT_EQ(cmp.size(), 1u);
+  EXPECT_EQ(cmp[0][0].as<double>(), *r.p90_ms);
+  EXPECT_EQ(cmp[0][5].as<double>(), *r.median_ci_low_ms);
+  EXPECT_EQ(cmp[0][6].as<double>(), *r.median_ci_high_ms);
+  EXPECT_EQ(cmp[0][7].as<int>(), 5);
+  EXPECT_EQ(cmp[0][8].as<std::string>(), *r.latency_method);
+}
+
 TEST_F(StoreTest, NewJobNotifiesWorkers) {
   struct Receiver : pqxx::notification_receiver {
     using pqxx::notification_receiver::notification_receiver;

@@ -35,6 +35,20 @@ std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIden
     row.p99_ms = b.stats.p99_ms;
     row.throughput = b.throughput_per_s;
     row.iterations = b.stats.count;
+    // The spread and the median's uncertainty, so a difference between configurations can
+    // be told from noise; Finite() because an empty run leaves no meaningful figures.
+    if (b.stats.count > 0) {
+      row.p90_ms = Finite(b.stats.p90_ms);
+      row.p999_ms = Finite(b.stats.p999_ms);
+      row.min_ms = Finite(b.stats.min_ms);
+      row.max_ms = Finite(b.stats.max_ms);
+      row.mean_ms = Finite(b.stats.mean_ms);
+      row.median_ci_low_ms = Finite(b.stats.median_ci_low_ms);
+      row.median_ci_high_ms = Finite(b.stats.median_ci_high_ms);
+      row.latency_sessions = b.stats.sessions;
+      if (!b.stats.median_ci_method.empty()) row.latency_method = b.stats.median_ci_method;
+      row.latency_samples_ms = b.stats.kept_ms;
+    }
     if (b.measured_joules_per_sample) {
       row.energy_j = *b.measured_joules_per_sample;
       row.energy_source = "rapl";

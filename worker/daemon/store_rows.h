@@ -18,7 +18,8 @@ inline constexpr char kEstimatedEnergyMeter[] = "model:horowitz-45nm";
 // One row per measured batch size (none for a configuration that could not run):
 // accuracy and agreement; output SQNR against FP32 (NULL for FP32 itself and for an
 // exact match); size; p50/p99 latency in ms and throughput in samples/s with the number
-// of timed queries; energy in J per sample, measured by RAPL over that batch size's
+// of timed queries, and the latency detail (p90, p99.9, min, max, mean, the median's
+// confidence interval, its method and sessions, the kept samples in run order); energy in J per sample, measured by RAPL over that batch size's
 // timed loop when available ("rapl", the domains as meter), else modeled ("estimated").
 std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIdentity& worker);
 

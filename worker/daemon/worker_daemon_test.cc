@@ -208,6 +208,26 @@ TEST_F(WorkerDaemonTest, RunsAJobToSuccessAndRecordsEverything) {
     EXPECT_GE(*r.p99_ms, *r.p50_ms);
     EXPECT_GT(*r.throughput, 0);
     EXPECT_GE(*r.iterations, 5);
+    // The latency detail travels with the row, consistent with p50/p99.
+    ASSERT_TRUE(r.p90_ms && r.p999_ms && r.min_ms && r.max_ms && r.mean_ms && r.median_ci_low_ms &&
+                r.median_ci_high_ms && r.latency_sessions && r.latency_method);
+    EXPECT_LE(*r.min_ms, *r.p50_ms);
+    EXPECT_LE(*r.p50_ms, *r.p90_ms);
+    EXPECT_LE(*r.p90_ms, *r.p99_ms);
+    EXPECT_LE(*r.p99_ms, *r.p999_ms);
+    EXPECT_LE(*r.p999_ms, *r.max_ms);
+    EXPECT_LE(*r.min_ms, *r.mean_ms);
+    EXPECT_LE(*r.mean_ms, *r.max_ms);
+    EXPECT_LE(*r.median_ci_low_ms, *r.p50_ms);
+    EXPECT_GE(*r.median_ci_high_ms, *r.p50_ms);
+    EXPECT_GE(*r.latency_sessions, 1);
+    EXPECT_FALSE(r.latency_method->empty());
+    ASSERT_FALSE(r.latency_samples_ms.empty());
+    EXPECT_LE(static_cast<int64_t>(r.latency_samples_ms.size()), *r.iterations);
+    for (double ms : r.latency_samples_ms) {
+      EXPECT_GE(ms, *r.min_ms);
+      EXPECT_LE(ms, *r.max_ms);
+    }
     EXPECT_GT(r.model_bytes.value_or(0), 0);
     ASSERT_TRUE(r.energy_j && r.energy_source && r.energy_meter);
     EXPECT_GT(*r.energy_j, 0);
