@@ -44,6 +44,7 @@ namespace {
 struct Options {
   std::string model, calib, data, config = "w8a8";
   int64_t samples = 512, seed = 0, batch = 1, iters = 20, rounds = 5, warmup = 5;
+  int64_t sub_batch = SessionOptions::kAutoSubBatch;
   int threads = 1;
   bool relax_batch = false, json = false, help = false;
 };
@@ -61,6 +62,7 @@ constexpr FlagSpec kFlags[] = {
     {"--iters", "I", "timed runs per round and profiled runs per session (default 20)"},
     {"--rounds", "R", "interleaved timing rounds (default 5)"},
     {"--warmup", "W", "warm-up runs per session (default 5)"},
+    {"--sub-batch", "auto|off|N", "run large batches as sub-batches: from the cache size (default), never, or <= N"},
     {"--relax-batch", nullptr, "make a fixed batch dynamic (and Reshape targets [batch, ...]), checked vs the original"},
     {"--json", nullptr, "print one JSON object instead of tables"},
     {"--help", nullptr, "show this help"},
@@ -88,6 +90,11 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     else if (a == "--iters") { QB_ASSIGN_OR_RETURN(o.iters, FlagInt(a, v, 1)); }
     else if (a == "--rounds") { QB_ASSIGN_OR_RETURN(o.rounds, FlagInt(a, v, 1)); }
     else if (a == "--warmup") { QB_ASSIGN_OR_RETURN(o.warmup, FlagInt(a, v, 0)); }
+    else if (a == "--sub-batch") {
+      if (v == "auto") o.sub_batch = SessionOptions::kAutoSubBatch;
+      else if (v == "off") o.sub_batch = 0;
+      else { QB_ASSIGN_OR_RETURN(o.sub_batch, FlagInt(a, v, 1)); }
+    }
     else if (a == "--threads") {
       QB_ASSIGN_OR_RETURN(const int64_t t, FlagInt(a, v, 1));
       o.threads = static_cast<int>(t);
@@ -247,6 +254,7 @@ absl::Status Profile(const Options& o) {
                                                    declared[0], " (try --relax-batch)"));
   SessionOptions so;
   so.threads = o.threads;
+  so.sub_batch = o.sub_batch;
   QB_ASSIGN_OR_RETURN(auto fp32, Session::Create(std::move(graph), so));
 
   const int loaders = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -300,6 +308,11 @@ absl::Status Profile(const Options& o) {
   std::printf("%s  batch %lld  threads %d  config %s  (%lld rounds x %lld runs, interleaved)\n\n", model.c_str(),
               static_cast<long long>(o.batch), o.threads, config.name.c_str(), static_cast<long long>(o.rounds),
               static_cast<long long>(o.iters));
+  for (int k = 0; k < 2; ++k) {
+    QB_ASSIGN_OR_RETURN(const BatchSplit split, sessions[k]->Split({x.shape()}));
+    std::printf("%s: %s\n", m[k].label.c_str(), DescribeSplit(split).c_str());
+  }
+  std::printf("\n");
   PrintTable(m[0]);
   PrintTable(m[1]);
   std::printf("ratio %s/FP32: %.3f (%.4f / %.4f ms)\n", config.name.c_str(), ratio, m[1].median_ms, m[0].median_ms);

@@ -91,5 +91,48 @@ TEST(PipelineHooksTest, OfflineSpecIsValidated) {
   }
 }
 
+// Latency in sessions: the query counts are split over fresh plans, every batch size gets
+// one median per session, and the reported interval covers all of them.
+TEST(PipelineHooksTest, LatencyRunsInSessions) {
+  JobSpec spec = SmallJob();
+  spec.configs = {*quant::ConfigFromShortName("fp32")};
+  spec.offline = {};
+  spec.latency = {1, 0, 10, 0, 100, 4};
+  std::vector<std::pair<int64_t, int64_t>> steps;
+  RunHooks hooks;
+  hooks.progress = [&](const std::string&, RunStage stage, int64_t d, int64_t total) {
+    if (stage == RunStage::kBenchmarking) steps.push_back({d, total});
+  };
+  auto r = RunJob(spec, hooks);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->configs[0].latency.size(), 2u);
+  for (const BatchLatency& b : r->configs[0].latency) {
+    EXPECT_EQ(b.stats.count, 10) << "3 + 3 + 2 + 2 queries";
+    EXPECT_EQ(b.stats.sessions, 4);
+    ASSERT_EQ(b.stats.session_medians_ms.size(), 4u);
+    for (double m : b.stats.session_medians_ms) {
+      EXPECT_LE(b.stats.median_ci_low_ms, m);
+      EXPECT_GE(b.stats.median_ci_high_ms, m);
+    }
+    EXPECT_THAT(b.stats.median_ci_method, ::testing::HasSubstr("of 4 session medians (87.5%)"));
+  }
+  // 4 sessions x 2 batch sizes, then done.
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps.front(), std::make_pair(int64_t{0}, int64_t{8}));
+  EXPECT_EQ(steps.back(), std::make_pair(int64_t{8}, int64_t{8}));
+  EXPECT_EQ(steps.size(), 10u);
+
+  const std::string base = R"({"model": "m.onnx", "eval_dataset": "d.json", "latency": )";
+  auto ok = ParseJobSpec(base + R"({"sessions": 7}})", "/");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->latency.sessions, 7);
+  EXPECT_EQ(ParseJobSpec(base + "{}}", "/")->latency.sessions, 5);
+  for (const char* bad : {R"({"sessions": 0})", R"({"sessions": 51})", R"({"sessions": "two"})"}) {
+    auto s = ParseJobSpec(base + bad + "}", "/");
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr("latency.sessions")) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace qbench

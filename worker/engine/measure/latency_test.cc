@@ -55,5 +55,39 @@ TEST(LatencyTest, FewSamplesAndDownsampling) {
   EXPECT_EQ(Summarize({}).count, 0);
 }
 
+// Coverage of [m_(r), m_(k+1-r)]: 1 - 2 P(Bin(k, 1/2) <= r - 1).
+TEST(LatencyTest, SessionRankAndCoverage) {
+  EXPECT_DOUBLE_EQ(SessionCoverage(5, 1), 1 - 2.0 / 32);            // 93.75%
+  EXPECT_DOUBLE_EQ(SessionCoverage(8, 2), 1 - 2.0 * (1 + 8) / 256);  // 92.97%
+  EXPECT_DOUBLE_EQ(SessionCoverage(2, 1), 0.5);
+  EXPECT_EQ(SessionRank(2), 1);
+  EXPECT_EQ(SessionRank(5), 1);
+  EXPECT_EQ(SessionRank(7), 1);  // r = 2 would cover 87.5% only
+  EXPECT_EQ(SessionRank(8), 2);
+  EXPECT_EQ(SessionRank(12), 3);  // r = 3: 96.1%; r = 4: 85.4%
+}
+
+// Five sessions whose levels differ (as separate processes do) but are steady within:
+// each session's own intervals are a point, the session medians' min..max covers all.
+TEST(LatencyTest, SessionsWidenTheMedianInterval) {
+  std::vector<std::vector<double>> sessions;
+  for (double level : {10.0, 10.4, 9.8, 10.1, 10.2}) sessions.push_back(std::vector<double>(200, level));
+  const LatencyStats s = SummarizeSessions(sessions);
+  EXPECT_EQ(s.count, 1000);
+  EXPECT_EQ(s.sessions, 5);
+  EXPECT_EQ(s.session_medians_ms, (std::vector<double>{10.0, 10.4, 9.8, 10.1, 10.2}));
+  EXPECT_EQ(s.median_ms, 10.1);
+  EXPECT_EQ(s.median_ci_low_ms, 9.8);
+  EXPECT_EQ(s.median_ci_high_ms, 10.4);
+  EXPECT_NE(s.median_ci_method.find("min..max of 5 session medians (93.8%)"), std::string::npos)
+      << s.median_ci_method;
+  // One session is Summarize itself; empty sessions are skipped.
+  const LatencyStats one = SummarizeSessions({{}, std::vector<double>(100, 3.0), {}});
+  EXPECT_EQ(one.sessions, 1);
+  EXPECT_EQ(one.median_ci_low_ms, 3.0);
+  EXPECT_EQ(one.median_ci_high_ms, 3.0);
+  EXPECT_EQ(one.median_ci_method.find("session"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace qbench

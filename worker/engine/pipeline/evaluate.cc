@@ -120,41 +120,76 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
   return out;
 }
 
-absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Dataset& ds, int64_t bs,
-                                            const LatencySpec& spec, int loader_threads, const RaplMeter* rapl,
-                                            double idle_watts) {
-  std::vector<int64_t> idx(bs);
-  for (int64_t i = 0; i < bs; ++i) idx[i] = i % ds.size();
-  QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, idx, loader_threads));
-  QB_RETURN_IF_ERROR(session.Prepare({batch.shape()}));
-  const auto w0 = Clock::now();
-  for (int64_t i = 0; i < spec.warmup_iters || Seconds(w0, Clock::now()) < spec.warmup_seconds; ++i)
-    QB_RETURN_IF_ERROR(session.Run({batch}).status());
-  std::vector<double> ms;
-  std::vector<uint64_t> e0;
-  if (rapl) {
-    QB_ASSIGN_OR_RETURN(e0, rapl->Read());
+absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(Session& session, const data::Dataset& ds,
+                                                         const std::vector<int64_t>& batch_sizes,
+                                                         const LatencySpec& spec, int loader_threads,
+                                                         const RaplMeter* rapl, double idle_watts,
+                                                         const std::function<absl::Status(int64_t, int64_t)>& on_step) {
+  const size_t sizes = batch_sizes.size();
+  std::vector<Tensor> batches;
+  for (int64_t bs : batch_sizes) {
+    std::vector<int64_t> idx(bs);
+    for (int64_t i = 0; i < bs; ++i) idx[i] = i % ds.size();
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, idx, loader_threads));
+    batches.push_back(std::move(batch));
   }
-  const auto m0 = Clock::now();
-  while (static_cast<int64_t>(ms.size()) < spec.max_iters &&
-         (static_cast<int64_t>(ms.size()) < spec.min_iters || Seconds(m0, Clock::now()) < spec.min_seconds)) {
-    const auto a = Clock::now();
-    QB_RETURN_IF_ERROR(session.Run({batch}).status());
-    ms.push_back(Seconds(a, Clock::now()) * 1e3);
+  // Each session gets an equal share of the query counts (the remainder to the first
+  // ones), of min_seconds and of warmup_seconds; every session needs one query, so
+  // there are at most min_iters of them.
+  const int64_t k = std::clamp<int64_t>(spec.min_iters, 1, std::max(1, spec.sessions));
+  const auto share = [k](int64_t total, int64_t i) { return total / k + (i < total % k ? 1 : 0); };
+  const double min_seconds = spec.min_seconds / static_cast<double>(k);
+  const double warmup_seconds = spec.warmup_seconds / static_cast<double>(k);
+  std::vector<std::vector<std::vector<double>>> ms(sizes, std::vector<std::vector<double>>(k));
+  std::vector<double> joules(sizes, 0), timed_seconds(sizes, 0);
+  // Sessions outermost, batch sizes inside: each batch size's sessions are spread over
+  // the whole measurement rather than back to back, so slow drift reaches its interval.
+  for (int64_t round = 0; round < k; ++round) {
+    // Session 0 is the caller's; the others are twins built now and dropped after.
+    std::unique_ptr<Session> twin = round == 0 ? nullptr : session.Twin();
+    Session& s = twin ? *twin : session;
+    for (size_t b = 0; b < sizes; ++b) {
+      if (on_step) QB_RETURN_IF_ERROR(on_step(round * sizes + b, k * sizes));
+      const Tensor& batch = batches[b];
+      QB_RETURN_IF_ERROR(s.Prepare({batch.shape()}));
+      const auto w0 = Clock::now();
+      for (int64_t i = 0; i < spec.warmup_iters || Seconds(w0, Clock::now()) < warmup_seconds; ++i)
+        QB_RETURN_IF_ERROR(s.Run({batch}).status());
+      std::vector<uint64_t> e0;
+      if (rapl) {
+        QB_ASSIGN_OR_RETURN(e0, rapl->Read());
+      }
+      std::vector<double>& out = ms[b][round];
+      const int64_t min_iters = share(spec.min_iters, round);
+      const int64_t max_iters = std::max(min_iters, share(spec.max_iters, round));
+      const auto m0 = Clock::now();
+      while (static_cast<int64_t>(out.size()) < max_iters &&
+             (static_cast<int64_t>(out.size()) < min_iters || Seconds(m0, Clock::now()) < min_seconds)) {
+        const auto a = Clock::now();
+        QB_RETURN_IF_ERROR(s.Run({batch}).status());
+        out.push_back(Seconds(a, Clock::now()) * 1e3);
+      }
+      timed_seconds[b] += Seconds(m0, Clock::now());
+      if (rapl) {
+        QB_ASSIGN_OR_RETURN(std::vector<uint64_t> e1, rapl->Read());
+        for (double j : rapl->Joules(e0, e1)) joules[b] += j;
+      }
+    }
   }
-  BatchLatency bl;
-  if (rapl) {
-    const double seconds = Seconds(m0, Clock::now());
-    QB_ASSIGN_OR_RETURN(std::vector<uint64_t> e1, rapl->Read());
-    double joules = 0;
-    for (double j : rapl->Joules(e0, e1)) joules += j;
-    joules -= idle_watts * seconds;
-    bl.measured_joules_per_sample = std::max(0.0, joules) / static_cast<double>(ms.size() * bs);
+  std::vector<BatchLatency> result(sizes);
+  for (size_t b = 0; b < sizes; ++b) {
+    BatchLatency& bl = result[b];
+    bl.batch_size = batch_sizes[b];
+    bl.stats = SummarizeSessions(ms[b]);
+    QB_ASSIGN_OR_RETURN(const BatchSplit split, session.Split({batches[b].shape()}));
+    bl.execution = DescribeSplit(split);
+    if (rapl) {
+      const double net = std::max(0.0, joules[b] - idle_watts * timed_seconds[b]);
+      bl.measured_joules_per_sample = net / static_cast<double>(bl.stats.count * bl.batch_size);
+    }
+    bl.throughput_per_s = bl.stats.median_ms > 0 ? bl.batch_size * 1e3 / bl.stats.median_ms : 0;
   }
-  bl.batch_size = bs;
-  bl.stats = Summarize(ms);
-  bl.throughput_per_s = bl.stats.median_ms > 0 ? bs * 1e3 / bl.stats.median_ms : 0;
-  return bl;
+  return result;
 }
 
 absl::StatusOr<OfflineResult> MeasureOffline(Session& session, const data::Dataset& ds, const OfflineSpec& spec,

@@ -45,11 +45,16 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
                                                 const EvalOptions& options, const std::vector<int>& fp32_ids,
                                                 const ValueMapper& mapper);
 
-// With `rapl`, the energy of the timed loop is read too; `idle_watts` (the host's idle
-// draw, measured before) is subtracted over the loop's duration.
-absl::StatusOr<BatchLatency> MeasureLatency(Session& session, const data::Dataset& ds, int64_t batch_size,
-                                            const LatencySpec& spec, int loader_threads,
-                                            const RaplMeter* rapl = nullptr, double idle_watts = 0);
+// Single-stream latency at each batch size, in `spec.sessions` sessions (the caller's
+// session, then fresh twins) with the batch sizes interleaved inside each. With `rapl`,
+// the energy of the timed loops is read too; `idle_watts` (the host's idle draw,
+// measured before) is subtracted over their duration. `on_step` (optional) is called
+// before each (session, batch size) step with the steps done and the total; a non-OK
+// status stops the measurement and is returned.
+absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(
+    Session& session, const data::Dataset& ds, const std::vector<int64_t>& batch_sizes, const LatencySpec& spec,
+    int loader_threads, const RaplMeter* rapl = nullptr, double idle_watts = 0,
+    const std::function<absl::Status(int64_t done, int64_t total)>& on_step = nullptr);
 
 // The offline scenario: `spec.samples` distinct samples (cycling the dataset when it is
 // smaller) are loaded first, then run in batches back to back, `spec.passes` times after

@@ -23,22 +23,24 @@ std::string Resolve(const std::string& base, const std::string& p) {
   return (std::filesystem::path(base) / p).lexically_normal().string();
 }
 
-// Reads an optional field of type T; a present field of another type is an error.
+// Reads an optional field of type T; a present field of another type is an error
+// naming it with its parent ("latency.min_iters").
 template <class T>
-absl::Status Read(const json& j, const std::string& key, T* out) {
+absl::Status Read(const json& j, const std::string& parent, const std::string& key, T* out) {
   if (!j.contains(key)) return absl::OkStatus();
   try {
     *out = j.at(key).get<T>();
   } catch (const json::exception&) {
-    return FieldError(key, "has the wrong type");
+    return FieldError(parent + key, "has the wrong type");
   }
   return absl::OkStatus();
 }
 
-#define QB_READ(j, key, out)                                 \
-  do {                                                       \
-    if (absl::Status s_ = Read(j, key, out); !s_.ok()) return s_; \
+#define QB_READ_IN(j, parent, key, out)                                    \
+  do {                                                                     \
+    if (absl::Status s_ = Read(j, parent, key, out); !s_.ok()) return s_;  \
   } while (0)
+#define QB_READ(j, key, out) QB_READ_IN(j, "", key, out)
 
 }  // namespace
 
@@ -51,7 +53,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   }
   if (!j.is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
   static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
-                                               "batch_sizes", "threads", "backend",      "latency", "seed",
+                                               "batch_sizes", "threads", "backend",      "latency", "seed", "sub_batch",
                                                "configs",     "calibration", "sqnr_samples", "export_dir",
                                                "sensitivity", "profile_iters", "offline"};
   for (const auto& [key, value] : j.items())
@@ -80,19 +82,28 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   if (backend == "onednn") s.backend = Backend::kOneDnn;
   else if (backend == "reference") s.backend = Backend::kReference;
   else return FieldError("backend", absl::StrCat("must be \"onednn\" or \"reference\", got \"", backend, "\""));
+  if (j.contains("sub_batch")) {
+    const json& sb = j["sub_batch"];
+    if (sb == "auto") s.sub_batch = SessionOptions::kAutoSubBatch;
+    else if (sb == "off") s.sub_batch = 0;
+    else if (sb.is_number_integer() && sb.get<int64_t>() >= 1) s.sub_batch = sb.get<int64_t>();
+    else return FieldError("sub_batch", "must be \"auto\", \"off\" or an integer >= 1");
+  }
   QB_READ(j, "seed", &s.seed);
   if (j.contains("latency")) {
     const json& l = j["latency"];
     if (!l.is_object()) return FieldError("latency", "must be an object");
     for (const auto& [key, value] : l.items())
       if (key != "warmup_iters" && key != "warmup_seconds" && key != "min_iters" && key != "min_seconds" &&
-          key != "max_iters")
+          key != "max_iters" && key != "sessions")
         return FieldError(absl::StrCat("latency.", key), "is not a known field");
-    QB_READ(l, "warmup_iters", &s.latency.warmup_iters);
-    QB_READ(l, "warmup_seconds", &s.latency.warmup_seconds);
-    QB_READ(l, "min_iters", &s.latency.min_iters);
-    QB_READ(l, "min_seconds", &s.latency.min_seconds);
-    QB_READ(l, "max_iters", &s.latency.max_iters);
+    QB_READ_IN(l, "latency.", "warmup_iters", &s.latency.warmup_iters);
+    QB_READ_IN(l, "latency.", "warmup_seconds", &s.latency.warmup_seconds);
+    QB_READ_IN(l, "latency.", "min_iters", &s.latency.min_iters);
+    QB_READ_IN(l, "latency.", "min_seconds", &s.latency.min_seconds);
+    QB_READ_IN(l, "latency.", "max_iters", &s.latency.max_iters);
+    QB_READ_IN(l, "latency.", "sessions", &s.latency.sessions);
+    if (s.latency.sessions < 1 || s.latency.sessions > 50) return FieldError("latency.sessions", "must be 1..50");
     if (s.latency.min_iters < 1) return FieldError("latency.min_iters", "must be >= 1");
     if (s.latency.max_iters < s.latency.min_iters) return FieldError("latency.max_iters", "must be >= min_iters");
     if (s.latency.warmup_iters < 0 || s.latency.warmup_seconds < 0 || s.latency.min_seconds < 0)
@@ -105,9 +116,9 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
       if (key != "batch_size" && key != "samples" && key != "passes")
         return FieldError(absl::StrCat("offline.", key), "is not a known field");
     s.offline.batch_size = 64;
-    QB_READ(o, "batch_size", &s.offline.batch_size);
-    QB_READ(o, "samples", &s.offline.samples);
-    QB_READ(o, "passes", &s.offline.passes);
+    QB_READ_IN(o, "offline.", "batch_size", &s.offline.batch_size);
+    QB_READ_IN(o, "offline.", "samples", &s.offline.samples);
+    QB_READ_IN(o, "offline.", "passes", &s.offline.passes);
     if (s.offline.batch_size < 1 || s.offline.batch_size > 4096) return FieldError("offline.batch_size", "must be in 1..4096");
     if (s.offline.samples < s.offline.batch_size) return FieldError("offline.samples", "must be >= offline.batch_size");
     if (s.offline.passes < 1 || s.offline.passes > 100) return FieldError("offline.passes", "must be in 1..100");
@@ -125,12 +136,12 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
     for (const auto& [key, value] : c.items())
       if (key != "dataset" && key != "samples" && key != "seed" && key != "batch_size")
         return FieldError(absl::StrCat("calibration.", key), "is not a known field (dataset, samples, seed, batch_size)");
-    QB_READ(c, "dataset", &s.calibration_dataset);
+    QB_READ_IN(c, "calibration.", "dataset", &s.calibration_dataset);
     s.calibration_dataset = Resolve(base_dir, s.calibration_dataset);
-    QB_READ(c, "samples", &s.calibration_samples);
+    QB_READ_IN(c, "calibration.", "samples", &s.calibration_samples);
     if (s.calibration_samples < 1) return FieldError("calibration.samples", "must be >= 1");
-    QB_READ(c, "seed", &s.seed);
-    QB_READ(c, "batch_size", &s.calibration_batch_size);
+    QB_READ_IN(c, "calibration.", "seed", &s.seed);
+    QB_READ_IN(c, "calibration.", "batch_size", &s.calibration_batch_size);
     if (s.calibration_batch_size < 1) return FieldError("calibration.batch_size", "must be >= 1");
   }
   json configs = j.value("configs", json::array({"fp32"}));

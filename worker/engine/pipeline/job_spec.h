@@ -12,7 +12,10 @@
 //   "batch_sizes": [1, 64],                      latency is measured per batch size
 //   "threads": 1,                                oneDNN threads (0: all cores)
 //   "backend": "onednn" | "reference",
-//   "latency": {"warmup_iters": 10, "warmup_seconds": 0.2, "min_iters": 50, "min_seconds": 1.0},
+//   "sub_batch": "auto" | "off" | 8,             large batches run as sub-batches that fit the
+//                                                cache (runtime/sub_batch.h); default auto
+//   "latency": {"warmup_iters": 10, "warmup_seconds": 0.2, "min_iters": 50, "min_seconds": 1.0,
+//               "sessions": 5},                  timed queries split over fresh plans
 //   "seed": 0,                                   default calibration seed
 //   "configs": ["fp32", "w8a8", {"name": "w4a8-mse", "preset": "w4a8", ...}],
 //                                                see quant/config.h; fp32 always runs as the baseline
@@ -45,6 +48,11 @@ struct LatencySpec {
   int64_t min_iters = 50;     // run at least this many timed queries
   double min_seconds = 1.0;   // and for at least this long
   int64_t max_iters = 100000; // a safety cap
+  // The timed queries are split over this many sessions (at most min_iters), each on a
+  // freshly built plan with its own warm-up (warmup_iters each, warmup_seconds shared);
+  // min_iters, min_seconds and max_iters are totals over them. Their medians widen the median's
+  // confidence interval by what differs between runs (see measure/latency.h).
+  int sessions = 5;
 };
 
 // The offline scenario (MLPerf Inference "Offline"): throughput over many distinct
@@ -64,6 +72,7 @@ struct JobSpec {
   std::vector<int64_t> batch_sizes = {1};
   int threads = 1;
   Backend backend = Backend::kOneDnn;
+  int64_t sub_batch = SessionOptions::kAutoSubBatch;  // SessionOptions::sub_batch
   LatencySpec latency;
   uint64_t seed = 0;
   std::vector<quant::QuantConfig> configs;  // fp32 first (added when not listed)

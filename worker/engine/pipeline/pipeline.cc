@@ -76,15 +76,22 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
                                                     is_fp32 ? &ctx.reference : nullptr));
   ctx.Progress(RunStage::kEvaluating, ctx.eval_options.samples, ctx.eval_options.samples);
   const Shape declared = session.input_shape(0);
-  const int64_t sizes = static_cast<int64_t>(ctx.spec.batch_sizes.size());
-  for (int64_t i = 0; i < sizes; ++i) {
-    const int64_t bs = ctx.spec.batch_sizes[i];
-    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
-    ctx.Progress(RunStage::kBenchmarking, i, sizes);
-    if (ctx.eval_options.fixed_batch && bs != declared[0]) continue;
-    QB_ASSIGN_OR_RETURN(BatchLatency bl, MeasureLatency(session, *ctx.eval, bs, ctx.spec.latency, ctx.loader_threads,
-                                                        ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts));
-    r->latency.push_back(bl);
+  std::vector<int64_t> sizes;
+  for (int64_t bs : ctx.spec.batch_sizes)
+    if (!ctx.eval_options.fixed_batch || bs == declared[0]) sizes.push_back(bs);
+  // Progress in (session, batch size) steps.
+  const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(sizes.size()) * ctx.spec.latency.sessions);
+  QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+  ctx.Progress(RunStage::kBenchmarking, 0, steps);
+  if (!sizes.empty()) {
+    const auto on_step = [&ctx](int64_t done, int64_t total) {
+      ctx.Progress(RunStage::kBenchmarking, done, total);
+      return ctx.CheckCancelled();
+    };
+    QB_ASSIGN_OR_RETURN(r->latency, MeasureLatency(session, *ctx.eval, sizes, ctx.spec.latency, ctx.loader_threads,
+                                                   ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts, on_step));
+    for (const BatchLatency& b : r->latency)
+      if (b.execution.find("sub-batches") != std::string::npos) r->notes.push_back(absl::StrCat("latency: ", b.execution));
   }
   const OfflineSpec& off = ctx.spec.offline;
   if (off.batch_size > 0 && (!ctx.eval_options.fixed_batch || off.batch_size == declared[0])) {
@@ -97,7 +104,7 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
         o.samples, o.batch_size, static_cast<int>(o.pass_throughput.size()), o.median_throughput, *lo, *hi));
     r->offline = std::move(o);
   }
-  ctx.Progress(RunStage::kBenchmarking, sizes, sizes);
+  ctx.Progress(RunStage::kBenchmarking, steps, steps);
   r->planned_nodes = static_cast<int64_t>(session.graph().nodes.size());
   if (!r->latency.empty() && ctx.spec.profile_iters > 0) {
     const int64_t bs = r->latency.back().batch_size;
@@ -317,6 +324,7 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
   ctx.hooks = &hooks;
   ctx.options.backend = spec.backend;
   ctx.options.threads = spec.threads;
+  ctx.options.sub_batch = spec.sub_batch;
   ctx.loader_threads = std::max(1u, std::thread::hardware_concurrency());
   // Measured energy where RAPL is readable: the idle draw over half a second first.
   if (auto rapl = RaplMeter::Open(); rapl.ok()) {

@@ -1,5 +1,6 @@
 #include "worker/engine/runtime/plan.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -288,6 +289,18 @@ absl::StatusOr<std::vector<Tensor>> Plan::Run(const std::vector<Tensor>& inputs,
     result.push_back(PlainCopy(o));
   }
   return result;
+}
+
+size_t Plan::PeakStepBytes() const {
+  size_t peak = 0;
+  for (const Step& s : steps_) {
+    size_t bytes = 0;
+    for (const std::vector<int>* ids : {&s.in, &s.out})
+      for (int v : *ids)
+        if (v >= 0 && !values_[v].meta.constant && values_[v].mem) bytes += values_[v].mem.get_desc().get_size();
+    peak = std::max(peak, bytes);
+  }
+  return peak;
 }
 
 std::vector<StepInfo> Plan::Steps() const {

@@ -26,6 +26,9 @@ class Plan {
   absl::Status RunProfiled(const std::vector<Tensor>& inputs, std::vector<double>* step_ms);
   std::vector<StepInfo> Steps() const;
   size_t arena_bytes() const { return arena_bytes_; }
+  // The most bytes of activations (inputs and outputs, constants excluded) one step
+  // touches: the working set sub-batching keeps in cache.
+  size_t PeakStepBytes() const;
 
  private:
   struct RtValue {
