@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <set>
 
 #include "tests/test_paths.h"
@@ -131,6 +133,39 @@ TEST(PipelineHooksTest, LatencyRunsInSessions) {
     auto s = ParseJobSpec(base + bad + "}", "/");
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr("latency.sessions")) << bad;
+  }
+}
+
+// pin_threads binds the job's engine thread for the job and records it; sub_batch is
+// parsed with the other fields and reaches the latency rows as their execution.
+TEST(PipelineHooksTest, PinningAndSubBatchFromTheSpec) {
+  JobSpec spec = SmallJob();
+  spec.configs = {*quant::ConfigFromShortName("fp32")};
+  spec.offline = {};
+  spec.pin_threads = true;
+  spec.sub_batch = 4;
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+  auto r = RunJob(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->env.pinning, ::testing::HasSubstr("pinned by QBench: thread 0 on CPU"));
+  cpu_set_t after;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after)) << "unpinned when the job ends";
+  ASSERT_EQ(r->configs[0].latency.size(), 2u);
+  EXPECT_THAT(r->configs[0].latency[0].execution, ::testing::HasSubstr("batch 1 in one piece"));
+  EXPECT_THAT(r->configs[0].latency[1].execution, ::testing::HasSubstr("batch 16 as 4 sub-batches of 4"));
+  EXPECT_THAT(r->configs[0].notes, ::testing::Contains(::testing::HasSubstr("latency: batch 16 as 4 sub-batches")));
+
+  const std::string base = R"({"model": "m.onnx", "eval_dataset": "d.json", )";
+  EXPECT_EQ(ParseJobSpec(base + R"("sub_batch": "off"})", "/")->sub_batch, 0);
+  EXPECT_EQ(ParseJobSpec(base + R"("sub_batch": 8})", "/")->sub_batch, 8);
+  EXPECT_EQ(ParseJobSpec(base + R"("sub_batch": "auto"})", "/")->sub_batch, SessionOptions::kAutoSubBatch);
+  EXPECT_TRUE(ParseJobSpec(base + R"("pin_threads": true})", "/")->pin_threads);
+  EXPECT_FALSE(ParseJobSpec(base + R"("threads": 1})", "/")->pin_threads);
+  for (const char* bad : {R"("sub_batch": 0})", R"("sub_batch": "some"})", R"("pin_threads": "yes"})"}) {
+    auto s = ParseJobSpec(base + bad, "/");
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }
 

@@ -53,7 +53,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   }
   if (!j.is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
   static const std::set<std::string> kKnown = {"name",        "model",   "eval_dataset", "samples", "eval_batch_size",
-                                               "batch_sizes", "threads", "backend",      "latency", "seed", "sub_batch",
+                                               "batch_sizes", "threads", "backend",      "latency", "seed", "sub_batch", "pin_threads",
                                                "configs",     "calibration", "sqnr_samples", "export_dir",
                                                "sensitivity", "profile_iters", "offline"};
   for (const auto& [key, value] : j.items())
@@ -82,6 +82,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   if (backend == "onednn") s.backend = Backend::kOneDnn;
   else if (backend == "reference") s.backend = Backend::kReference;
   else return FieldError("backend", absl::StrCat("must be \"onednn\" or \"reference\", got \"", backend, "\""));
+  QB_READ(j, "pin_threads", &s.pin_threads);
   if (j.contains("sub_batch")) {
     const json& sb = j["sub_batch"];
     if (sb == "auto") s.sub_batch = SessionOptions::kAutoSubBatch;

@@ -12,6 +12,8 @@
 //   "batch_sizes": [1, 64],                      latency is measured per batch size
 //   "threads": 1,                                oneDNN threads (0: all cores)
 //   "backend": "onednn" | "reference",
+//   "pin_threads": false,                        true: each engine thread bound to its own CPU for
+//                                                the job (runtime/pinning.h), recorded in the result
 //   "sub_batch": "auto" | "off" | 8,             large batches run as sub-batches that fit the
 //                                                cache (runtime/sub_batch.h); default auto
 //   "latency": {"warmup_iters": 10, "warmup_seconds": 0.2, "min_iters": 50, "min_seconds": 1.0,
@@ -73,6 +75,7 @@ struct JobSpec {
   int threads = 1;
   Backend backend = Backend::kOneDnn;
   int64_t sub_batch = SessionOptions::kAutoSubBatch;  // SessionOptions::sub_batch
+  bool pin_threads = false;
   LatencySpec latency;
   uint64_t seed = 0;
   std::vector<quant::QuantConfig> configs;  // fp32 first (added when not listed)

@@ -17,6 +17,7 @@
 #include "worker/engine/quant/calibrate.h"
 #include "worker/engine/quant/equalize.h"
 #include "worker/engine/quant/quantize_graph.h"
+#include "worker/engine/runtime/pinning.h"
 
 namespace qbench {
 namespace {
@@ -311,6 +312,12 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
   JobResult r;
   r.spec = spec;
   r.env = DescribeEnvironment(spec.threads);
+  // Pinned for the whole job (the destructor unpins when RunJob returns).
+  std::unique_ptr<ThreadPinning> pinning;
+  if (spec.pin_threads) {
+    QB_ASSIGN_OR_RETURN(pinning, ThreadPinning::Pin(spec.threads));
+    r.env.pinning = absl::StrCat(pinning->Describe(), "; ", r.env.pinning);
+  }
   r.model_name = std::filesystem::path(spec.model).filename().string();
   std::error_code ec;
   r.model_bytes = static_cast<int64_t>(std::filesystem::file_size(spec.model, ec));
