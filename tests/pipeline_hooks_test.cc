@@ -153,8 +153,8 @@ TEST(PipelineHooksTest, PinningAndSubBatchFromTheSpec) {
   ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
   EXPECT_TRUE(CPU_EQUAL(&before, &after)) << "unpinned when the job ends";
   ASSERT_EQ(r->configs[0].latency.size(), 2u);
-  EXPECT_THAT(r->configs[0].latency[0].execution, ::testing::HasSubstr("batch 1 in one piece"));
-  EXPECT_THAT(r->configs[0].latency[1].execution, ::testing::HasSubstr("batch 16 as 4 sub-batches of 4"));
+  EXPECT_THAT(DescribeSplit(r->configs[0].latency[0].split), ::testing::HasSubstr("batch 1 in one piece"));
+  EXPECT_THAT(DescribeSplit(r->configs[0].latency[1].split), ::testing::HasSubstr("batch 16 as 4 sub-batches of 4"));
   EXPECT_THAT(r->configs[0].notes, ::testing::Contains(::testing::HasSubstr("latency: batch 16 as 4 sub-batches")));
 
   const std::string base = R"({"model": "m.onnx", "eval_dataset": "d.json", )";

@@ -181,8 +181,7 @@ absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(Session& session, const
     BatchLatency& bl = result[b];
     bl.batch_size = batch_sizes[b];
     bl.stats = SummarizeSessions(ms[b]);
-    QB_ASSIGN_OR_RETURN(const BatchSplit split, session.Split({batches[b].shape()}));
-    bl.execution = DescribeSplit(split);
+    QB_ASSIGN_OR_RETURN(bl.split, session.Split({batches[b].shape()}));
     if (rapl) {
       const double net = std::max(0.0, joules[b] - idle_watts * timed_seconds[b]);
       bl.measured_joules_per_sample = net / static_cast<double>(bl.stats.count * bl.batch_size);

@@ -92,7 +92,7 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
     QB_ASSIGN_OR_RETURN(r->latency, MeasureLatency(session, *ctx.eval, sizes, ctx.spec.latency, ctx.loader_threads,
                                                    ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts, on_step));
     for (const BatchLatency& b : r->latency)
-      if (b.execution.find("sub-batches") != std::string::npos) r->notes.push_back(absl::StrCat("latency: ", b.execution));
+      if (b.split.pieces() > 1) r->notes.push_back(absl::StrCat("latency: ", DescribeSplit(b.split)));
   }
   const OfflineSpec& off = ctx.spec.offline;
   if (off.batch_size > 0 && (!ctx.eval_options.fixed_batch || off.batch_size == declared[0])) {

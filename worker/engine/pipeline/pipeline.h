@@ -30,8 +30,8 @@ struct BatchLatency {
   int64_t batch_size = 0;
   LatencyStats stats;           // per query (one batch), milliseconds
   double throughput_per_s = 0;  // samples per second at the median
-  // How the batch ran: in one piece or as sub-batches, and why (runtime/sub_batch.h).
-  std::string execution;
+  // How the batch ran: in one piece or as sub-batches (DescribeSplit says why).
+  BatchSplit split;
   // RAPL over the timed loop, per sample, idle baseline subtracted (when measurable).
   std::optional<double> measured_joules_per_sample;
 };

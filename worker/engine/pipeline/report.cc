@@ -19,7 +19,7 @@ json LatencyJson(const JobResult& r, const BatchLatency& b) {
   return {{"batch_size", b.batch_size},
           {"method", "single query at a time, wall clock per batch, nearest-rank percentiles"},
           {"queries", b.stats.count},
-          {"execution", b.execution},
+          {"execution", DescribeSplit(b.split)},
           {"warmup_iters", r.spec.latency.warmup_iters},
           {"min_ms", b.stats.min_ms},
           {"median_ms", b.stats.median_ms},
