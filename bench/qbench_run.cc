@@ -1,8 +1,9 @@
 // qbench-run: the engine side of the peer comparisons in bench/ (the counterpart of
 // bench/ort/ort_run.js). Three jobs, each on plain .npy files so that both engines see
 // byte-identical tensors:
-//   dump   --dump-batch MANIFEST --first I --count N --out X.npy
-//          writes N preprocessed dataset samples as one float32 array {N, sample...}
+//   dump   --dump-batch MANIFEST --first I --count N --out X.npy [--labels-out Y.npy]
+//          writes N preprocessed dataset samples as one float32 array {N, sample...}, and
+//          their labels as int64 {N} (-1: unlabelled)
 //   run    --model M --input X.npy [--out-dir DIR]
 //          runs the model on the whole array, writes each output as DIR/<name>.npy;
 //          with --batch B, runs it in batches of B along axis 0 and concatenates the outputs
@@ -38,7 +39,7 @@ namespace qbench {
 namespace {
 
 struct Options {
-  std::string model, dump_manifest, out, input, out_dir;
+  std::string model, dump_manifest, out, input, out_dir, labels_out;
   int64_t first = 0, count = 1, batch = 0;
   int threads = 1;
   bool time = false, relax_batch = false, help = false;
@@ -53,6 +54,7 @@ constexpr FlagSpec kFlags[] = {
     {"--first", "I", "first sample for --dump-batch (default 0)"},
     {"--count", "N", "number of samples for --dump-batch (default 1)"},
     {"--out", "FILE", "output .npy of --dump-batch"},
+    {"--labels-out", "FILE", "with --dump-batch: the samples' labels as an int64 .npy"},
     {"--input", "FILE", "run the model on this f32 .npy (the whole array is one batch)"},
     {"--out-dir", "DIR", "write each model output as DIR/<output name>.npy"},
     {"--batch", "B", "run --input in batches of B along axis 0, concatenating the outputs"},
@@ -80,6 +82,7 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     if (a == "--model") o.model = v;
     else if (a == "--dump-batch") o.dump_manifest = v;
     else if (a == "--out") o.out = v;
+    else if (a == "--labels-out") o.labels_out = v;
     else if (a == "--input") o.input = v;
     else if (a == "--out-dir") o.out_dir = v;
     else if (a == "--relax-batch") o.relax_batch = true;
@@ -157,6 +160,11 @@ absl::Status DumpBatch(const Options& o) {
   for (int64_t i = 0; i < o.count; ++i) idx[i] = o.first + i;
   const int loaders = std::max(1u, std::thread::hardware_concurrency());
   QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(*ds, idx, loaders));
+  if (!o.labels_out.empty()) {
+    Tensor labels(DType::kS64, Shape{o.count});
+    for (int64_t i = 0; i < o.count; ++i) labels.data<int64_t>()[i] = ds->label(idx[i]);
+    QB_RETURN_IF_ERROR(data::WriteNpy(o.labels_out, labels));
+  }
   return data::WriteNpy(o.out, batch);
 }
 

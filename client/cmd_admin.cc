@@ -1,6 +1,7 @@
 // qbench admin team create / admin token create / admin token revoke (admin tokens only).
 #include <ostream>
 
+#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/job_format.h"
@@ -16,6 +17,7 @@ constexpr FlagSpec kTeamFlags[] = {{"--display-name", "TEXT", "the team's displa
 constexpr FlagSpec kTokenFlags[] = {
     {"--name", "TEXT", "the token's display name"},
     {"--admin", nullptr, "the token may call admin commands"},
+    {"--expires-in", "DURATION", "the token stops working after DURATION (e.g. 720h, 90m; default never)"},
 };
 
 std::unique_ptr<v1::Admin::Stub> AdminStub(const Connection& c) { return v1::Admin::NewStub(MakeChannel(c)); }
@@ -41,12 +43,24 @@ CommandResult CreateToken(const CliEnv& env, const ParsedArgs& args) {
   req.set_parent(args.operands[0]);
   req.mutable_token()->set_display_name(args.Value("--name"));
   req.mutable_token()->set_admin(args.Has("--admin"));
+  if (args.Has("--expires-in")) {
+    absl::Duration d;
+    if (!absl::ParseDuration(args.Value("--expires-in"), &d) || d <= absl::ZeroDuration() || d > absl::Hours(24 * 366 * 100))
+      return absl::InvalidArgumentError(absl::StrCat("--expires-in: expected a positive duration such as 720h, got \"",
+                                                     args.Value("--expires-in"), "\""));
+    const int64_t at_us = absl::ToUnixMicros(absl::Now() + d);
+    req.mutable_token()->mutable_expire_time()->set_seconds(at_us / 1000000);
+    req.mutable_token()->mutable_expire_time()->set_nanos(static_cast<int32_t>(at_us % 1000000) * 1000);
+  }
   v1::CreateTokenResponse resp;
   QB_RETURN_IF_ERROR(Annotate(FromGrpc(AdminStub(c)->CreateToken(&ctx, req, &resp)), "admin token create"));
   // The secret alone on stdout (`qbench admin token create ... > token`); the server
   // keeps only its hash, so this is the one chance to save it.
-  env.err << resp.token().name() << (resp.token().admin() ? " (admin)" : "")
-          << ": the secret below is shown only once\n";
+  env.err << resp.token().name() << (resp.token().admin() ? " (admin)" : "");
+  if (resp.token().has_expire_time())
+    env.err << ", expires " << absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(resp.token().expire_time().seconds()),
+                                                absl::UTCTimeZone());
+  env.err << ": the secret below is shown only once\n";
   env.out << resp.secret() << "\n";
   return kExitOk;
 }

@@ -51,8 +51,10 @@ std::string EnergySourceName(v1::EnergySource s) {
 
 // ---- output columns: one table drives the text table, CSV and JSON -------------------
 
-// kMedianCi: p50 with its confidence interval, one text cell (the table only).
-enum class Kind { kText, kNumber, kInt, kFlag, kMedianCi };
+// kMedianCi: p50 with its confidence interval, one text cell (the table only); kDeltaCi
+// the same for the top-1 delta with the not-significant marker. kCount: a count where 0
+// is a value (unset is empty); kBool: true/false or unset.
+enum class Kind { kText, kNumber, kInt, kFlag, kMedianCi, kCount, kBool, kDeltaCi };
 
 // Where a column appears: the text table leaves out long or redundant columns, the data
 // formats (CSV, JSON) leave out the table's composite cells.
@@ -67,7 +69,12 @@ struct Column {
   std::optional<double> CompareRow::*number;
   unsigned where;
   int64_t CompareRow::*integer = nullptr;  // kInt: 0 is unset
+  std::optional<int64_t> CompareRow::*count = nullptr;  // kCount
+  std::optional<bool> CompareRow::*flag = nullptr;      // kBool
 };
+
+// Marks a top-1 delta whose 95% interval holds 0 (indistinguishable from noise).
+constexpr char kNotSignificant[] = "~";
 
 // CSV keeps the columns of earlier versions at their positions: new ones go before
 // ERROR, which stays last.
@@ -77,7 +84,10 @@ constexpr Column kColumns[] = {
     {"DEVICE", "device", Kind::kText, nullptr, &CompareRow::device, nullptr, kData},
     {"BATCH", "batch_size", Kind::kInt, nullptr, nullptr, nullptr, kBoth, &CompareRow::batch_size},
     {"TOP1%", "top1_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::top1_pct, kBoth},
-    {"dTOP1(pts)", "delta_top1_pts", Kind::kNumber, "%+.2f", nullptr, &CompareRow::delta_top1_pts, kBoth},
+    {"TIES", "tied_top1", Kind::kCount, nullptr, nullptr, nullptr, kTable, nullptr, &CompareRow::tied_top1},
+    {"dTOP1(pts)", "delta_top1_pts", Kind::kNumber, "%+.2f", nullptr, &CompareRow::delta_top1_pts, kData},
+    {"dTOP1(pts) [95% CI]", "delta_top1_ci", Kind::kDeltaCi, "%+.2f", nullptr, &CompareRow::delta_top1_pts, kTable},
+    {"P", "delta_p_value", Kind::kNumber, "%.3g", nullptr, &CompareRow::delta_p_value, kTable},
     {"AGREE%", "agreement_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::agreement_pct, kBoth},
     {"SQNR(dB)", "sqnr_db", Kind::kNumber, "%.1f", nullptr, &CompareRow::sqnr_db, kBoth},
     {"SIZE(KiB)", "size_kib", Kind::kNumber, "%.1f", nullptr, &CompareRow::size_kib, kBoth},
@@ -99,6 +109,33 @@ constexpr Column kColumns[] = {
     {"P50 CI HIGH(ms)", "median_ci_high_ms", Kind::kNumber, "%.3f", nullptr, &CompareRow::median_ci_high_ms, kData},
     {"SESSIONS", "latency_sessions", Kind::kInt, nullptr, nullptr, nullptr, kData, &CompareRow::latency_sessions},
     {"CI METHOD", "latency_method", Kind::kText, nullptr, &CompareRow::latency_method, nullptr, kData},
+    {"SAMPLES", "samples", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr, &CompareRow::samples},
+    {"TOP1 HITS", "top1_hits", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr, &CompareRow::top1_hits},
+    {"TIES", "tied_top1", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr, &CompareRow::tied_top1},
+    {"dTOP1 CI LOW(pts)", "delta_top1_ci_low_pts", Kind::kNumber, "%+.4f", nullptr, &CompareRow::delta_ci_low_pts,
+     kData},
+    {"dTOP1 CI HIGH(pts)", "delta_top1_ci_high_pts", Kind::kNumber, "%+.4f", nullptr, &CompareRow::delta_ci_high_pts,
+     kData},
+    {"P", "delta_top1_p_value", Kind::kNumber, "%.6g", nullptr, &CompareRow::delta_p_value, kData},
+    {"FP32 RIGHT, CONFIG WRONG", "fp32_right_config_wrong", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr,
+     &CompareRow::fp32_right_config_wrong},
+    {"FP32 WRONG, CONFIG RIGHT", "fp32_wrong_config_right", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr,
+     &CompareRow::fp32_wrong_config_right},
+    {"SIGNIFICANT", "delta_significant", Kind::kBool, nullptr, nullptr, nullptr, kData, nullptr, nullptr,
+     &CompareRow::delta_significant},
+    {"DELTA CI METHOD", "delta_interval_method", Kind::kText, nullptr, &CompareRow::delta_interval_method, nullptr,
+     kData},
+    {"DELTA TEST", "delta_test_method", Kind::kText, nullptr, &CompareRow::delta_test_method, nullptr, kData},
+    {"EVALUATION", "evaluation_mode", Kind::kText, nullptr, &CompareRow::evaluation_mode, nullptr, kData},
+    {"VAL SAMPLES", "validation_samples", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr,
+     &CompareRow::validation_samples},
+    {"VAL TOP1%", "validation_top1_pct", Kind::kNumber, "%.4f", nullptr, &CompareRow::validation_top1_pct, kData},
+    {"VAL dTOP1(pts)", "validation_delta_top1_pts", Kind::kNumber, "%+.4f", nullptr, &CompareRow::validation_delta_pts,
+     kData},
+    {"VAL dTOP1 CI LOW(pts)", "validation_delta_top1_ci_low_pts", Kind::kNumber, "%+.4f", nullptr,
+     &CompareRow::validation_delta_ci_low_pts, kData},
+    {"VAL dTOP1 CI HIGH(pts)", "validation_delta_top1_ci_high_pts", Kind::kNumber, "%+.4f", nullptr,
+     &CompareRow::validation_delta_ci_high_pts, kData},
     {"ERROR", "error", Kind::kText, nullptr, &CompareRow::error, nullptr, kData},
 };
 
@@ -123,6 +160,18 @@ std::string Cell(const Column& c, const CompareRow& r, const std::string& empty)
                         "]");
       return out;
     }
+    case Kind::kDeltaCi: {
+      if (!(r.*c.number)) return empty;
+      std::string out = Number(c.format, *(r.*c.number));
+      if (r.delta_ci_low_pts && r.delta_ci_high_pts)
+        absl::StrAppend(&out, " [", Number(c.format, *r.delta_ci_low_pts), ", ", Number(c.format, *r.delta_ci_high_pts),
+                        "]");
+      // Two spaces for a significant delta keep the brackets of right-aligned cells in line.
+      if (r.delta_significant) absl::StrAppend(&out, *r.delta_significant ? "  " : absl::StrCat(" ", kNotSignificant));
+      return out;
+    }
+    case Kind::kCount: return r.*c.count ? absl::StrCat(*(r.*c.count)) : empty;
+    case Kind::kBool: return r.*c.flag ? (*(r.*c.flag) ? "true" : "false") : empty;
   }
   return empty;
 }
@@ -142,9 +191,16 @@ std::string CsvQuote(const std::string& s) {
 std::vector<CompareRow> BuildCompareRows(std::span<const v1::JobResults> results, int64_t batch_filter) {
   std::vector<CompareRow> rows;
   for (const v1::JobResults& job : results) {
+    // The baseline: the configuration the server flags; a server from before the flag
+    // made its first configuration the baseline.
     const v1::ConfigResult* fp32 = nullptr;
+    bool flagged = false;
+    for (const v1::ConfigResult& c : job.configs()) flagged = flagged || c.is_baseline();
     for (const v1::ConfigResult& c : job.configs())
-      if (c.config() == "fp32" && c.error().empty()) fp32 = &c;
+      if (flagged ? c.is_baseline() : &c == &job.configs(0)) {
+        if (c.error().empty()) fp32 = &c;
+        break;
+      }
     for (const v1::ConfigResult& c : job.configs()) {
       CompareRow base;
       base.job = job.job();
@@ -160,6 +216,36 @@ std::vector<CompareRow> BuildCompareRows(std::span<const v1::JobResults> results
       base.delta_top1_pts = is_fp32 ? 0.0 : c.top1_delta_vs_fp32() * 100;
       base.agreement_pct = is_fp32 ? 100.0 : c.agreement_with_fp32() * 100;
       if (!is_fp32) base.sqnr_db = c.output_sqnr_db();  // FP32 against itself has no noise
+      if (c.samples() > 0) base.samples = c.samples();
+      // A server from before strict top-k counts sends zeros and no paired delta: unset.
+      if (c.top1_hits() > 0 || c.tied_top1() > 0 || c.has_vs_fp32()) {
+        base.top1_hits = c.top1_hits();
+        base.tied_top1 = c.tied_top1();
+      }
+      if (c.has_vs_fp32() && !is_fp32) {
+        const v1::PairedDelta& d = c.vs_fp32();
+        base.delta_top1_pts = d.delta() * 100;
+        base.delta_ci_low_pts = d.ci_low() * 100;
+        base.delta_ci_high_pts = d.ci_high() * 100;
+        base.delta_p_value = d.p_value();
+        base.fp32_right_config_wrong = d.fp32_right_config_wrong();
+        base.fp32_wrong_config_right = d.fp32_wrong_config_right();
+        base.delta_significant = d.significant();
+        base.delta_interval_method = d.interval_method();
+        base.delta_test_method = d.test_method();
+      }
+      if (c.has_validation()) {
+        base.validation_samples = c.validation().samples();
+        base.validation_top1_pct = c.validation().top1() * 100;
+        if (c.validation().has_vs_fp32() && !is_fp32) {
+          base.validation_delta_pts = c.validation().vs_fp32().delta() * 100;
+          base.validation_delta_ci_low_pts = c.validation().vs_fp32().ci_low() * 100;
+          base.validation_delta_ci_high_pts = c.validation().vs_fp32().ci_high() * 100;
+        } else if (is_fp32) {
+          base.validation_delta_pts = 0.0;
+        }
+      }
+      base.evaluation_mode = job.evaluation().mode();
       if (c.model_size_bytes() > 0) {
         base.size_kib = c.model_size_bytes() / 1024.0;
         if (fp32 != nullptr && fp32->model_size_bytes() > 0)
@@ -275,7 +361,18 @@ std::string FormatCompareJson(const std::vector<CompareRow>& rows) {
           o[c.key] = v ? number(*v) : nlohmann::json(nullptr);
           break;
         }
-        case Kind::kMedianCi: break;  // the table's composite; JSON has its parts
+        case Kind::kCount: {
+          const auto& v = r.*c.count;
+          o[c.key] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+          break;
+        }
+        case Kind::kBool: {
+          const auto& v = r.*c.flag;
+          o[c.key] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+          break;
+        }
+        case Kind::kMedianCi:
+        case Kind::kDeltaCi: break;  // the table's composites; JSON has their parts
       }
     }
     nlohmann::json samples = nlohmann::json::array();

@@ -262,7 +262,11 @@ TEST(CompareTest, CsvAndJsonCarryTheDetail) {
       "job", "config", "device", "batch_size", "top1_pct", "delta_top1_pts", "agreement_pct", "sqnr_db",
       "size_kib", "size_ratio", "p50_ms", "p99_ms", "latency_ratio", "throughput_per_s", "energy_j_per_sample",
       "energy_source", "pareto", "p90_ms", "p999_ms", "min_ms", "max_ms", "mean_ms", "median_ci_low_ms",
-      "median_ci_high_ms", "latency_sessions", "latency_method", "error"};
+      "median_ci_high_ms", "latency_sessions", "latency_method", "samples", "top1_hits", "tied_top1",
+      "delta_top1_ci_low_pts", "delta_top1_ci_high_pts", "delta_top1_p_value", "fp32_right_config_wrong",
+      "fp32_wrong_config_right", "delta_significant", "delta_interval_method", "delta_test_method", "evaluation_mode",
+      "validation_samples", "validation_top1_pct", "validation_delta_top1_pts", "validation_delta_top1_ci_low_pts",
+      "validation_delta_top1_ci_high_pts", "error"};
   EXPECT_EQ(header, expected);
   const std::vector<std::string> w8 = absl::StrSplit(lines[3], ',');  // w8a8 b1 (the method has a comma: quoted)
   EXPECT_EQ(w8[1], "w8a8");
@@ -300,6 +304,133 @@ TEST(CompareTest, CsvAndJsonCarryTheDetail) {
   EXPECT_TRUE(json[3]["p90_ms"].is_null());
   EXPECT_TRUE(json[3]["latency_sessions"].is_null());
   EXPECT_EQ(json[3]["samples_ms"], nlohmann::json::array());
+}
+
+// The paired delta (issue 12): w8a8's interval holds 0 (not significant), w4a8's does
+// not; the baseline is the flagged configuration, here neither named "fp32" nor first.
+v1::JobResults ResultsWithPairedDeltas() {
+  v1::JobResults r;
+  r.set_job("jobs/9");
+  r.mutable_evaluation()->set_mode("holdout");
+  *r.add_configs() = Config("w8a8", 0.895, -0.005, 100 * 1024, {{1, 0.5, 0.6}});
+  *r.add_configs() = Config("float-reference", 0.90, 0, 400 * 1024, {{1, 1.0, 1.3}});
+  *r.add_configs() = Config("w4a8", 0.85, -0.05, 60 * 1024, {{1, 0.6, 0.7}});
+  *r.add_configs() = Config("fp32", 0.70, -0.2, 100, {{1, 9.0, 9.5}});  // a name, not the baseline
+  v1::ConfigResult& base = *r.mutable_configs(1);
+  base.set_is_baseline(true);
+  base.set_samples(1000);
+  base.set_top1_hits(900);
+  base.set_tied_top1(0);
+  auto paired = [](v1::ConfigResult& c, int64_t hits, int64_t ties, double delta, double lo, double hi, double p,
+                   int64_t b, int64_t cc, bool significant) {
+    c.set_samples(1000);
+    c.set_top1_hits(hits);
+    c.set_tied_top1(ties);
+    v1::PairedDelta* d = c.mutable_vs_fp32();
+    d->set_delta(delta);
+    d->set_ci_low(lo);
+    d->set_ci_high(hi);
+    d->set_p_value(p);
+    d->set_fp32_right_config_wrong(b);
+    d->set_fp32_wrong_config_right(cc);
+    d->set_significant(significant);
+    d->set_interval_method("Newcombe 95%");
+    d->set_test_method("McNemar");
+  };
+  paired(*r.mutable_configs(0), 895, 3, -0.005, -0.012, 0.002, 0.2891, 9, 4, false);
+  paired(*r.mutable_configs(2), 850, 17, -0.05, -0.07, -0.03, 1.5e-7, 60, 10, true);
+  r.mutable_configs(2)->mutable_validation()->set_samples(200);
+  r.mutable_configs(2)->mutable_validation()->set_top1(0.84);
+  r.mutable_configs(2)->mutable_validation()->mutable_vs_fp32()->set_delta(-0.06);
+  r.mutable_configs(2)->mutable_validation()->mutable_vs_fp32()->set_ci_low(-0.1);
+  r.mutable_configs(2)->mutable_validation()->mutable_vs_fp32()->set_ci_high(-0.02);
+  return r;
+}
+
+TEST(CompareTest, BaselineIsTheServersFlagNotTheName) {
+  const v1::JobResults results = ResultsWithPairedDeltas();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  const CompareRow& base = Row(rows, "float-reference", 1);
+  EXPECT_DOUBLE_EQ(*base.delta_top1_pts, 0);
+  EXPECT_DOUBLE_EQ(*base.agreement_pct, 100);
+  EXPECT_FALSE(base.sqnr_db.has_value());
+  EXPECT_FALSE(base.delta_significant.has_value());
+  EXPECT_FALSE(base.delta_ci_low_pts.has_value());
+  EXPECT_EQ(base.tied_top1, 0) << "0 ties is a figure, not unset";
+  EXPECT_DOUBLE_EQ(*Row(rows, "w8a8", 1).size_ratio, 0.25);  // against the flagged baseline's size
+  const CompareRow& named = Row(rows, "fp32", 1);
+  EXPECT_DOUBLE_EQ(*named.delta_top1_pts, -20);
+  EXPECT_TRUE(named.sqnr_db.has_value()) << "a configuration named fp32 is not the baseline here";
+  EXPECT_DOUBLE_EQ(*named.size_ratio, 100.0 / (400 * 1024));
+}
+
+TEST(CompareTest, PairedDeltaWithIntervalTiesAndPInEveryFormat) {
+  const v1::JobResults results = ResultsWithPairedDeltas();
+  const auto rows = BuildCompareRows(std::span(&results, 1));
+  const CompareRow& w8 = Row(rows, "w8a8", 1);
+  EXPECT_DOUBLE_EQ(*w8.delta_ci_low_pts, -1.2);
+  EXPECT_DOUBLE_EQ(*w8.delta_ci_high_pts, 0.2);
+  EXPECT_DOUBLE_EQ(*w8.delta_p_value, 0.2891);
+  EXPECT_EQ(w8.fp32_right_config_wrong, 9);
+  EXPECT_EQ(w8.fp32_wrong_config_right, 4);
+  EXPECT_EQ(w8.delta_significant, false);
+  EXPECT_EQ(w8.tied_top1, 3);
+  EXPECT_EQ(w8.top1_hits, 895);
+  EXPECT_EQ(w8.samples, 1000);
+  EXPECT_EQ(w8.evaluation_mode, "holdout");
+  const CompareRow& w4 = Row(rows, "w4a8", 1);
+  EXPECT_EQ(w4.delta_significant, true);
+  EXPECT_DOUBLE_EQ(*w4.validation_top1_pct, 84);
+  EXPECT_DOUBLE_EQ(*w4.validation_delta_pts, -6);
+  EXPECT_FALSE(w8.validation_samples.has_value());
+
+  const std::string table = FormatCompareTable(rows);
+  std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[0], HasSubstr("TIES"));
+  EXPECT_THAT(lines[0], HasSubstr("dTOP1(pts) [95% CI]"));
+  EXPECT_THAT(lines[0], HasSubstr(" P "));
+  EXPECT_THAT(lines[1], HasSubstr("-0.50 [-1.20, +0.20] ~"));  // w8a8: indistinguishable from 0
+  EXPECT_THAT(lines[1], HasSubstr("0.289"));
+  EXPECT_THAT(lines[3], HasSubstr("-5.00 [-7.00, -3.00]  "));  // w4a8: a real loss, no marker
+  EXPECT_THAT(lines[3], ::testing::Not(HasSubstr("~")));
+  EXPECT_THAT(lines[3], HasSubstr("1.5e-07"));
+  // The brackets line up, marker or not.
+  EXPECT_EQ(lines[1].find("+0.20]"), lines[3].find("-3.00]"));
+
+  std::vector<std::string> csv = absl::StrSplit(FormatCompareCsv(rows), '\n', absl::SkipEmpty());
+  const std::vector<std::string> header = absl::StrSplit(csv[0], ',');
+  auto field = [&](size_t line, const std::string& key) {
+    const std::vector<std::string> f = absl::StrSplit(csv[line], ',');
+    for (size_t i = 0; i < header.size(); ++i)
+      if (header[i] == key) return f.at(i);
+    ADD_FAILURE() << "no column " << key;
+    return std::string();
+  };
+  EXPECT_EQ(field(1, "delta_top1_ci_low_pts"), "-1.2000");
+  EXPECT_EQ(field(1, "delta_top1_ci_high_pts"), "+0.2000");
+  EXPECT_EQ(field(1, "delta_top1_p_value"), "0.2891");
+  EXPECT_EQ(field(1, "fp32_right_config_wrong"), "9");
+  EXPECT_EQ(field(1, "fp32_wrong_config_right"), "4");
+  EXPECT_EQ(field(1, "delta_significant"), "false");
+  EXPECT_EQ(field(1, "tied_top1"), "3");
+  EXPECT_EQ(field(3, "delta_significant"), "true");
+  EXPECT_EQ(field(3, "validation_delta_top1_ci_high_pts"), "-2.0000");
+  EXPECT_EQ(field(2, "delta_significant"), "");  // the baseline
+  EXPECT_EQ(field(2, "tied_top1"), "0");
+
+  const auto json = nlohmann::json::parse(FormatCompareJson(rows));
+  EXPECT_DOUBLE_EQ(json[0]["delta_top1_ci_low_pts"].get<double>(), -1.2);
+  EXPECT_EQ(json[0]["fp32_right_config_wrong"], 9);
+  EXPECT_EQ(json[0]["delta_significant"], false);
+  EXPECT_EQ(json[0]["delta_interval_method"], "Newcombe 95%");
+  EXPECT_EQ(json[2]["delta_significant"], true);
+  EXPECT_DOUBLE_EQ(json[2]["delta_top1_p_value"].get<double>(), 1.5e-7);
+  EXPECT_EQ(json[2]["validation_samples"], 200);
+  EXPECT_TRUE(json[1]["delta_significant"].is_null());
+  EXPECT_TRUE(json[1]["delta_top1_ci_low_pts"].is_null());
+  EXPECT_EQ(json[1]["tied_top1"], 0);
+  EXPECT_EQ(json[1]["evaluation_mode"], "holdout");
 }
 
 }  // namespace

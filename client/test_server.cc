@@ -1,5 +1,7 @@
 #include "client/test_server.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -184,6 +186,8 @@ void TestServer::Start(int port) {
   so.listen = absl::StrCat("127.0.0.1:", port);
   so.data_dir = dir_.File("data");
   so.max_upload_bytes = int64_t{64} << 20;
+  // The tests' own files live in temporary folders; `--shared` submissions name them.
+  so.job_limits.shared_roots = {std::filesystem::canonical(std::filesystem::temp_directory_path()).string()};
   if (options_.tls) {
     so.tls_cert = ca_file_;
     so.tls_key = dir_.path() + "/key.pem";

@@ -35,3 +35,16 @@ function(qb_test name)
 endfunction()
 
 include(GoogleTest)
+
+# Fuzzing (fuzz/, tools/fuzz.sh): QB_FUZZ=ON with clang instruments every library for
+# libFuzzer, ASan and UBSan; the fuzz targets then link -fsanitize=fuzzer. Without it,
+# fuzz/ builds corpus-replay tests. tests/CMakeLists.txt adds fuzz/ (after every library).
+option(QB_FUZZ "Build the libFuzzer targets (clang only)" OFF)
+if(QB_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "QB_FUZZ needs clang (CMAKE_CXX_COMPILER=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -29,6 +29,15 @@ db_uri() {
   printf '%s' "$QBENCH_DB_URI"
 }
 
+# --shared-root flags from QBENCH_SHARED_ROOTS (colon-separated folders mounted into the
+# server and every worker at the same path); unset: no shared paths, uploads only.
+shared_roots() {
+  local IFS=:
+  for r in ${QBENCH_SHARED_ROOTS:-}; do
+    [ -n "$r" ] && printf -- '--shared-root %s ' "$r"
+  done
+}
+
 # Client-side TLS flags (worker, cli, health probe): plaintext, a private CA, or the
 # system's roots.
 client_tls() {
@@ -60,6 +69,8 @@ case "$role" in
       --data-dir "${QBENCH_DATA_DIR:-/var/lib/qbench}" --migrations "$migrations" \
       --reap-seconds "${QBENCH_REAP_SECONDS:-5}"
     if [ -n "${QBENCH_MAX_UPLOAD_BYTES:-}" ]; then set -- "$@" --max-upload-bytes "$QBENCH_MAX_UPLOAD_BYTES"; fi
+    # shellcheck disable=SC2046 # shared_roots prints flag words on purpose
+    set -- "$@" $(shared_roots)
     if [ "${QBENCH_INSECURE:-0}" = 1 ]; then
       set -- "$@" --insecure
     else
@@ -77,7 +88,7 @@ case "$role" in
     # shellcheck disable=SC2046 # client_tls prints zero, one or two words on purpose
     exec qbench-worker --db "$(db_uri)" --server "$QBENCH_SERVER" $(client_tls) --token-file "$QBENCH_TOKEN_FILE" \
       --id "$id" --cache-dir "${QBENCH_CACHE_DIR:-/var/cache/qbench}" \
-      --lease-seconds "${QBENCH_LEASE_SECONDS:-30}" --poll-seconds "${QBENCH_POLL_SECONDS:-5}"
+      --lease-seconds "${QBENCH_LEASE_SECONDS:-30}" --poll-seconds "${QBENCH_POLL_SECONDS:-5}" $(shared_roots)
     ;;
   cli)
     [ -n "${QBENCH_SERVER:-}" ] || die "QBENCH_SERVER is not set (HOST:PORT of qbench-server)"

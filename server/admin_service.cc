@@ -41,6 +41,16 @@ absl::StatusOr<std::string> NewSecret() {
   return s;
 }
 
+// A token's expire_time: a valid timestamp (RFC 3339 range: years 1-9999) in the future.
+absl::StatusOr<absl::Time> ExpireTime(const google::protobuf::Timestamp& t, absl::Time now) {
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (t.seconds() < 0 || t.seconds() > kMaxSeconds || t.nanos() < 0 || t.nanos() > 999999999)
+    return absl::InvalidArgumentError("token.expire_time: not a valid timestamp");
+  const absl::Time at = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  if (at <= now) return absl::InvalidArgumentError("token.expire_time: must be in the future");
+  return at;
+}
+
 absl::Status NoStore() { return absl::UnimplementedError("admin: no store is configured on this server yet"); }
 
 }  // namespace
@@ -80,15 +90,22 @@ grpc::ServerUnaryReactor* AdminService::CreateToken(grpc::CallbackServerContext*
     if (!team.ok()) return team.status();
     if (request->token().display_name().size() > 128)
       return absl::InvalidArgumentError("token.display_name: must be at most 128 characters");
+    std::optional<absl::Time> expires;
+    if (request->token().has_expire_time()) {
+      auto t = ExpireTime(request->token().expire_time(), absl::Now());
+      if (!t.ok()) return t.status();
+      expires = *t;
+    }
     if (repository_ == nullptr) return NoStore();
     auto secret = NewSecret();
     if (!secret.ok()) return secret.status();
     auto id = repository_->CreateToken(*team, request->token().display_name(), request->token().admin(),
-                                       Sha256Hex(*secret));
+                                       Sha256Hex(*secret), expires);
     if (id.ok()) {
       response->mutable_token()->set_name(absl::StrCat("teams/", *team, "/tokens/", *id));
       response->mutable_token()->set_display_name(request->token().display_name());
       response->mutable_token()->set_admin(request->token().admin());
+      if (expires) *response->mutable_token()->mutable_expire_time() = request->token().expire_time();
       response->set_secret(*secret);
     }
     return id.status();

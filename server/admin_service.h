@@ -1,6 +1,10 @@
 // The Admin gRPC service (teams and tokens), for admin tokens only.
 #pragma once
 
+#include <optional>
+
+#include "absl/time/time.h"
+
 #include <string>
 
 #include "qbench/v1/qbench.grpc.pb.h"
@@ -16,9 +20,10 @@ class AdminRepository {
   // ALREADY_EXISTS when the team exists.
   virtual absl::Status CreateTeam(const std::string& team_id, const std::string& display_name) = 0;
   // Stores sha256(secret) only; returns the token id ("teams/<team>/tokens/<id>" uses it).
-  // NOT_FOUND for an unknown team.
+  // `expires`: when the token stops being accepted (none: never). NOT_FOUND for an
+  // unknown team.
   virtual absl::StatusOr<int64_t> CreateToken(const std::string& team_id, const std::string& display_name, bool admin,
-                                              const std::string& secret_sha256) = 0;
+                                              const std::string& secret_sha256, std::optional<absl::Time> expires) = 0;
   // NOT_FOUND for an unknown token; revoking twice is OK.
   virtual absl::Status RevokeToken(const std::string& team_id, int64_t token_id) = 0;
 };

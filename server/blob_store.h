@@ -2,9 +2,15 @@
 //
 // Layout under the data directory:
 //   blobs/<aa>/<sha256 hex>        complete, verified blobs (aa: the first two hex digits)
-//   partial/<sha256 hex>-<size>    uploads in progress; renamed into blobs/ once the last
-//                                  byte arrived and the digest matched (atomic on one
-//                                  file system), deleted on a digest mismatch
+//   partial/<team key>/<sha256 hex>-<size>
+//                                  uploads in progress, private to the uploading team (no
+//                                  other team sees, resumes or truncates them); renamed
+//                                  into blobs/ once the last byte arrived and the digest
+//                                  matched (atomic on one file system), deleted on a
+//                                  digest mismatch, and deleted when abandoned (untouched
+//                                  for partial_max_age)
+// A team that uploads content already stored sends every byte again and its digest is
+// verified: the bytes are the proof of possession (the partial is then dropped).
 // No gRPC here: the Blobs service adapts this to the wire.
 #pragma once
 
@@ -24,6 +30,12 @@ class BlobStore;
 
 // Appends the bytes of one upload. Not thread-safe (one per call). Destroying a writer
 // before completion keeps the partial data for a later resume.
+struct BlobStoreOptions {
+  int64_t max_bytes = int64_t{4} << 30;           // one blob's size limit
+  int64_t partial_max_age_seconds = 24 * 3600;    // abandoned partial uploads are deleted after this
+  int64_t max_partial_bytes_per_team = int64_t{16} << 30;  // uploads in progress, per team; 0: no limit
+};
+
 class BlobWriter {
  public:
   ~BlobWriter();
@@ -39,10 +51,11 @@ class BlobWriter {
 
  private:
   friend class BlobStore;
-  BlobWriter(BlobStore* store, std::string sha256, int64_t size, int fd, int64_t committed);
+  BlobWriter(BlobStore* store, std::string team, std::string sha256, int64_t size, int fd, int64_t committed);
   absl::Status Commit();
 
   BlobStore* store_;
+  std::string team_;
   std::string sha256_;
   int64_t size_;
   int fd_;
@@ -54,23 +67,34 @@ class BlobWriter {
 class BlobStore {
  public:
   struct UploadState {
-    bool complete = false;
-    int64_t committed = 0;  // bytes held: size when complete, else the partial size
+    bool stored = false;    // the content is stored (by anyone): whether the caller may
+                            // use it is the service's question (ownership)
+    int64_t committed = 0;  // bytes of this team's own partial upload
   };
 
   // Creates the directories under `data_dir`. `max_bytes` caps a blob's size.
   static absl::StatusOr<std::unique_ptr<BlobStore>> Open(const std::string& data_dir, int64_t max_bytes);
+  static absl::StatusOr<std::unique_ptr<BlobStore>> Open(const std::string& data_dir, const BlobStoreOptions& options);
 
   // Validates a digest and size (INVALID_ARGUMENT naming `field_prefix`.sha256 or
   // .size_bytes; RESOURCE_EXHAUSTED above the size limit).
   absl::Status CheckKey(std::string_view sha256, int64_t size, std::string_view field_prefix) const;
 
-  absl::StatusOr<UploadState> GetUploadState(const std::string& sha256, int64_t size) const;
+  // `stored` only when a blob of that digest and exactly that size is stored (a wrong
+  // size is answered as "not stored", never with the real size); `committed` counts only
+  // `team`'s own partial upload.
+  absl::StatusOr<UploadState> GetUploadState(const std::string& team, const std::string& sha256, int64_t size) const;
 
-  // Starts or resumes an upload at `offset`, which must be 0 (restart) or the partial
-  // size (FAILED_PRECONDITION otherwise). ABORTED while another upload of the same blob
-  // runs. Call GetUploadState first: a complete blob needs no writer.
-  absl::StatusOr<std::unique_ptr<BlobWriter>> BeginUpload(const std::string& sha256, int64_t size, int64_t offset);
+  // Starts or resumes `team`'s upload at `offset`, which must be 0 (restart) or the
+  // team's partial size (FAILED_PRECONDITION otherwise). ABORTED while another upload of
+  // the same blob by the same team runs; RESOURCE_EXHAUSTED beyond the team's quota of
+  // bytes in progress. Works for stored content too (the bytes prove possession).
+  absl::StatusOr<std::unique_ptr<BlobWriter>> BeginUpload(const std::string& team, const std::string& sha256,
+                                                          int64_t size, int64_t offset);
+
+  // Deletes partial uploads untouched for `max_age_seconds` (no live writer). Returns how
+  // many. BeginUpload runs it every few minutes with the configured age.
+  int CleanAbandonedUploads(int64_t max_age_seconds);
 
   // The path of a complete blob; NOT_FOUND otherwise.
   absl::StatusOr<std::string> BlobPath(const std::string& sha256) const;
@@ -79,15 +103,19 @@ class BlobStore {
 
  private:
   friend class BlobWriter;
-  BlobStore(std::string dir, int64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+  BlobStore(std::string dir, const BlobStoreOptions& o) : dir_(std::move(dir)), max_bytes_(o.max_bytes), options_(o) {}
   std::string FinalPath(const std::string& sha256) const;
-  std::string PartialPath(const std::string& sha256, int64_t size) const;
-  void Release(const std::string& sha256);
+  std::string TeamDir(const std::string& team) const;
+  std::string PartialPath(const std::string& team, const std::string& sha256, int64_t size) const;
+  void Release(const std::string& key);
+  void MaybeClean();
 
   std::string dir_;
   int64_t max_bytes_;
+  BlobStoreOptions options_;
   std::mutex mu_;
-  std::set<std::string> uploading_;  // digests with a live writer, guarded by mu_
+  std::set<std::string> uploading_;  // partial paths with a live writer, guarded by mu_
+  int64_t last_clean_ = 0;           // steady seconds, guarded by mu_
 };
 
 }  // namespace qbench::server

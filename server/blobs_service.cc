@@ -25,6 +25,13 @@ void FillBlob(const std::string& sha256, int64_t size, qbench::v1::Blob* blob) {
 }
 
 // Client streaming: header first, then data until the declared size is reached.
+// Whether `team` holds the blob; without an ownership store every caller does (the
+// single-tenant test server).
+absl::StatusOr<bool> CallerHolds(BlobOwners* owners, const std::string& team, const std::string& sha256) {
+  if (owners == nullptr) return true;
+  return owners->Owns(team, sha256);
+}
+
 class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
  public:
   UploadReactor(BlobStore* store, BlobOwners* owners, absl::StatusOr<Principal> auth, UploadResponse* response)
@@ -74,7 +81,9 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
     Finish(status);
   }
 
-  // Handles the first message: validation, dedup, start or resume.
+  // Handles the first message: validation, dedup, start or resume. Dedup (no data sent)
+  // only for a team that already holds the blob; any other team streams the bytes, whose
+  // digest is verified before it becomes an owner (the bytes are the proof of possession).
   absl::Status Begin() {
     if (!request_.has_header()) return absl::InvalidArgumentError("header: required in the first message");
     const auto& h = request_.header();
@@ -83,15 +92,19 @@ class UploadReactor : public grpc::ServerReadReactor<UploadRequest> {
       return absl::InvalidArgumentError(absl::StrCat("header.offset: ", h.offset(), " is outside [0, size_bytes]"));
     sha256_ = h.sha256();
     size_ = h.size_bytes();
-    auto state = store_->GetUploadState(sha256_, size_);
+    auto state = store_->GetUploadState(team_, sha256_, size_);
     if (!state.ok()) return state.status();
-    if (state->complete) {  // dedup: answer at once, ignore any data
-      FillBlob(sha256_, size_, response_->mutable_blob());
-      response_->set_deduplicated(true);
-      done_ = true;
-      return absl::OkStatus();
+    if (state->stored) {
+      auto owned = CallerHolds(owners_, team_, sha256_);
+      if (!owned.ok()) return owned.status();
+      if (*owned) {  // dedup: answer at once, ignore any data
+        FillBlob(sha256_, size_, response_->mutable_blob());
+        response_->set_deduplicated(true);
+        done_ = true;
+        return absl::OkStatus();
+      }
     }
-    auto writer = store_->BeginUpload(sha256_, size_, h.offset());
+    auto writer = store_->BeginUpload(team_, sha256_, size_, h.offset());
     if (!writer.ok()) return writer.status();
     writer_ = std::move(writer).value();
     return absl::OkStatus();
@@ -137,13 +150,21 @@ grpc::ServerUnaryReactor* BlobsService::GetUploadStatus(grpc::CallbackServerCont
   auto principal = Authenticate(*ctx, *verifier_);
   absl::Status s = principal.status();
   if (s.ok()) {
-    auto state = store_->GetUploadState(request->sha256(), request->size_bytes());
+    // Answers only about the caller's own state: "complete" when it holds the blob,
+    // else the bytes of its own partial upload. Another team's blob or partial upload,
+    // and the real size of a blob asked with a wrong one, are never revealed; nothing
+    // here grants ownership (only uploading the bytes does).
+    auto state = store_->GetUploadState(principal->team_id, request->sha256(), request->size_bytes());
     s = state.status();
     if (s.ok()) {
-      response->set_complete(state->complete);
-      response->set_committed_bytes(state->committed);
-      // Presenting the digest and size of stored content is what an upload would prove.
-      if (state->complete && owners_) s = owners_->Add(principal->team_id, request->sha256(), request->size_bytes());
+      bool complete = false;
+      if (state->stored) {
+        auto owned = CallerHolds(owners_, principal->team_id, request->sha256());
+        s = owned.status();
+        complete = owned.ok() && *owned;
+      }
+      response->set_complete(complete);
+      response->set_committed_bytes(complete ? request->size_bytes() : state->committed);
     }
   }
   reactor->Finish(ToGrpcStatus(s));

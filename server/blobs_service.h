@@ -11,8 +11,9 @@ namespace qbench::server {
 inline constexpr int64_t kMaxChunkBytes = 1 << 20;
 
 // Which teams hold which blobs (the store's blob_owners table). A team holds a blob once
-// it uploaded it or presented its digest and size for a blob the server has; it may then
-// reference and download it. Admin tokens (workers) may download any blob. Thread-safe.
+// it uploaded its bytes (every byte, digest verified, even when the server already had
+// them); it may then reference and download it. Knowing a digest and size is not enough.
+// Admin tokens (workers) may download any blob. Thread-safe.
 class BlobOwners {
  public:
   virtual ~BlobOwners() = default;

@@ -1,7 +1,10 @@
 #include "server/flags.h"
 
+#include <algorithm>
+
 #include "common/flags.h"
 #include "common/status.h"
+#include "worker/engine/data/path_util.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +28,8 @@ constexpr FlagSpec kFlags[] = {
     {"--token-out", "FILE", "with --bootstrap-admin: write the token to FILE (mode 0600) instead of stdout"},
     {"--reap-seconds", "N", "how often leases of dead workers are taken back (default 5)"},
     {"--handler-threads", "N", "threads running requests that wait on the database (default: one per core)"},
+    {"--shared-root", "DIR", "jobs may name shared paths under DIR (repeatable; default none: uploads only)"},
+    {"--job-limit", "NAME=N", "cap a job spec value (repeatable; give workers the same); NAME is one of:"},
     {"--help", nullptr, "show this help"},
 };
 
@@ -36,11 +41,13 @@ std::string ServerUsage() {
                     "       qbench-server --db URI --migrate [--migrations DIR]\n"
                     "       qbench-server --db URI --bootstrap-admin TEAM [--token-out FILE]\n\n";
   out += FlagHelp(kFlags);
+  out += JobSpecLimitsHelp();
   return out;
 }
 
 absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) {
   ServerFlags out;
+  std::vector<std::string> shared_roots;
   QB_ASSIGN_OR_RETURN(auto flags, ParseFlags(argc, argv, kFlags));
   for (const auto& [a, value] : flags) {
     if (a == "--listen") out.options.listen = value;
@@ -55,6 +62,14 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) 
     else if (a == "--help") out.help = true;
     else if (a == "--bootstrap-admin") out.bootstrap_team = value;
     else if (a == "--token-out") out.token_out = value;
+    else if (a == "--shared-root") shared_roots.push_back(value);
+    else if (a == "--job-limit") {
+      JobLimits& limits = out.options.job_limits;
+      QB_RETURN_IF_ERROR(Annotate(SetJobSpecLimit(value, &limits.spec), "--job-limit"));
+      // The server's own caps on samples and configurations follow the same names.
+      if (value.starts_with("samples=")) limits.max_samples = limits.spec.samples;
+      if (value.starts_with("configs=")) limits.max_configs = static_cast<int>(std::min<int64_t>(limits.spec.configs, 1 << 20));
+    }
     else if (a == "--handler-threads") {
       QB_ASSIGN_OR_RETURN(int64_t n, FlagInt(a, value, 1));
       out.options.handler_threads = static_cast<int>(n);
@@ -67,6 +82,9 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) 
         return absl::InvalidArgumentError(absl::StrCat("--max-upload-bytes: expected a positive integer, got \"", value, "\""));
     }
   }
+  // Real paths, so that a root given through a symbolic link still matches the paths
+  // workers resolve; a root that does not exist is an error now, not a refusal later.
+  QB_ASSIGN_OR_RETURN(out.options.job_limits.shared_roots, data::RealRoots(shared_roots, "--shared-root"));
   return out;
 }
 

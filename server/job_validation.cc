@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/json_parse.h"
 #include "common/sha256.h"
+#include "worker/engine/data/path_util.h"
 #include "worker/engine/pipeline/job_spec.h"
 
 namespace qbench::server {
@@ -23,14 +25,14 @@ absl::Status FieldError(std::string_view field, std::string_view what) {
 
 bool IsIdChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
 
-absl::Status CheckSharedPath(const std::string& path, std::string_view field) {
-  if (path.empty() || path[0] != '/') return FieldError(field, "must be an absolute path that workers can read");
-  for (absl::string_view part : absl::StrSplit(path, '/'))
-    if (part == "..") return FieldError(field, "must not contain \"..\"");
-  return absl::OkStatus();
+// A shared path must be spelled normally and lie under one of the server's shared roots
+// (data/path_util.h); the worker resolves it and checks again.
+absl::Status CheckSharedPath(const std::string& path, std::string_view field, const JobLimits& limits) {
+  return data::CheckSharedPathSpelling(path, limits.shared_roots, field);
 }
 
-absl::StatusOr<ArtifactSource> ConvertRef(const qbench::v1::ArtifactRef& ref, const std::string& field) {
+absl::StatusOr<ArtifactSource> ConvertRef(const qbench::v1::ArtifactRef& ref, const std::string& field,
+                                          const JobLimits& limits) {
   ArtifactSource out;
   out.manifest = ref.manifest();
   switch (ref.source_case()) {
@@ -45,7 +47,7 @@ absl::StatusOr<ArtifactSource> ConvertRef(const qbench::v1::ArtifactRef& ref, co
       break;
     }
     case qbench::v1::ArtifactRef::kSharedPath:
-      if (absl::Status s = CheckSharedPath(ref.shared_path(), field + ".shared_path"); !s.ok()) return s;
+      if (absl::Status s = CheckSharedPath(ref.shared_path(), field + ".shared_path", limits); !s.ok()) return s;
       out.kind = ArtifactSource::Kind::kSharedPath;
       out.value = ref.shared_path();
       break;
@@ -92,11 +94,11 @@ absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& req
       break;
   }
 
-  auto model = ConvertRef(request.model(), "model");
+  auto model = ConvertRef(request.model(), "model", limits);
   if (!model.ok()) return model.status();
-  auto eval = ConvertRef(request.eval_dataset(), "eval_dataset");
+  auto eval = ConvertRef(request.eval_dataset(), "eval_dataset", limits);
   if (!eval.ok()) return eval.status();
-  auto calib = ConvertRef(request.calibration_dataset(), "calibration_dataset");
+  auto calib = ConvertRef(request.calibration_dataset(), "calibration_dataset", limits);
   if (!calib.ok()) return calib.status();
   job.model = *model;
   job.eval_dataset = *eval;
@@ -104,12 +106,11 @@ absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& req
 
   // Substitute the refs into the spec, check the paths that remain, then let the engine
   // parse it exactly as a worker will.
-  json spec;
-  try {
-    spec = json::parse(request.spec_json());
-  } catch (const json::parse_error& e) {
-    return FieldError("spec_json", absl::StrCat("not valid JSON: ", e.what()));
-  }
+  JsonLimits json_limits;
+  json_limits.max_bytes = static_cast<size_t>(limits.max_spec_bytes);
+  auto parsed_json = ParseJson(request.spec_json(), "spec_json", json_limits);
+  if (!parsed_json.ok()) return parsed_json.status();
+  json spec = *std::move(parsed_json);
   if (!spec.is_object()) return FieldError("spec_json", "must be a JSON object");
   auto apply = [&](json& obj, const char* key, ArtifactSource& src, const std::string& field) -> absl::Status {
     if (src.kind != ArtifactSource::Kind::kNone) {
@@ -120,7 +121,7 @@ absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& req
     if (!obj[key].is_string()) return FieldError(field, "must be a string");
     src.kind = ArtifactSource::Kind::kSharedPath;
     src.value = obj[key].get<std::string>();
-    return CheckSharedPath(src.value, field);
+    return CheckSharedPath(src.value, field, limits);
   };
   if (absl::Status s = apply(spec, "model", job.model, "spec_json.model"); !s.ok()) return s;
   if (absl::Status s = apply(spec, "eval_dataset", job.eval_dataset, "spec_json.eval_dataset"); !s.ok()) return s;
@@ -133,7 +134,9 @@ absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& req
   }
   if (spec.contains("export_dir")) return FieldError("spec_json.export_dir", "is set by the server; use ExportModel");
 
-  auto parsed = qbench::ParseJobSpec(spec.dump(), "/");
+  JobSpecLimits spec_limits = limits.spec;
+  spec_limits.cap_threads_at_cpus = false;  // the server's CPUs say nothing about a worker's
+  auto parsed = qbench::ParseJobSpec(spec.dump(), "/", spec_limits);
   if (!parsed.ok()) return FieldError("spec_json", std::string(parsed.status().message()));
   if (static_cast<int>(parsed->configs.size()) > limits.max_configs)
     return FieldError("spec_json.configs", absl::StrCat("has ", parsed->configs.size(),

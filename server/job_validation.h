@@ -4,18 +4,27 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "qbench/v1/qbench.pb.h"
 #include "server/job_repository.h"
+#include "worker/engine/pipeline/job_spec.h"
 
 namespace qbench::server {
 
-// Limits on a job's size (the "limits on job size").
+// Limits on a job's size (the "limits on job size"). `spec` bounds every count,
+// size and duration in the spec (pipeline/job_spec.h; --job-limit NAME=VALUE); workers
+// parse with their own JobSpecLimits, so give them the same values.
 struct JobLimits {
   int max_configs = 32;
   int64_t max_samples = 1000000;
   int64_t max_spec_bytes = 256 * 1024;
+  JobSpecLimits spec;
+  // Where shared paths may point (--shared-root DIR, repeatable; real paths). Empty, the
+  // default: every shared path is refused and jobs must upload their files. Workers
+  // check the real path again against their own --shared-root.
+  std::vector<std::string> shared_roots;
 };
 
 // Checks every field, parses spec_json with the engine's ParseJobSpec (its errors name

@@ -1,5 +1,7 @@
 #include "server/jobs_service.h"
 
+#include <cstdio>
+#include <exception>
 
 #include "absl/strings/str_cat.h"
 #include "server/file_stream.h"
@@ -25,6 +27,18 @@ class FailedWriter : public grpc::ServerWriteReactor<T> {
 };
 
 absl::Status NoStore() { return absl::UnimplementedError("jobs: no job store is configured on this server yet"); }
+
+// Validation answers with a status; should a library throw anyway (nlohmann, the
+// engine), the request fails and the server keeps serving. The detail goes to the log.
+absl::StatusOr<NewJob> ValidateOrRefuse(const qbench::v1::CreateJobRequest& request, const std::string& team_id,
+                                        const JobLimits& limits) {
+  try {
+    return ValidateCreateJob(request, team_id, limits);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qbench-server: CreateJob validation threw: %s\n", e.what());
+    return absl::InvalidArgumentError("spec_json: could not be validated");
+  }
+}
 
 }  // namespace
 
@@ -75,7 +89,7 @@ grpc::ServerUnaryReactor* JobsService::CreateJob(grpc::CallbackServerContext* ct
   return RunUnary(ctx, pool_, [=, this]() -> absl::Status {
     auto principal = Begin(ctx);
     if (!principal.ok()) return principal.status();
-    auto job = ValidateCreateJob(*request, principal->team_id, limits_);
+    auto job = ValidateOrRefuse(*request, principal->team_id, limits_);
     if (!job.ok()) return job.status();
     if (repository_ == nullptr) return NoStore();
     auto record = repository_->CreateJob(*job);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -112,9 +114,13 @@ absl::StatusOr<JobRecord> StoreRepository::CreateJob(const NewJob& job) {
   n.display_name = job.display_name;
   n.spec_json = job.spec_json;
   n.samples = job.samples;
+  // The configuration as JSON: any name the spec allows ("bob's w8", "größe-w4") is a
+  // JSON string here (finding 9 of issue 17: hand-escaped text was not).
   for (size_t i = 0; i < job.config_names.size(); ++i)
-    n.configs.push_back({job.config_names[i], absl::StrCat("{\"name\": \"", absl::CEscape(job.config_names[i]), "\"}"),
-                         i == 0});
+    n.configs.push_back(
+        {job.config_names[i],
+         nlohmann::json{{"name", job.config_names[i]}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+         i == 0});
   if (!job.device.empty()) n.device_name = job.device;
   if (!job.device_class.empty()) n.device_class = job.device_class;
   n.assets.model = AssetFrom(job.model, blob_dir_);
@@ -252,12 +258,14 @@ absl::StatusOr<JobRepository::EventsPage> StoreRepository::ListEvents(const std:
 absl::StatusOr<std::vector<int64_t>> StoreRepository::WaitForEvents(absl::Duration timeout) {
   std::lock_guard<std::mutex> lock(listen_mu_);
   if (listener_ == nullptr) {
-    QB_ASSIGN_OR_RETURN(listener_, store::QueueListener::Create(db_uri_, store::kJobEventsChannel));
+    auto listener = store::QueueListener::Create(db_uri_, store::kJobEventsChannel);
+    if (!listener.ok()) return store::DbPool::ForClients(listener.status());  // as pool_->Run does
+    listener_ = *std::move(listener);
   }
   auto woke = listener_->Wait(timeout);
   if (!woke.ok()) {
     listener_.reset();  // reconnect on the next call
-    return woke.status();
+    return store::DbPool::ForClients(woke.status());
   }
   std::vector<int64_t> ids;
   for (const std::string& p : listener_->TakePayloads()) {
@@ -306,9 +314,12 @@ absl::Status StoreRepository::CreateTeam(const std::string& team_id, const std::
 }
 
 absl::StatusOr<int64_t> StoreRepository::CreateToken(const std::string& team_id, const std::string& display_name,
-                                                     bool admin, const std::string& secret_sha256) {
+                                                     bool admin, const std::string& secret_sha256,
+                                                     std::optional<absl::Time> expires) {
+  std::optional<int64_t> expires_us;
+  if (expires) expires_us = absl::ToUnixMicros(*expires);
   auto id = pool_->Run(&store::CreateTokenForDigest, team_id, display_name.empty() ? std::string("token") : display_name,
-                       admin, absl::HexStringToBytes(secret_sha256));
+                       admin, absl::HexStringToBytes(secret_sha256), expires_us);
   if (!id.ok() && absl::IsNotFound(id.status()))
     return absl::NotFoundError(absl::StrCat("parent: teams/", team_id, " not found"));
   return id;

@@ -42,7 +42,7 @@ class StoreRepository final : public JobRepository, public BlobOwners, public Ad
   // AdminRepository
   absl::Status CreateTeam(const std::string& team_id, const std::string& display_name) override;
   absl::StatusOr<int64_t> CreateToken(const std::string& team_id, const std::string& display_name, bool admin,
-                                      const std::string& secret_sha256) override;
+                                      const std::string& secret_sha256, std::optional<absl::Time> expires) override;
   absl::Status RevokeToken(const std::string& team_id, int64_t token_id) override;
 
   // DeviceRegistry: workers seen in the last day; online when they heart-beat within a minute.

@@ -1,6 +1,11 @@
-// JobResults from the store's rows: one ConfigResult per (configuration, device), with
-// deltas and latency ratios against the FP32 baseline on the same device and batch size.
+// JobResults from the store's rows: one ConfigResult per (configuration, device) with the
+// configuration's own figures (accuracy, the paired delta against the baseline, size,
+// SQNR) and its latency rows, with latency ratios against the baseline on the same device
+// and batch size; and the job's evaluation split.
 #include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "server/store/outcomes.h"
@@ -20,14 +25,79 @@ qbench::v1::EnergySource EnergySourceFrom(const std::string& s) {
   return qbench::v1::ENERGY_SOURCE_UNSPECIFIED;
 }
 
+void SetPaired(const store::PairedDelta& d, const store::ConfigOutcome& o, qbench::v1::PairedDelta* out) {
+  out->set_delta(d.delta);
+  out->set_ci_low(d.ci_low);
+  out->set_ci_high(d.ci_high);
+  out->set_p_value(d.p_value);
+  out->set_fp32_right_config_wrong(d.fp32_right_config_wrong);
+  out->set_fp32_wrong_config_right(d.fp32_wrong_config_right);
+  out->set_significant(d.ci_low > 0 || d.ci_high < 0);
+  out->set_interval_method(o.delta_interval_method);
+  out->set_test_method(o.delta_test_method);
+}
+
+// The configuration's own figures (0005): accuracy, agreement, SQNR, size, the paired
+// delta and the validation split. False when the outcome has none (written before 0005).
+bool SetAccuracy(const store::ConfigOutcome& o, bool is_baseline, qbench::v1::ConfigResult* cr) {
+  if (!o.top1) return false;
+  cr->set_top1(*o.top1);
+  cr->set_top5(o.top5.value_or(0));
+  cr->set_top1_hits(o.top1_hits.value_or(0));
+  cr->set_tied_top1(o.tied_top1.value_or(0));
+  cr->set_agreement_with_fp32(is_baseline ? 1.0 : o.agreement.value_or(0));
+  cr->set_output_sqnr_db(o.sqnr_db.value_or(0));
+  cr->set_model_size_bytes(o.model_bytes.value_or(0));
+  if (o.vs_baseline && !is_baseline) {
+    cr->set_top1_delta_vs_fp32(o.vs_baseline->delta);
+    SetPaired(*o.vs_baseline, o, cr->mutable_vs_fp32());
+  }
+  if (o.validation) {
+    auto* v = cr->mutable_validation();
+    v->set_samples(o.validation->samples);
+    v->set_top1(o.validation->top1);
+    if (o.validation->vs_baseline && !is_baseline) {
+      store::PairedDelta d = *o.validation->vs_baseline;
+      auto* pd = v->mutable_vs_fp32();
+      pd->set_delta(d.delta);
+      pd->set_ci_low(d.ci_low);
+      pd->set_ci_high(d.ci_high);
+      pd->set_significant(d.ci_low > 0 || d.ci_high < 0);
+      pd->set_interval_method(o.delta_interval_method);
+    }
+  }
+  return true;
+}
+
+// jobs.evaluation (the daemon's EvaluationJson) as the API's summary: counts and digests,
+// not the index lists. An unreadable record is left out (it is ours, written by a worker).
+void SetEvaluation(const std::string& text, qbench::v1::EvaluationSplit* out) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  auto str = [&](const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; };
+  auto num = [&](const char* key) { return j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0; };
+  out->set_mode(str("mode"));
+  if (j.contains("seed") && j["seed"].is_number_unsigned()) out->set_seed(j["seed"].get<uint64_t>());
+  out->set_test_samples(num("test_samples"));
+  out->set_validation_samples(num("validation_samples"));
+  out->set_test_indices_sha256(str("test_indices_sha256"));
+  out->set_validation_indices_sha256(str("validation_indices_sha256"));
+  out->set_selection(str("selection"));
+  out->set_calibration_is_eval_data(j.contains("calibration_is_eval_data") && j["calibration_is_eval_data"].is_boolean() &&
+                                    j["calibration_is_eval_data"].get<bool>());
+  out->set_calibration_test_overlap(num("calibration_test_overlap"));
+}
+
 }  // namespace
 
 absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id) {
   QB_ASSIGN_OR_RETURN(std::vector<store::ConfigName> configs, store::ListConfigNames(db, job_id));
   QB_ASSIGN_OR_RETURN(std::vector<store::ResultRow> rows, store::ListResults(db, job_id));
   QB_ASSIGN_OR_RETURN(std::vector<store::ConfigOutcome> outcomes, store::ListConfigOutcomes(db, job_id));
+  QB_ASSIGN_OR_RETURN(std::optional<std::string> evaluation, store::GetJobEvaluation(db, job_id));
   std::map<std::string, const store::ConfigOutcome*> outcome;
   for (const auto& o : outcomes) outcome[o.config] = &o;
+  // The baseline is the configuration flagged so (the job's first), whatever its name.
   std::string baseline;
   for (const auto& c : configs)
     if (c.is_baseline) baseline = c.name;
@@ -38,6 +108,7 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
 
   qbench::v1::JobResults out;
   out.set_job(absl::StrCat("jobs/", job_id));
+  if (evaluation) SetEvaluation(*evaluation, out.mutable_evaluation());
   for (const store::ConfigName& c : configs) {
     // Rows of this configuration grouped by device (rows come ordered by config, device, batch).
     std::map<std::string, std::vector<const store::ResultRow*>> by_device;
@@ -45,26 +116,38 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
       if (r.config == c.name) by_device[r.device].push_back(&r);
     auto oc = outcome.find(c.name);
     if (by_device.empty() && oc == outcome.end()) continue;  // not run yet
-    if (by_device.empty()) by_device[""];                    // an error without figures
+    // No latency rows (an error, or a fixed-batch model whose batch is not among the
+    // job's batch sizes): the configuration's own figures still make a result.
+    if (by_device.empty()) by_device[oc->second->device];
     for (const auto& [device, list] : by_device) {
       auto* cr = out.add_configs();
       cr->set_config(c.name);
       cr->set_device(device);
+      cr->set_is_baseline(c.is_baseline);
+      bool has_accuracy = false;
       if (oc != outcome.end()) {
         cr->set_config_json(oc->second->resolved_json);
         cr->set_error(oc->second->error);
         cr->set_samples(oc->second->samples);
         for (const auto& n : oc->second->notes) cr->add_notes(n);
+        if (oc->second->error.empty()) has_accuracy = SetAccuracy(*oc->second, c.is_baseline, cr);
+        // Without a paired comparison, the delta is still the difference of the top-1s.
+        auto bo = outcome.find(baseline);
+        if (has_accuracy && !c.is_baseline && !oc->second->vs_baseline && bo != outcome.end() && bo->second->top1)
+          cr->set_top1_delta_vs_fp32(*oc->second->top1 - *bo->second->top1);
       }
       if (list.empty()) continue;
       const store::ResultRow& first = *list.front();
-      cr->set_top1(first.top1.value_or(0));
-      cr->set_top5(first.top5.value_or(0));
-      cr->set_agreement_with_fp32(c.name == baseline ? 1.0 : first.agreement.value_or(0));
-      cr->set_output_sqnr_db(first.sqnr_db.value_or(0));
-      cr->set_model_size_bytes(first.model_bytes.value_or(0));
-      auto b = base.find({device, first.batch_size});
-      if (b != base.end() && first.top1 && b->second->top1) cr->set_top1_delta_vs_fp32(*first.top1 - *b->second->top1);
+      if (!has_accuracy) {  // rows written before 0005 carry the configuration's figures
+        cr->set_top1(first.top1.value_or(0));
+        cr->set_top5(first.top5.value_or(0));
+        cr->set_agreement_with_fp32(c.is_baseline ? 1.0 : first.agreement.value_or(0));
+        cr->set_output_sqnr_db(first.sqnr_db.value_or(0));
+        cr->set_model_size_bytes(first.model_bytes.value_or(0));
+        auto b = base.find({device, first.batch_size});
+        if (b != base.end() && first.top1 && b->second->top1)
+          cr->set_top1_delta_vs_fp32(*first.top1 - *b->second->top1);
+      }
       const store::ResultRow* energy = nullptr;
       for (const store::ResultRow* r : list) {
         auto* l = cr->add_latency();

@@ -26,6 +26,7 @@
 #include "server/store/db.h"
 #include "server/store/jobs.h"
 #include "server/store/migrate.h"
+#include "server/store/outcomes.h"
 #include "server/store/teams.h"
 #include "tests/pg_test_util.h"
 #include "tests/subprocess.h"
@@ -179,6 +180,7 @@ class DashboardsTest : public ::testing::Test {
     o.db_uri = cluster_->Uri("lab");
     o.id = "dash-w1";
     o.cache_dir = cluster_->dir() + "/cache";
+    o.shared_roots = {SourceDir() + "/models", "/usr/share/datasets"};
     o.poll = absl::Milliseconds(200);
     o.once = true;
     std::atomic<bool> stop{false};
@@ -356,6 +358,60 @@ TEST_F(DashboardsTest, LatencyDistributionPanelsReadTheKeptSamples) {
   }
 }
 
+// The bit-width dashboard's paired-delta panel (config_accuracy, 0005) shows, for the job
+// that ran, each quantized configuration's top-1 delta with its 95% interval, the
+// McNemar p-value, the discordant counts and the tie count, exactly as the worker stored
+// them (in points), and whether the interval excludes 0.
+TEST_F(DashboardsTest, PairedDeltaPanelShowsTheIntervalAndDiscordantCounts) {
+  ASSERT_NO_FATAL_FAILURE(RunJob());
+  auto db = store::Db::Connect(cluster_->Uri("lab"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto outcomes = store::ListConfigOutcomes(**db, job_id_);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(outcomes->size(), 2u);
+  const store::ConfigOutcome& w8 = (*outcomes)[1];
+  ASSERT_EQ(w8.config, "w8a8");
+  ASSERT_TRUE(w8.vs_baseline.has_value()) << "the worker stores the paired delta";
+  int panels = 0;
+  for (const auto& [file, d] : LoadDashboards()) {
+    if (file != "bitwidth.json") continue;
+    std::map<std::string, std::string> vars;
+    int queries = 0;
+    ASSERT_NO_FATAL_FAILURE(ResolveVariables(d, job_id_, &vars, &queries));
+    for (const Json& p : d["panels"]) {
+      const std::string sql_text = p["targets"][0].value("rawSql", "");
+      if (sql_text.find("FROM config_accuracy") == std::string::npos) continue;
+      ++panels;
+      SCOPED_TRACE(p.value("title", ""));
+      auto sql = Expand(sql_text, vars);
+      ASSERT_TRUE(sql.ok()) << sql.status();
+      auto rows = AsDashboardRole(*sql);
+      ASSERT_TRUE(rows.ok()) << rows.status() << "\n" << *sql;
+      ASSERT_EQ(rows->size(), 1u) << "w8a8 only: the baseline has no delta";
+      std::map<std::string, int> col;
+      for (int i = 0; i < static_cast<int>(rows->columns()); ++i) col[rows->column_name(i)] = i;
+      for (const char* name : {"configuration", "tied top-1", "Δ top-1 (pp)", "95% CI low (pp)", "95% CI high (pp)",
+                               "p (McNemar)", "significant", "FP32 right, config wrong", "FP32 wrong, config right"})
+        ASSERT_TRUE(col.count(name)) << "no column \"" << name << "\"";
+      const pqxx::row row = (*rows)[0];
+      const store::PairedDelta& pd = *w8.vs_baseline;
+      EXPECT_EQ(std::string(row[col["configuration"]].c_str()), "w8a8");
+      EXPECT_EQ(row[col["tied top-1"]].as<int64_t>(), w8.tied_top1.value_or(-1));
+      EXPECT_DOUBLE_EQ(row[col["Δ top-1 (pp)"]].as<double>(), 100 * pd.delta);
+      EXPECT_DOUBLE_EQ(row[col["95% CI low (pp)"]].as<double>(), 100 * pd.ci_low);
+      EXPECT_DOUBLE_EQ(row[col["95% CI high (pp)"]].as<double>(), 100 * pd.ci_high);
+      EXPECT_LE(pd.ci_low, pd.delta);
+      EXPECT_LE(pd.delta, pd.ci_high);
+      EXPECT_DOUBLE_EQ(row[col["p (McNemar)"]].as<double>(), pd.p_value);
+      EXPECT_EQ(row[col["FP32 right, config wrong"]].as<int64_t>(), pd.fp32_right_config_wrong);
+      EXPECT_EQ(row[col["FP32 wrong, config right"]].as<int64_t>(), pd.fp32_wrong_config_right);
+      const bool significant = pd.ci_low > 0 || pd.ci_high < 0;
+      EXPECT_EQ(std::string(row[col["significant"]].c_str()), significant ? "yes" : "no: indistinguishable from 0");
+    }
+  }
+  EXPECT_EQ(panels, 1) << "one paired-delta panel on the bit-width dashboard";
+}
+
 TEST_F(DashboardsTest, TheDashboardRoleReadsViewsButNotTables) {
   auto denied = AsDashboardRole("SELECT count(*) FROM jobs");
   ASSERT_FALSE(denied.ok());
@@ -384,7 +440,8 @@ TEST_F(DashboardsTest, GrafanaLoginRoleIsReadOnly) {
   uri.replace(uri.find("postgres@"), 9, "grafana@");
   pqxx::connection c{uri};
   for (const char* view : {"config_comparison", "pareto", "model_catalog", "model_pareto", "layer_sensitivity",
-                           "job_overview", "queue_state", "job_throughput", "worker_status", "latency_samples"}) {
+                           "job_overview", "queue_state", "job_throughput", "worker_status", "latency_samples",
+                           "config_accuracy"}) {
     pqxx::work w{c};
     EXPECT_NO_THROW(w.exec(absl::StrCat("SELECT * FROM ", view, " LIMIT 1"))) << view;
   }

@@ -6,7 +6,9 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <gtest/gtest.h>
+#include <gmock/gmock.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <random>
 
 #include "qbench/v1/qbench.grpc.pb.h"
+#include "server/flags.h"
 #include "server/job_validation.h"
 #include "server/server.h"
 #include "tests/tls_test_util.h"
@@ -94,6 +97,7 @@ class ServerTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.insecure = true;
     options.data_dir = dir_;
+    options.job_limits.shared_roots = {"/lab"};  // the specs below name /lab/... (checked lexically)
     options.max_upload_bytes = 8 * kMiB;
     ServerDeps deps;
     deps.verifier = &verifier_;
@@ -326,6 +330,94 @@ TEST_F(ServerTest, CreateJobRejectsUnknownConfigNamingTheField) {
   EXPECT_TRUE(Serving());
 }
 
+// Issue 17, finding 1: a number beyond a double and deep nesting are refused with
+// INVALID_ARGUMENT, and the server keeps serving (they used to throw out_of_range past a
+// catch of parse_error, and overflow the stack in dump()).
+TEST_F(ServerTest, HostileSpecJsonIsRefusedAndServerKeepsServing) {
+  const std::string head = R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json", )";
+  grpc::Status s = CreateJob(head + R"("samples": 1e400})");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("spec_json: not valid JSON: a number is too large"), std::string::npos)
+      << s.error_message();
+  EXPECT_TRUE(Serving());
+
+  const std::string deep = head + R"("name": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  ASSERT_LT(deep.size(), 256u * 1024) << "under the spec size limit";
+  s = CreateJob(deep);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("deeper than 64 levels"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(Serving());
+  // Deep inside a configuration, where the engine's parser copies it.
+  s = CreateJob(head + R"("configs": )" + std::string(50000, '[') + std::string(50000, ']') + "}");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+
+  s = CreateJob(head + R"("configs": ["fp32"]})");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << "valid, and no store: " << s.error_message();
+  EXPECT_TRUE(Serving());
+}
+
+// Issue 17, findings 6, 7 and 11: numbers are range-checked before narrowing and capped;
+// each refusal names the field (and the cap when one was exceeded).
+TEST_F(ServerTest, SpecNumbersAreRangeCheckedAndCapped) {
+  const std::string head = R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json", )";
+  const std::pair<const char*, const char*> kBad[] = {
+      {R"("latency": {"min_iters": 1e18, "max_iters": 1e18}})", "latency.min_iters\" is 1e+18, above the job limit"},
+      {R"("latency": {"max_iters": 1000001}})", "latency.max_iters\" is 1000001, above the job limit"},
+      {R"("latency": {"min_seconds": 1e9}})", "latency.min_seconds"},
+      {R"("offline": {"samples": 1e15}})", "offline.samples\" is 1e+15, above the job limit \"offline.samples\" of 1000000"},
+      {R"("calibration": {"batch_size": 1e9}})", "calibration.batch_size"},
+      {R"("threads": -4294967295})", "threads"},
+      {R"("threads": 1025})", "threads\" is 1025, above the job limit \"threads\" of 1024"},
+      {R"("batch_sizes": [1.5]})", "batch_sizes[0]\" must be an integer, got 1.5"},
+      {R"("seed": -1})", "seed"},
+      {R"("sqnr_samples": 1e12})", "sqnr_samples"},
+      {R"("max_job_seconds": 1e12})", "max_job_seconds"},
+      {R"("configs": [{"name": "x", "weights": {"bits": 4294967304}}]})", "configs[0].weights.bits"},
+      {R"("configs": [{"name": "x", "preset": 8}]})", "configs[0].preset"},
+  };
+  for (const auto& [bad, field] : kBad) {
+    grpc::Status s = CreateJob(head + bad);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(field), std::string::npos) << bad << ": " << s.error_message();
+  }
+  // More threads than this server has cores is the worker's business (it caps them).
+  grpc::Status s = CreateJob(head + R"("threads": 1000, "latency": {"min_iters": 1e3, "max_iters": 1000000}})");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+  EXPECT_TRUE(Serving());
+}
+
+TEST(ServerFlagsTest, JobLimitsAreConfigurable) {
+  const char* argv[] = {"qbench-server", "--job-limit", "latency.max_iters=10", "--job-limit", "samples=500",
+                        "--job-limit", "latency.min_seconds=2.5"};
+  auto flags = ParseServerFlags(7, argv);
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  JobLimits& limits = flags->options.job_limits;
+  limits.shared_roots = {"/lab"};
+  EXPECT_EQ(limits.spec.latency_iters, 10);
+  EXPECT_EQ(limits.spec.latency_seconds, 2.5);
+  EXPECT_EQ(limits.max_samples, 500);
+  EXPECT_EQ(limits.max_configs, JobLimits{}.max_configs);
+  EXPECT_NE(ServerUsage().find("offline.samples (default 1000000)"), std::string::npos) << ServerUsage();
+  for (const char* bad : {"latency.max_iter=10", "threads=0", "threads=lots", "samples"}) {
+    const char* one[] = {"qbench-server", "--job-limit", bad};
+    auto f = ParseServerFlags(3, one);
+    EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(f.status().message().find("--job-limit"), absl::string_view::npos) << f.status();
+  }
+
+  v1::CreateJobRequest req;
+  req.set_spec_json(R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json", "latency": {"max_iters": 11}})");
+  auto job = ValidateCreateJob(req, "acme", limits);
+  EXPECT_NE(job.status().message().find(R"(latency.max_iters" is 11, above the job limit "latency.max_iters" of 10)"),
+            absl::string_view::npos)
+      << job.status();
+  req.set_spec_json(R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json", "latency": {"max_iters": 10}})");
+  EXPECT_TRUE(ValidateCreateJob(req, "acme", limits).ok());
+  // Defaults above a lowered cap are lowered with it, not refused.
+  req.set_spec_json(R"({"model": "/lab/m.onnx", "eval_dataset": "/lab/d.json"})");
+  EXPECT_TRUE(ValidateCreateJob(req, "acme", limits).ok());
+}
+
 TEST_F(ServerTest, JobNamesAreValidated) {
   grpc::ClientContext ctx;
   Auth(&ctx);
@@ -403,26 +495,82 @@ TEST(JobValidationTest, RefsReplaceSpecPathsAndLimitsApply) {
   req.mutable_eval_dataset()->set_shared_path("/lab/data/fashion.json");
   req.mutable_calibration_dataset()->set_blob("blobs/" + std::string(64, 'b'));
   req.set_request_id("retry-1");
-  auto job = ValidateCreateJob(req, "acme", JobLimits{});
+  JobLimits lab;
+  lab.shared_roots = {"/lab"};
+  auto job = ValidateCreateJob(req, "acme", lab);
   ASSERT_TRUE(job.ok()) << job.status();
   EXPECT_EQ(job->model.kind, ArtifactSource::Kind::kBlob);
   EXPECT_EQ(job->eval_dataset.value, "/lab/data/fashion.json");
   EXPECT_EQ(job->config_names, (std::vector<std::string>{"fp32", "w8a8"}));
 
-  JobLimits small;
+  JobLimits small = lab;
   small.max_samples = 10;
   EXPECT_NE(ValidateCreateJob(req, "acme", small).status().message().find("spec_json.samples"), absl::string_view::npos);
   req.set_request_id("bad id!");
-  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("request_id"), absl::string_view::npos);
+  EXPECT_NE(ValidateCreateJob(req, "acme", lab).status().message().find("request_id"), absl::string_view::npos);
   req.set_request_id("");
   req.mutable_model()->set_blob("blobs/xyz");
-  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("model.blob"), absl::string_view::npos);
+  EXPECT_NE(ValidateCreateJob(req, "acme", lab).status().message().find("model.blob"), absl::string_view::npos);
   req.mutable_model()->set_shared_path("/lab/../etc/passwd");
-  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("model.shared_path"),
+  EXPECT_NE(ValidateCreateJob(req, "acme", lab).status().message().find("model.shared_path"),
             absl::string_view::npos);
   req.mutable_model()->set_shared_path("/lab/m.onnx");
   req.mutable_device()->set_device("workers/lab-01");
-  EXPECT_NE(ValidateCreateJob(req, "acme", JobLimits{}).status().message().find("device.device"), absl::string_view::npos);
+  EXPECT_NE(ValidateCreateJob(req, "acme", lab).status().message().find("device.device"), absl::string_view::npos);
+}
+
+// Issue 17, finding 3: shared paths were refused only for "..", so "/./etc/./passwd" and
+// any absolute path reached the workers. Now the server accepts only normalized paths
+// lexically inside its --shared-root folders, and none at all without one.
+TEST(JobValidationTest, SharedPathsOnlyUnderTheServersRoots) {
+  v1::CreateJobRequest req;
+  req.set_spec_json(R"({"configs": ["fp32"]})");
+  req.mutable_eval_dataset()->set_blob("blobs/" + std::string(64, 'a'));
+  const auto error = [&](const std::string& path, const JobLimits& limits) {
+    req.mutable_model()->set_shared_path(path);
+    return ValidateCreateJob(req, "acme", limits).status();
+  };
+  absl::Status none = error("/lab/m.onnx", JobLimits{});
+  EXPECT_EQ(none.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(none.message()), ::testing::HasSubstr("model.shared_path"));
+  EXPECT_THAT(std::string(none.message()), ::testing::HasSubstr("--shared-root"));
+
+  JobLimits lab;
+  lab.shared_roots = {"/lab"};
+  EXPECT_TRUE(error("/lab/m.onnx", lab).ok()) << error("/lab/m.onnx", lab);
+  EXPECT_TRUE(error("/lab/sub/dir/m.onnx", lab).ok()) << error("/lab/sub/dir/m.onnx", lab);
+  for (const char* bad : {"/./etc/./passwd", "/etc/passwd", "/lab/./m.onnx", "/lab//m.onnx", "/lab/../etc/passwd",
+                          "/labx/m.onnx", "lab/m.onnx", "/lab/m\n.onnx"}) {
+    absl::Status s = error(bad, lab);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("model.shared_path")) << bad;
+    EXPECT_THAT(std::string(s.message()), ::testing::Not(::testing::HasSubstr("passwd"))) << bad;
+  }
+  // A path inside spec_json is held to the same rule.
+  req.mutable_model()->set_blob("blobs/" + std::string(64, 'c'));
+  req.set_spec_json(R"({"configs": ["fp32"], "eval_dataset": "/./etc/./passwd"})");
+  req.clear_eval_dataset();
+  EXPECT_FALSE(ValidateCreateJob(req, "acme", lab).ok());
+}
+
+TEST(ServerFlagsTest, SharedRootsAreRealExistingFolders) {
+  char tmpl[] = "/tmp/qbroot-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  const std::string link = root + "-link";
+  ASSERT_EQ(symlink(root.c_str(), link.c_str()), 0);
+  const char* argv[] = {"qbench-server", "--shared-root", link.c_str()};
+  auto flags = ParseServerFlags(3, argv);
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->options.job_limits.shared_roots, (std::vector<std::string>{root}));
+  const char* missing[] = {"qbench-server", "--shared-root", "/nonexistent/qbench-root"};
+  auto bad = ParseServerFlags(3, missing);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("--shared-root"));
+  const char* none[] = {"qbench-server"};
+  EXPECT_TRUE(ParseServerFlags(1, none)->options.job_limits.shared_roots.empty());
+  std::filesystem::remove(link);
+  std::filesystem::remove(root);
 }
 
 }  // namespace

@@ -25,7 +25,24 @@ absl::Status WriteToken(const std::string& path, const std::string& token) {
 
 bool IsFinal(v1::JobState s) { return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED; }
 
+// Each root as repeated --shared-root flags.
+std::vector<std::string> SharedRootFlags(const std::vector<std::string>& roots) {
+  std::vector<std::string> out;
+  for (const std::string& r : roots) {
+    out.push_back("--shared-root");
+    out.push_back(r);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<std::string> DefaultSharedRoots() {
+  std::vector<std::string> roots = {SourceDir() + "/models"};
+  std::error_code ec;
+  if (std::filesystem::is_directory("/usr/share/datasets", ec)) roots.push_back("/usr/share/datasets");
+  return roots;
+}
 
 absl::StatusOr<std::unique_ptr<Lab>> Lab::Start(const LabOptions& options) {
   std::unique_ptr<Lab> lab(new Lab);
@@ -58,10 +75,11 @@ absl::StatusOr<std::unique_ptr<Lab>> Lab::Start(const LabOptions& options) {
 
 absl::Status Lab::StartServer() {
   port_ = FreeTcpPort();
-  auto server = Subprocess::Start({options_.server_binary, "--db", db_uri_, "--insecure", "--listen", address(),
+  std::vector<std::string> argv = {options_.server_binary, "--db", db_uri_, "--insecure", "--listen", address(),
                                    "--data-dir", dir_ + "/server", "--max-upload-bytes",
-                                   std::to_string(options_.max_upload_bytes), "--reap-seconds", "1"},
-                                  ServerLog());
+                                   std::to_string(options_.max_upload_bytes), "--reap-seconds", "1"};
+  for (std::string& f : SharedRootFlags(options_.shared_roots)) argv.push_back(std::move(f));
+  auto server = Subprocess::Start(argv, ServerLog());
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
   auto channel = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
@@ -85,11 +103,12 @@ Lab::~Lab() {
 }
 
 absl::StatusOr<int> Lab::StartWorker(const std::string& id) {
-  auto w = Subprocess::Start({options_.worker_binary, "--db", db_uri_, "--server", address(), "--insecure",
+  std::vector<std::string> argv = {options_.worker_binary, "--db", db_uri_, "--server", address(), "--insecure",
                               "--token-file", token_file("admin"), "--id", id, "--cache-dir",
                               dir_ + "/cache-" + id, "--lease-seconds", std::to_string(options_.lease_seconds),
-                              "--poll-seconds", "1"},
-                             WorkerLog(id));
+                              "--poll-seconds", "1"};
+  for (std::string& f : SharedRootFlags(options_.shared_roots)) argv.push_back(std::move(f));
+  auto w = Subprocess::Start(argv, WorkerLog(id));
   if (!w.ok()) return w.status();
   workers_.push_back(*std::move(w));
   return static_cast<int>(workers_.size()) - 1;

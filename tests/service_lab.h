@@ -20,11 +20,16 @@
 
 namespace qbench::testing {
 
+// The folders the lab's server and workers accept shared paths under (--shared-root): the
+// project's models/ and, where installed, Debian's /usr/share/datasets.
+std::vector<std::string> DefaultSharedRoots();
+
 struct LabOptions {
   std::string server_binary, worker_binary;  // paths of qbench-server and qbench-worker
   int lease_seconds = 3;                     // workers' lease (heartbeats every third)
   int64_t max_upload_bytes = int64_t{256} << 20;
   int db_pool = 16;
+  std::vector<std::string> shared_roots = DefaultSharedRoots();
 };
 
 class Lab {

@@ -12,8 +12,10 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "client/blob_client.h"
 #include "tests/service_lab.h"
@@ -25,6 +27,23 @@ namespace qbench::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The service's paired delta equals the engine's, field by field (`full`: with the
+// p-value, the discordant counts and the methods, which validation figures do not carry).
+void ExpectSamePaired(const v1::PairedDelta* remote, const std::optional<PairedComparison>& mine, bool full) {
+  ASSERT_EQ(remote != nullptr, mine.has_value());
+  if (!mine) return;
+  EXPECT_EQ(remote->delta(), mine->delta);
+  EXPECT_EQ(remote->ci_low(), mine->ci_low);
+  EXPECT_EQ(remote->ci_high(), mine->ci_high);
+  EXPECT_EQ(remote->significant(), mine->significant());
+  if (!full) return;
+  EXPECT_EQ(remote->p_value(), mine->p_value);
+  EXPECT_EQ(remote->fp32_right_config_wrong(), mine->base_only);
+  EXPECT_EQ(remote->fp32_wrong_config_right(), mine->other_only);
+  EXPECT_EQ(remote->interval_method(), kPairedIntervalMethod);
+  EXPECT_EQ(remote->test_method(), kPairedTestMethod);
+}
 
 class ServiceTest : public ::testing::Test {
  protected:
@@ -128,6 +147,20 @@ TEST_F(ServiceTest, SubmitWatchCompareMatchesLocalRunner) {
       EXPECT_NEAR(remote.output_sqnr_db(), mine.accuracy.output_sqnr_db, 1e-9);
       EXPECT_DOUBLE_EQ(remote.top1_delta_vs_fp32(), mine.accuracy.top1 - local->configs[0].accuracy.top1);
     }
+    // Issue 12 through the service: the strict top-1 counts, the paired delta with its
+    // 95% interval, p-value and discordant counts, and the validation figures equal the
+    // local runner's exactly (EXPECT_EQ on doubles: nothing may be rounded on the way).
+    EXPECT_EQ(remote.is_baseline(), i == 0);
+    EXPECT_EQ(remote.top1_hits(), mine.accuracy.top1_hits);
+    EXPECT_EQ(remote.tied_top1(), mine.accuracy.tied_top1);
+    ExpectSamePaired(remote.has_vs_fp32() ? &remote.vs_fp32() : nullptr, mine.accuracy.vs_fp32, /*full=*/true);
+    ASSERT_EQ(remote.has_validation(), mine.validation.has_value());
+    if (mine.validation) {
+      EXPECT_EQ(remote.validation().samples(), mine.validation->samples);
+      EXPECT_EQ(remote.validation().top1(), mine.validation->top1);
+      ExpectSamePaired(remote.validation().has_vs_fp32() ? &remote.validation().vs_fp32() : nullptr,
+                       mine.validation->vs_fp32, /*full=*/false);
+    }
     EXPECT_EQ(remote.model_size_bytes(), mine.model_bytes);
     ASSERT_EQ(remote.latency_size(), 2);
     EXPECT_EQ(remote.latency(1).batch_size(), 16);
@@ -160,6 +193,18 @@ TEST_F(ServiceTest, SubmitWatchCompareMatchesLocalRunner) {
     EXPECT_NE(remote.energy().source(), v1::ENERGY_SOURCE_UNSPECIFIED) << "energy carries its source";
   }
   EXPECT_GT(results.layers_size(), 0) << "per-layer table";
+  // Which samples the figures come from, as the local runner drew them.
+  ASSERT_TRUE(results.has_evaluation()) << "the evaluation split is recorded";
+  const v1::EvaluationSplit& split = results.evaluation();
+  EXPECT_EQ(split.mode(), local->split.mode);
+  EXPECT_EQ(split.seed(), local->split.seed);
+  EXPECT_EQ(split.test_samples(), static_cast<int64_t>(local->split.test_indices.size()));
+  EXPECT_EQ(split.validation_samples(), static_cast<int64_t>(local->split.validation_indices.size()));
+  EXPECT_EQ(split.test_indices_sha256(), local->split.test_indices_sha256);
+  EXPECT_EQ(split.validation_indices_sha256(), local->split.validation_indices_sha256);
+  EXPECT_EQ(split.selection(), local->split.selection);
+  EXPECT_EQ(split.calibration_is_eval_data(), local->split.calibration_is_eval_data);
+  EXPECT_EQ(split.calibration_test_overlap(), local->split.calibration_test_overlap);
 
   // The event history streams state changes, progress and each result, then ends.
   v1::WatchJobRequest wreq;
@@ -195,15 +240,110 @@ TEST_F(ServiceTest, SubmitWatchCompareMatchesLocalRunner) {
     EXPECT_FALSE(row["samples_ms"].empty()) << row["config"];
     EXPECT_GE(row["latency_sessions"].get<int>(), 1) << row["config"];
   }
+  for (const auto& row : nlohmann::json::parse(out)) {
+    const std::string config = row["config"];
+    const ConfigResult& mine = local->configs[config == "fp32" ? 0 : config == "w8a8" ? 1 : 2];
+    EXPECT_EQ(row["tied_top1"], mine.accuracy.tied_top1) << config;
+    if (!mine.accuracy.vs_fp32) continue;
+    EXPECT_EQ(row["fp32_right_config_wrong"], mine.accuracy.vs_fp32->base_only) << config;
+    EXPECT_EQ(row["fp32_wrong_config_right"], mine.accuracy.vs_fp32->other_only) << config;
+    EXPECT_EQ(row["delta_significant"], mine.accuracy.vs_fp32->significant()) << config;
+    EXPECT_DOUBLE_EQ(row["delta_top1_ci_low_pts"].get<double>(), mine.accuracy.vs_fp32->ci_low * 100) << config;
+    EXPECT_DOUBLE_EQ(row["delta_top1_ci_high_pts"].get<double>(), mine.accuracy.vs_fp32->ci_high * 100) << config;
+  }
   ASSERT_EQ(Cli("acme", {"compare", name}, &out), 0);
   EXPECT_THAT(out, HasSubstr("w8a8"));
   EXPECT_THAT(out, HasSubstr("P50(ms) [CI]"));
+  EXPECT_THAT(out, HasSubstr("TIES"));
+  EXPECT_THAT(out, HasSubstr("dTOP1(pts) [95% CI]"));
   EXPECT_THAT(out, ::testing::ContainsRegex(R"([0-9]\.[0-9]{3} \[[0-9]+\.[0-9]{3}, [0-9]+\.[0-9]{3}\])"));
 
   // export the W8A8 model: a QDQ ONNX file the engine can import again.
   const std::string onnx = lab_->dir() + "/w8a8.onnx";
   ASSERT_EQ(Cli("acme", {"export", name, "--config", "w8a8", "-o", onnx}, &out), 0) << out;
   EXPECT_GT(std::filesystem::file_size(onnx), 1000u);
+}
+
+// Finding 10 (issue 17): a fixed-batch model whose batch (4) is not among the job's batch
+// sizes ([1]) gets no latency rows, yet its configurations' accuracy reaches the service,
+// equal to the local runner's.
+TEST_F(ServiceTest, FixedBatchModelWithoutLatencyRowsKeepsItsAccuracy) {
+  StartWorker("w1");
+  onnx::ModelProto model;
+  {
+    std::ifstream in(SourceDir() + "/models/fashion_mnist/cnn_bn.onnx", std::ios::binary);
+    ASSERT_TRUE(model.ParseFromIstream(&in));
+  }
+  for (auto* io : {model.mutable_graph()->mutable_input(0), model.mutable_graph()->mutable_output(0)})
+    io->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(4);
+  const std::string model_path = lab_->dir() + "/cnn_bn_batch4.onnx";
+  {
+    std::ofstream out(model_path, std::ios::binary);
+    ASSERT_TRUE(model.SerializeToOstream(&out));
+  }
+  nlohmann::json spec = nlohmann::json::parse(SmallSpec({"fp32", "w8a8"}, 64, {1}));
+  spec["model"] = model_path;
+  const std::string spec_path = lab_->dir() + "/fixed.json";
+  std::ofstream(spec_path) << spec.dump();
+  std::string out;
+  ASSERT_EQ(Cli("acme", {"submit", spec_path, "--wait"}, &out), 0) << out << ReadTextFile(lab_->dir() + "/cli.log");
+  std::string name;
+  for (absl::string_view l : absl::StrSplit(out, '\n'))
+    if (absl::StartsWith(l, "jobs/") && name.empty()) name = std::string(l.substr(0, l.find(' ')));
+  ASSERT_FALSE(name.empty()) << out;
+  v1::JobResults results = Results("acme", name);
+  ASSERT_EQ(results.configs_size(), 2);
+
+  auto local_spec = ParseJobSpec(spec.dump(), "/");
+  ASSERT_TRUE(local_spec.ok()) << local_spec.status();
+  auto local = RunJob(*local_spec);
+  ASSERT_TRUE(local.ok()) << local.status();
+  ASSERT_EQ(local->configs.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const v1::ConfigResult& remote = results.configs(i);
+    const ConfigResult& mine = local->configs[i];
+    SCOPED_TRACE(remote.config());
+    ASSERT_TRUE(mine.latency.empty()) << "batch 4 is not among batch_sizes [1]";
+    EXPECT_EQ(remote.latency_size(), 0);
+    EXPECT_EQ(remote.error(), "");
+    EXPECT_EQ(remote.samples(), 64);
+    EXPECT_GT(mine.accuracy.top1, 0.5);
+    EXPECT_EQ(remote.top1(), mine.accuracy.top1);
+    EXPECT_EQ(remote.top5(), mine.accuracy.top5);
+    EXPECT_EQ(remote.model_size_bytes(), mine.model_bytes);
+    EXPECT_EQ(remote.device(), "workers/w1/devices/cpu0");
+    if (i == 1) {
+      EXPECT_EQ(remote.agreement_with_fp32(), mine.accuracy.agreement);
+      EXPECT_DOUBLE_EQ(remote.top1_delta_vs_fp32(), mine.accuracy.top1 - local->configs[0].accuracy.top1);
+    }
+  }
+  ASSERT_EQ(Cli("acme", {"compare", name, "--format", "json"}, &out), 0) << out;
+  const nlohmann::json rows = nlohmann::json::parse(out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[1]["top1_pct"].get<double>(), local->configs[1].accuracy.top1 * 100);
+}
+
+// Finding 9 (issue 17): configuration names with a quote and with non-ASCII letters are
+// stored, run and reported under their exact names (hand-escaped JSON failed with
+// PostgreSQL's own error text).
+TEST_F(ServiceTest, ConfigNamesWithQuotesAndUmlautsRunThrough) {
+  StartWorker("w1");
+  nlohmann::json spec = nlohmann::json::parse(SmallSpec({"fp32"}, 64, {1}, 0.01, 64));
+  spec["configs"] = nlohmann::json::array(
+      {"fp32", {{"name", "bob's w8"}, {"preset", "w8a8"}}, {{"name", "größe-w4 \"quoted\" \\ back"}, {"preset", "w4a8"}}});
+  grpc::Status s;
+  const v1::Job job = Create("acme", spec.dump(), "", &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(s.error_message(), ::testing::Not(HasSubstr("SQLSTATE")));
+  auto done = lab_->WaitForEnd(lab_->token("acme"), job.name(), absl::Seconds(120));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state(), v1::SUCCEEDED) << done->failure_reason();
+  v1::JobResults r = Results("acme", job.name());
+  ASSERT_EQ(r.configs_size(), 3);
+  EXPECT_EQ(r.configs(1).config(), "bob's w8");
+  EXPECT_EQ(r.configs(2).config(), "größe-w4 \"quoted\" \\ back");
+  EXPECT_EQ(nlohmann::json::parse(r.configs(2).config_json())["name"], "größe-w4 \"quoted\" \\ back");
+  EXPECT_GT(r.configs(1).top1(), 0.5);
 }
 
 // Two workers, many small jobs: each runs exactly once (one attempt, one set of rows).
@@ -360,6 +500,36 @@ TEST_F(ServiceTest, TeamsSeeOnlyTheirOwnJobsAndBlobs) {
   EXPECT_TRUE(lab_->admin().CreateTeam(ctx.get(), t, &team).ok());
 }
 
+// Issue 17, finding 11: CreateToken ignored the token's expire_time, so a token meant to
+// last an hour worked for ever. Now a past expiry is refused and a token stops working
+// once its expiry passes.
+TEST_F(ServiceTest, TokensStopWorkingAtTheirExpireTime) {
+  v1::CreateTokenRequest req;
+  req.set_parent("teams/acme");
+  req.mutable_token()->set_display_name("short-lived");
+  req.mutable_token()->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) - 60);
+  v1::CreateTokenResponse resp;
+  auto ctx = Lab::Context(lab_->token("admin"));
+  grpc::Status s = lab_->admin().CreateToken(ctx.get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("expire_time"));
+
+  const absl::Time expiry = absl::Now() + absl::Seconds(2);
+  req.mutable_token()->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expiry));
+  req.mutable_token()->mutable_expire_time()->set_nanos(0);
+  ctx = Lab::Context(lab_->token("admin"));
+  ASSERT_TRUE(lab_->admin().CreateToken(ctx.get(), req, &resp).ok());
+  EXPECT_EQ(resp.token().expire_time().seconds(), absl::ToUnixSeconds(expiry));
+  v1::ListJobsRequest list;
+  v1::ListJobsResponse jobs;
+  ctx = Lab::Context(resp.secret());
+  s = lab_->jobs().ListJobs(ctx.get(), list, &jobs);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  absl::SleepFor(absl::FromUnixSeconds(absl::ToUnixSeconds(expiry)) - absl::Now() + absl::Milliseconds(300));
+  ctx = Lab::Context(resp.secret());
+  EXPECT_EQ(lab_->jobs().ListJobs(ctx.get(), list, &jobs).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
 TEST_F(ServiceTest, MalformedRequestsGetTheRightCodeAndTheServerKeepsServing) {
   struct Case {
     const char* what;
@@ -442,6 +612,10 @@ TEST_F(ServiceTest, PostgresRestartLosesNoAcknowledgedJob) {
   grpc::Status down;
   Create("acme", SmallSpec({"fp32"}, 64, {1}), "during-outage", &down);
   EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
+  // Our words only: no libpq text (host, port, socket) and no SQLSTATE (finding 9).
+  EXPECT_THAT(down.error_message(), HasSubstr("the database is unavailable"));
+  for (const char* leak : {"SQLSTATE", "could not", "refused", "port", "127.0.0.1", "server closed", "socket"})
+    EXPECT_THAT(down.error_message(), ::testing::Not(HasSubstr(leak))) << down.error_message();
   std::this_thread::sleep_for(std::chrono::seconds(3));
   ASSERT_TRUE(lab_->pg().Restart().ok());
   for (const std::string& n : names) {

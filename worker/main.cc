@@ -1,10 +1,13 @@
 // qbench-worker: the local mode runs one job spec without server or database and prints
 // the results (a table, or JSON with --json); the daemon mode (--db) claims jobs from the
-// QBench database and runs them until stopped (worker/daemon/daemon.h).
+// QBench database and runs them until stopped (worker/daemon/daemon.h), each job's
+// engine in a child process: this binary again, with --engine-child first
+// (worker/daemon/engine_process.h).
 #include <signal.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -13,6 +16,7 @@
 
 #include "common/flags.h"
 #include "worker/daemon/daemon.h"
+#include "worker/daemon/engine_process.h"
 #include "worker/daemon/options.h"
 #include "worker/engine/pipeline/pipeline.h"
 
@@ -29,6 +33,7 @@ constexpr qbench::FlagSpec kLocalFlags[] = {
 std::vector<qbench::FlagSpec> AllFlags() {
   std::vector<qbench::FlagSpec> all(std::begin(kLocalFlags), std::end(kLocalFlags));
   all.insert(all.end(), std::begin(qbench::worker::kDaemonFlags), std::end(qbench::worker::kDaemonFlags));
+  all.insert(all.end(), std::begin(qbench::worker::kEngineFlags), std::end(qbench::worker::kEngineFlags));
   return all;
 }
 
@@ -37,7 +42,8 @@ void Usage(FILE* f) {
                "usage: qbench-worker --local SPEC [--json] [--out FILE]\n"
                "       qbench-worker --db URI [--server HOST:PORT (--insecure | --ca FILE)] [--token-file FILE]\n"
                "                     [--id ID] [--cache-dir DIR] [--lease-seconds 30] [--poll-seconds 5]\n"
-               "                     [--db-retry-seconds 120] [--once] [--max-jobs N]\n\n");
+               "                     [--db-retry-seconds 120] [--once] [--max-jobs N]\n"
+               "                     [--job-memory-mib N] [--job-seconds 21600]\n\n");
   std::fputs(qbench::FlagHelp(AllFlags()).c_str(), f);
 }
 
@@ -50,12 +56,19 @@ int RunDaemonMode(const std::vector<std::pair<std::string, std::string>>& flags)
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(options.status().message()).c_str());
     return 2;
   }
+  auto limits = qbench::worker::JobLimitsFromFlags(flags);
+  if (!limits.ok()) {
+    std::fprintf(stderr, "qbench-worker: %s\n", std::string(limits.status().message()).c_str());
+    return 2;
+  }
+  // This very binary (the running inode, even when an upgrade replaced the file).
+  limits->engine_binary = "/proc/self/exe";
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  const absl::Status s = qbench::worker::RunDaemon(*options, g_stop);
+  const absl::Status s = qbench::worker::RunDaemon(*options, *limits, g_stop);
   if (!s.ok()) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(s.message()).c_str());
     return 1;
@@ -66,6 +79,13 @@ int RunDaemonMode(const std::vector<std::pair<std::string, std::string>>& flags)
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], qbench::worker::kEngineChildFlag) == 0) {
+    // One job for the daemon that started us; _Exit skips static destructors (oneDNN's
+    // and OpenMP's teardown) that could only turn a recorded result into a crash.
+    const int code = qbench::worker::EngineChildMain();
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
   std::string spec_path, out_path;
   bool json = false, daemon = false;
   const std::vector<qbench::FlagSpec> table = AllFlags();
@@ -90,12 +110,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (daemon) return RunDaemonMode(*flags);
-  for (const auto& [a, v] : *flags)
+  for (const auto& [a, v] : *flags) {
     for (const qbench::FlagSpec& f : qbench::worker::kDaemonFlags)
       if (a == f.name) {
         std::fprintf(stderr, "qbench-worker: %s is a daemon flag and needs --db\n", a.c_str());
         return 2;
       }
+    for (const qbench::FlagSpec& f : qbench::worker::kEngineFlags)
+      if (a == f.name) {
+        std::fprintf(stderr, "qbench-worker: %s is a daemon flag and needs --db\n", a.c_str());
+        return 2;
+      }
+  }
   if (spec_path.empty()) {
     Usage(stderr);
     return 2;

@@ -36,6 +36,9 @@ import onnx
 from onnx import numpy_helper
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import topk  # noqa: E402  (bench/topk.py: the strict top-k rule of every QBench figure)
 from torch.ao.quantization import get_default_qconfig_mapping
 from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
@@ -157,14 +160,23 @@ def ort_logits_check(onnx_path, model, x):
 # ----------------------------------------------------------------------------------------------
 
 @torch.no_grad()
+def scores(model, x, batch=EVAL_BATCH):
+    """The model's outputs for every sample, as float32 numpy."""
+    return np.concatenate([model(x[i:i + batch]).float().numpy() for i in range(0, x.shape[0], batch)])
+
+
 def evaluate(model, x, y, batch=EVAL_BATCH):
-    top1 = top5 = 0
-    for i in range(0, x.shape[0], batch):
-        t5 = model(x[i:i + batch]).topk(5, dim=1).indices
-        yy = y[i:i + batch]
-        top1 += (t5[:, 0] == yy).sum().item()
-        top5 += (t5 == yy[:, None]).any(dim=1).sum().item()
-    return top1 / x.shape[0], top5 / x.shape[0]
+    """(top-1, top-5) with QBench's strict rule (bench/topk.py): torch.topk orders equal
+    scores arbitrarily, which would let a quantized model's ties count differently here."""
+    s, yy = scores(model, x, batch), y.numpy()
+    return topk.topk_hits(s, yy, 1) / x.shape[0], topk.topk_hits(s, yy, 5) / x.shape[0]
+
+
+def evaluate_detail(model, x, y, batch=EVAL_BATCH):
+    """Strict top-1/top-5, the tied top-1 count and the per-sample top-1 outcomes."""
+    s, yy = scores(model, x, batch), y.numpy()
+    return {"top1": topk.topk_hits(s, yy, 1) / x.shape[0], "top5": topk.topk_hits(s, yy, 5) / x.shape[0],
+            "tied_top1": topk.tied_top1(s), "correct": (topk.label_ranks(s, yy) < 1)}
 
 
 def describe_qconfig(qconfig):
@@ -278,13 +290,22 @@ def main():
             raise RuntimeError(f"{name}: torch vs ONNX Runtime logits max |diff| {ort_diff}")
 
         qmodel, qmap, secs = quantize(model, x_calib)
-        int8_top1, int8_top5 = evaluate(qmodel, x_test, y_test)
+        fp32_detail = evaluate_detail(model, x_test, y_test)
+        int8_detail = evaluate_detail(qmodel, x_test, y_test)
+        int8_top1, int8_top5 = int8_detail["top1"], int8_detail["top5"]
+        fp32_only, int8_only = topk.paired_counts(fp32_detail["correct"], int8_detail["correct"])
         results[name] = {
             "onnx": os.path.relpath(onnx_path, REPO_ROOT),
             "onnx_sha256": T.sha256_file(onnx_path),
             "fp32_top1": fp32_top1, "fp32_top5": fp32_top5,
             "int8_top1": int8_top1, "int8_top5": int8_top5,
             "delta_top1_points": round(100 * (int8_top1 - fp32_top1), 2),
+            "fp32_tied_top1": fp32_detail["tied_top1"], "int8_tied_top1": int8_detail["tied_top1"],
+            "fp32_right_int8_wrong": fp32_only, "fp32_wrong_int8_right": int8_only,
+            "topk_rule": "strict, lowest class index wins ties (bench/topk.py)",
+            # Per test image, '1' when its top-1 is right: lets a caller score any subset.
+            "fp32_correct": "".join("1" if c else "0" for c in fp32_detail["correct"]),
+            "int8_correct": "".join("1" if c else "0" for c in int8_detail["correct"]),
             "fp32_matches_models_json": True,
             "fp32_vs_ort_max_abs_diff_batch64": ort_diff,
             "calib_samples": len(idx), "calib_batch": CALIB_BATCH, "seed": args.seed,

@@ -2,8 +2,10 @@
 
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "server/store/db_internal.h"
 
@@ -44,9 +46,28 @@ std::string Trim(std::string s) {
   return s;
 }
 
-}  // namespace
 
-absl::Status TranslateCurrentException(const char* what) {
+// What a client may be told about a database error of each code.
+struct PublicText {
+  absl::StatusCode code;
+  const char* text;
+};
+constexpr PublicText kPublicTexts[] = {
+    {absl::StatusCode::kUnavailable, "the database is unavailable, retry later"},
+    {absl::StatusCode::kAborted, "the transaction conflicted with another one, retry"},
+    {absl::StatusCode::kUnknown, "the outcome is unknown (the database connection was lost while committing)"},
+    {absl::StatusCode::kAlreadyExists, "the record already exists"},
+    {absl::StatusCode::kFailedPrecondition, "a record it refers to does not exist or is in use"},
+    {absl::StatusCode::kInvalidArgument, "the database rejected a value"},
+    {absl::StatusCode::kResourceExhausted, "the database is out of resources, retry later"},
+};
+
+absl::Status Mark(absl::Status s, const char* what) {
+  s.SetPayload(kDatabaseErrorPayload, absl::Cord(what));
+  return s;
+}
+
+absl::Status Translate(const char* what) {
   try {
     throw;
   } catch (const pqxx::broken_connection& e) {
@@ -68,6 +89,23 @@ absl::Status TranslateCurrentException(const char* what) {
   } catch (...) {
     return absl::InternalError(absl::StrCat(what, ": unknown exception"));
   }
+}
+
+}  // namespace
+
+absl::Status TranslateCurrentException(const char* what) { return Mark(Translate(what), what); }
+
+bool IsDatabaseError(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kDatabaseErrorPayload).has_value();
+}
+
+absl::Status WithoutDatabaseText(const absl::Status& status) {
+  const auto what = status.GetPayload(kDatabaseErrorPayload);  // absl::optional<absl::Cord>
+  if (!what) return status;
+  const char* text = "internal database error";
+  for (const PublicText& p : kPublicTexts)
+    if (p.code == status.code()) text = p.text;
+  return absl::Status(status.code(), absl::StrCat(std::string(*what), ": ", text));
 }
 
 Db::Db(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -16,6 +16,20 @@
 
 namespace qbench::store {
 
+// A status made from a database error carries the database's own text (its message,
+// SQLSTATE, and for a failed connection the host and port) for logs and the worker. It is
+// marked with this payload, whose value is the operation ("create job"). A server must
+// not pass that text to its clients: see WithoutDatabaseText.
+inline constexpr char kDatabaseErrorPayload[] = "type.qbench.dev/store.DatabaseError";
+
+// True for a status made from a database error (TranslateCurrentException).
+bool IsDatabaseError(const absl::Status& status);
+
+// The same code with the operation and a description of the code in our words, the
+// database's text dropped ("create job: the database is unavailable, retry later");
+// any other status is returned as it is.
+absl::Status WithoutDatabaseText(const absl::Status& status);
+
 class Db {
  public:
   // uri: a libpq URI or keyword string ("postgresql://user@host:port/db").

@@ -32,13 +32,41 @@ absl::Status ReportProgress(Db& db, const Lease& lease, const Progress& progress
 // configuration order.
 absl::StatusOr<std::vector<Progress>> CurrentProgress(Db& db, int64_t job_id);
 
+// A configuration's top-1 against the baseline's on the same samples (measure/paired.h):
+// the delta (fractions), its 95% interval, the exact McNemar p-value and the discordant
+// sample counts.
+struct PairedDelta {
+  double delta = 0, ci_low = 0, ci_high = 0;
+  double p_value = 1;
+  int64_t fp32_right_config_wrong = 0, fp32_wrong_config_right = 0;
+};
+
+// Accuracy on one set of samples (test or validation). Units as in 0005_accuracy.sql.
+struct SplitAccuracy {
+  int64_t samples = 0;
+  double top1 = 0;
+  std::optional<PairedDelta> vs_baseline;  // absent for the baseline
+};
+
+// Per-configuration results (0002, 0005): everything that is a property of the
+// configuration rather than of a batch size. Unset optionals are stored as NULL.
 struct ConfigOutcome {
   std::string config;              // a job_configs name
   std::string resolved_json;       // the configuration as the engine resolved it (JSON)
   std::string error;               // non-empty: this configuration could not run
   std::vector<std::string> notes;
-  int64_t samples = 0;             // evaluation samples behind the accuracy figures
+  int64_t samples = 0;             // evaluation (test) samples behind the accuracy figures
   std::string params_sha256, calibration_sha256;
+  std::string device;              // where it was measured ("workers/<id>/devices/<name>")
+  // On the test samples: strict top-k fractions and hit counts, samples with a tied
+  // top-1, agreement with FP32's top-1, output SQNR against FP32 (dB), size (bytes).
+  std::optional<double> top1, top5;
+  std::optional<int64_t> top1_hits, top5_hits, tied_top1;
+  std::optional<double> agreement, sqnr_db;
+  std::optional<int64_t> model_bytes;
+  std::optional<PairedDelta> vs_baseline;          // absent for the baseline
+  std::string delta_interval_method, delta_test_method;  // how vs_baseline was computed
+  std::optional<SplitAccuracy> validation;         // absent without a validation split
 };
 
 // Stores a configuration's outcome (overwriting an earlier attempt's) and appends a
@@ -70,5 +98,10 @@ absl::StatusOr<ExportRef> FindExport(Db& db, int64_t job_id, const std::string& 
 // The run's environment (versions, hardware, threads) as a JSON object.
 absl::Status SetJobEnvironment(Db& db, const Lease& lease, const std::string& environment_json);
 absl::StatusOr<std::optional<std::string>> GetJobEnvironment(Db& db, int64_t job_id);
+
+// Which samples the job's figures come from (jobs.evaluation, 0005_accuracy.sql), a JSON
+// object. INVALID_ARGUMENT when it is not one.
+absl::Status SetJobEvaluation(Db& db, const Lease& lease, const std::string& evaluation_json);
+absl::StatusOr<std::optional<std::string>> GetJobEvaluation(Db& db, int64_t job_id);
 
 }  // namespace qbench::store

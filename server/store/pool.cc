@@ -1,6 +1,14 @@
 #include "server/store/pool.h"
 
+#include <cstdio>
+
 namespace qbench::store {
+
+absl::Status DbPool::ForClients(const absl::Status& s) {
+  if (!IsDatabaseError(s)) return s;
+  std::fprintf(stderr, "qbench-store: database error: %s\n", s.ToString().c_str());
+  return WithoutDatabaseText(s);
+}
 
 absl::StatusOr<std::unique_ptr<DbPool>> DbPool::Create(const std::string& uri, int max_size) {
   if (max_size < 1) return absl::InvalidArgumentError("connection pool size must be >= 1");

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -38,14 +39,26 @@ class DbPool {
   // connection cannot be opened.
   absl::StatusOr<Handle> Acquire();
 
-  // Runs fn(Db&) on a borrowed connection: Run(&CreateTeam, name) or a lambda.
+  // Runs fn(Db&) on a borrowed connection: Run(&CreateTeam, name) or a lambda. The pool
+  // serves a server's clients, so a database error (IsDatabaseError) comes back with its
+  // code and our words only (WithoutDatabaseText); the database's own text goes to the
+  // process's log (stderr) instead.
   template <typename Fn, typename... Args>
   auto Run(Fn&& fn, Args&&... args) -> decltype(fn(std::declval<Db&>(), std::forward<Args>(args)...)) {
     using R = decltype(fn(std::declval<Db&>(), std::forward<Args>(args)...));
     absl::StatusOr<Handle> h = Acquire();
-    if (!h.ok()) return R(h.status());
-    return fn(**h, std::forward<Args>(args)...);
+    if (!h.ok()) return R(ForClients(h.status()));
+    R r = fn(**h, std::forward<Args>(args)...);
+    if constexpr (std::is_same_v<R, absl::Status>) {
+      return ForClients(r);
+    } else {
+      if (!r.ok()) return R(ForClients(r.status()));
+      return r;
+    }
   }
+
+  // WithoutDatabaseText(s), logging the database's text when it drops it.
+  static absl::Status ForClients(const absl::Status& s);
 
  private:
   DbPool(std::string uri, int max_size) : uri_(std::move(uri)), max_size_(max_size) {}

@@ -38,6 +38,28 @@ absl::Status Finish(Db& db, const char* what, const Lease& lease, const std::str
   });
 }
 
+// Finding 8 (issue 17): a new attempt runs every configuration again, so nothing an
+// earlier attempt wrote may stay visible beside it. Called in the transaction that
+// claims the attempt, before it can write anything: every result row, layer row, export
+// and per-configuration outcome of the job is an earlier attempt's, and so are its
+// environment and evaluation record. The events (the history) are kept.
+void ClearEarlierAttempts(pqxx::work& tx, int64_t job_id) {
+  tx.exec_params("DELETE FROM results WHERE job_id = $1", job_id);
+  tx.exec_params("DELETE FROM layer_results WHERE job_id = $1", job_id);
+  tx.exec_params("DELETE FROM exports WHERE job_id = $1", job_id);
+  tx.exec_params(
+      "UPDATE job_configs SET resolved = NULL, error = NULL, notes = '{}', samples = NULL, params_sha256 = NULL, "
+      "  calibration_sha256 = NULL, attempt = NULL, device = NULL, top1 = NULL, top5 = NULL, top1_hits = NULL, "
+      "  top5_hits = NULL, tied_top1 = NULL, agreement = NULL, sqnr_db = NULL, model_bytes = NULL, "
+      "  top1_delta = NULL, top1_delta_ci_low = NULL, top1_delta_ci_high = NULL, top1_delta_p = NULL, "
+      "  fp32_right_config_wrong = NULL, fp32_wrong_config_right = NULL, delta_interval_method = NULL, "
+      "  delta_test_method = NULL, validation_samples = NULL, validation_top1 = NULL, validation_top1_delta = NULL, "
+      "  validation_top1_delta_ci_low = NULL, validation_top1_delta_ci_high = NULL "
+      "WHERE job_id = $1",
+      job_id);
+  tx.exec_params("UPDATE jobs SET environment = NULL, evaluation = NULL WHERE id = $1", job_id);
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<ClaimedJob>> ClaimJob(Db& db, const std::string& worker_id,
@@ -69,6 +91,7 @@ absl::StatusOr<std::optional<ClaimedJob>> ClaimJob(Db& db, const std::string& wo
     job.device_class = r[0][3].as<std::string>();
     job.device_name = OptField<std::string>(r[0][4]);
     job.max_attempts = r[0][6].as<int>();
+    if (job.lease.attempt > 1) ClearEarlierAttempts(tx, job.lease.job_id);
     for (const auto& row : tx.exec_params(
              "SELECT name, spec::text, is_baseline FROM job_configs WHERE job_id = $1 ORDER BY ordinal", job.lease.job_id)) {
       job.configs.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>() == "t"});

@@ -39,7 +39,10 @@ struct ClaimedJob {
 
 // Claims the oldest claimable job (queued, not_before passed) that targets one of the
 // worker's device classes, or by name one of its devices; sets it running with
-// lease_until = now() + lease. std::nullopt when nothing is claimable. INVALID_ARGUMENT
+// lease_until = now() + lease. Claiming attempt n > 1 deletes, in the same transaction,
+// everything earlier attempts wrote (result and layer rows, exports, configuration
+// outcomes, environment, evaluation record; events stay): only the attempt that runs
+// last is ever visible. std::nullopt when nothing is claimable. INVALID_ARGUMENT
 // for an empty worker id, a non-positive lease, or no devices at all.
 absl::StatusOr<std::optional<ClaimedJob>> ClaimJob(Db& db, const std::string& worker_id,
                                                   const std::vector<std::string>& device_classes,

@@ -1,6 +1,8 @@
-// Results written by workers: one row per (job, configuration, device, batch size) and a
-// per-layer SQNR table, both idempotent upserts so a retried attempt never duplicates or
-// loses rows. Writes carry the worker's Lease (see queue.h).
+// Results written by workers: one latency row per (job, configuration, device, batch
+// size) and a per-layer SQNR table, both idempotent upserts. A configuration's accuracy,
+// SQNR and size are per configuration (ConfigOutcome, outcomes.h), not per row; the
+// row's own accuracy fields are for rows written before 0005. A new attempt's claim
+// deletes the earlier attempts' rows (queue.h). Writes carry the worker's Lease.
 #pragma once
 
 #include <cstdint>

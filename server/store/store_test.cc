@@ -548,6 +548,203 @@ TEST_F(StoreTest, ResultLatencyDetailRoundTripsExactly) {
   EXPECT_EQ(cmp[0][8].as<std::string>(), *r.latency_method);
 }
 
+// Finding 8 (issue 17): a retried job shows only its final attempt's results. Attempt 1
+// wrote w8a8 at batch 64 (a row, layers, an outcome, an export, the environment) and was
+// handed back; attempt 2 wrote only fp32. No read and no view shows anything of attempt 1.
+TEST_F(StoreTest, RetryHidesTheSupersededAttemptsResults) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, MakeJob()));
+  const int64_t id = created.job.id;
+  ASSERT_OK_AND_ASSIGN(auto first, ClaimJob(*db_, "w1", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(first.has_value());
+  ResultRow row;
+  row.config = "w8a8";
+  row.device = "workers/w1/devices/cpu0";
+  row.batch_size = 64;
+  row.top1 = 0.5;
+  row.p50_ms = 3.0;
+  row.model_bytes = 1000;
+  ASSERT_OK(UpsertResult(*db_, first->lease, row));
+  ASSERT_OK(UpsertLayerResults(*db_, first->lease, "w8a8", {Layer("conv1", "Conv", 30.0)}));
+  ConfigOutcome stale;
+  stale.config = "w8a8";
+  stale.resolved_json = R"({"name": "w8a8"})";
+  stale.samples = 64;
+  ASSERT_OK(UpsertConfigOutcome(*db_, first->lease, stale));
+  ASSERT_OK(RecordExport(*db_, first->lease, "w8a8", {Sha256("onnx"), 10}));
+  ASSERT_OK(SetJobEnvironment(*db_, first->lease, R"({"worker": "w1"})"));
+  ASSERT_OK(ReleaseJob(*db_, first->lease));  // the worker shut down mid-job
+
+  ASSERT_OK_AND_ASSIGN(auto second, ClaimJob(*db_, "w2", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(second->lease.attempt, 2);
+  row.config = "fp32";
+  row.device = "workers/w2/devices/cpu0";
+  row.batch_size = 1;
+  ASSERT_OK(UpsertResult(*db_, second->lease, row));
+  ConfigOutcome fresh;
+  fresh.config = "fp32";
+  fresh.resolved_json = R"({"name": "fp32"})";
+  ASSERT_OK(UpsertConfigOutcome(*db_, second->lease, fresh));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<ResultRow> rows, ListResults(*db_, id));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].config, "fp32");
+  EXPECT_EQ(rows[0].device, "workers/w2/devices/cpu0");
+  ASSERT_OK_AND_ASSIGN(std::vector<ConfigOutcome> outcomes, ListConfigOutcomes(*db_, id));
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].config, "fp32");
+  ASSERT_OK_AND_ASSIGN(std::vector<LayerResult> layers, ListLayerResults(*db_, id, "w8a8"));
+  EXPECT_TRUE(layers.empty());
+  EXPECT_EQ(FindExport(*db_, id, "w8a8").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> env, GetJobEnvironment(*db_, id));
+  EXPECT_FALSE(env.has_value()) << "the environment is the final attempt's";
+  ASSERT_OK(CompleteJob(*db_, second->lease));
+
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work w{c};
+  w.exec("SET ROLE qbench_dashboard");
+  auto cmp = w.exec_params("SELECT config, batch_size FROM config_comparison WHERE job_id = $1", id);
+  ASSERT_EQ(cmp.size(), 1u);
+  EXPECT_EQ(cmp[0][0].as<std::string>(), "fp32");
+  EXPECT_EQ(w.exec_params1("SELECT result_rows FROM job_overview WHERE job_id = $1", id)[0].as<int>(), 1);
+  EXPECT_EQ(w.exec_params1("SELECT count(*) FROM layer_sensitivity WHERE job_id = $1", id)[0].as<int>(), 0);
+  EXPECT_EQ(w.exec_params1("SELECT count(*) FROM pareto WHERE job_id = $1 AND config = 'w8a8'", id)[0].as<int>(), 0);
+}
+
+// Per-configuration accuracy (0005): every field comes back exactly as written (values
+// that need 17 significant digits), an outcome without figures comes back as NULLs, a
+// configuration without any latency row still has its accuracy, and the views give the
+// read-only role the delta's interval, p-value, discordant counts and significance.
+TEST_F(StoreTest, ConfigOutcomeAccuracyRoundTripsWithNulls) {
+  ASSERT_OK(CreateJob(*db_, MakeJob()).status());
+  ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(job.has_value());
+  const Lease& lease = job->lease;
+  ConfigOutcome base;  // the baseline, with no paired delta and no validation split
+  base.config = "fp32";
+  base.resolved_json = R"({"name": "fp32", "precision": "fp32"})";
+  base.samples = 300;
+  base.device = "workers/w/devices/cpu0";
+  base.top1 = 271.0 / 300;
+  base.top1_hits = 271;
+  ConfigOutcome o;
+  o.config = "w8a8";
+  o.resolved_json = R"({"name": "w8a8", "precision": "int8"})";
+  o.samples = 300;
+  o.device = "workers/w/devices/cpu0";
+  o.top1 = 268.0 / 300;
+  o.top5 = 0.1 + 0.2;
+  o.top1_hits = 268;
+  o.top5_hits = 299;
+  o.tied_top1 = 7;
+  o.agreement = 1.0 / 3;
+  o.sqnr_db = 31.415926535897932;
+  o.model_bytes = 123457;
+  o.vs_baseline = PairedDelta{-0.01, -0.031622776601683791, 0.0070710678118654755, 0.2890625, 5, 2};
+  o.delta_interval_method = "Newcombe hybrid score interval (method 10), 95%";
+  o.delta_test_method = "exact two-sided McNemar test";
+  o.validation = SplitAccuracy{100, 0.93, PairedDelta{0.02, -0.04, 0.08, 1, 0, 0}};
+  ASSERT_OK(UpsertConfigOutcome(*db_, lease, base));
+  ASSERT_OK(UpsertConfigOutcome(*db_, lease, o));
+  ASSERT_OK_AND_ASSIGN(std::vector<ConfigOutcome> got, ListConfigOutcomes(*db_, lease.job_id));
+  ASSERT_EQ(got.size(), 2u);
+  const ConfigOutcome& b = got[0];
+  EXPECT_EQ(b.config, "fp32");
+  EXPECT_EQ(b.device, base.device);
+  EXPECT_EQ(b.top1, base.top1);
+  EXPECT_EQ(b.top1_hits, 271);
+  EXPECT_FALSE(b.top5 || b.top5_hits || b.tied_top1 || b.agreement || b.sqnr_db || b.model_bytes);
+  EXPECT_FALSE(b.vs_baseline.has_value());
+  EXPECT_FALSE(b.validation.has_value());
+  EXPECT_EQ(b.delta_interval_method, "");
+  const ConfigOutcome& w = got[1];
+  EXPECT_EQ(w.config, "w8a8");
+  EXPECT_EQ(w.samples, 300);
+  // EXPECT_EQ on doubles: the round trip must lose no bit.
+  EXPECT_EQ(w.top1, o.top1);
+  EXPECT_EQ(w.top5, o.top5);
+  EXPECT_EQ(w.top1_hits, 268);
+  EXPECT_EQ(w.top5_hits, 299);
+  EXPECT_EQ(w.tied_top1, 7);
+  EXPECT_EQ(w.agreement, o.agreement);
+  EXPECT_EQ(w.sqnr_db, o.sqnr_db);
+  EXPECT_EQ(w.model_bytes, 123457);
+  ASSERT_TRUE(w.vs_baseline.has_value());
+  EXPECT_EQ(w.vs_baseline->delta, o.vs_baseline->delta);
+  EXPECT_EQ(w.vs_baseline->ci_low, o.vs_baseline->ci_low);
+  EXPECT_EQ(w.vs_baseline->ci_high, o.vs_baseline->ci_high);
+  EXPECT_EQ(w.vs_baseline->p_value, o.vs_baseline->p_value);
+  EXPECT_EQ(w.vs_baseline->fp32_right_config_wrong, 5);
+  EXPECT_EQ(w.vs_baseline->fp32_wrong_config_right, 2);
+  EXPECT_EQ(w.delta_interval_method, o.delta_interval_method);
+  EXPECT_EQ(w.delta_test_method, o.delta_test_method);
+  ASSERT_TRUE(w.validation.has_value());
+  EXPECT_EQ(w.validation->samples, 100);
+  EXPECT_EQ(w.validation->top1, 0.93);
+  ASSERT_TRUE(w.validation->vs_baseline.has_value());
+  EXPECT_EQ(w.validation->vs_baseline->delta, 0.02);
+  EXPECT_EQ(w.validation->vs_baseline->ci_low, -0.04);
+  EXPECT_EQ(w.validation->vs_baseline->ci_high, 0.08);
+  EXPECT_TRUE(ListResults(*db_, lease.job_id)->empty()) << "no latency rows, yet the accuracy is there";
+
+  // The evaluation record: a JSON object, not anything else.
+  EXPECT_FALSE(GetJobEvaluation(*db_, lease.job_id).value().has_value());
+  ASSERT_OK(SetJobEvaluation(*db_, lease, R"({"mode": "holdout", "seed": 18446744073709551615, "test_indices": [0, 2]})"));
+  EXPECT_EQ(SetJobEvaluation(*db_, lease, "[1, 2]").code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> evaluation, GetJobEvaluation(*db_, lease.job_id));
+  ASSERT_TRUE(evaluation.has_value());
+  EXPECT_THAT(*evaluation, ::testing::HasSubstr("18446744073709551615")) << "a uint64 seed survives";
+  EXPECT_THAT(*evaluation, ::testing::HasSubstr(R"("test_indices": [0, 2])"));
+  Lease stale = lease;
+  stale.attempt = 99;
+  EXPECT_EQ(SetJobEvaluation(*db_, stale, "{}").code(), absl::StatusCode::kFailedPrecondition);
+
+  ResultRow row;  // a latency row, without figures of its own (written since 0005)
+  row.config = "w8a8";
+  row.device = o.device;
+  row.batch_size = 4;
+  row.p50_ms = 1.0;
+  ASSERT_OK(UpsertResult(*db_, lease, row));
+  ASSERT_OK(CompleteJob(*db_, lease));
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work tx{c};
+  tx.exec("SET ROLE qbench_dashboard");
+  auto acc = tx.exec_params(
+      "SELECT config, top1, top1_delta, top1_delta_ci_low, top1_delta_ci_high, top1_delta_p, fp32_right_config_wrong, "
+      "  fp32_wrong_config_right, significant, tied_top1, validation_top1, evaluation_mode "
+      "FROM config_accuracy WHERE job_id = $1 ORDER BY ordinal",
+      lease.job_id);
+  ASSERT_EQ(acc.size(), 2u);
+  EXPECT_EQ(acc[0][0].as<std::string>(), "fp32");
+  EXPECT_EQ(acc[0][2].as<double>(), 0.0);
+  EXPECT_TRUE(acc[0][8].is_null()) << "the baseline has no significance";
+  EXPECT_EQ(acc[1][1].as<double>(), *o.top1);
+  EXPECT_EQ(acc[1][2].as<double>(), -0.01);
+  EXPECT_EQ(acc[1][3].as<double>(), o.vs_baseline->ci_low);
+  EXPECT_EQ(acc[1][4].as<double>(), o.vs_baseline->ci_high);
+  EXPECT_EQ(acc[1][5].as<double>(), 0.2890625);
+  EXPECT_EQ(acc[1][6].as<int>(), 5);
+  EXPECT_EQ(acc[1][7].as<int>(), 2);
+  EXPECT_FALSE(acc[1][8].as<bool>()) << "the interval spans 0";
+  EXPECT_EQ(acc[1][9].as<int>(), 7);
+  EXPECT_EQ(acc[1][10].as<double>(), 0.93);
+  EXPECT_EQ(acc[1][11].as<std::string>(), "holdout");
+  auto cmp = tx.exec_params(
+      "SELECT top1, top1_delta, model_bytes, sqnr_db, tied_top1, top1_delta_ci_low, top1_delta_p, significant, "
+      "  fp32_right_config_wrong FROM config_comparison WHERE job_id = $1",
+      lease.job_id);
+  ASSERT_EQ(cmp.size(), 1u);  // the one latency row, with the configuration's figures
+  EXPECT_EQ(cmp[0][0].as<double>(), *o.top1);
+  EXPECT_EQ(cmp[0][1].as<double>(), -0.01);
+  EXPECT_EQ(cmp[0][2].as<int64_t>(), 123457);
+  EXPECT_EQ(cmp[0][3].as<double>(), *o.sqnr_db);
+  EXPECT_EQ(cmp[0][4].as<int>(), 7);
+  EXPECT_EQ(cmp[0][5].as<double>(), o.vs_baseline->ci_low);
+  EXPECT_EQ(cmp[0][6].as<double>(), 0.2890625);
+  EXPECT_FALSE(cmp[0][7].as<bool>());
+  EXPECT_EQ(cmp[0][8].as<int>(), 5);
+}
+
 TEST_F(StoreTest, NewJobNotifiesWorkers) {
   struct Receiver : pqxx::notification_receiver {
     using pqxx::notification_receiver::notification_receiver;
@@ -719,13 +916,37 @@ TEST_F(StoreTest, PoolSharesConnectionsAcrossThreads) {
   EXPECT_EQ(DbPool::Create(cluster_->Uri(db_name_), 0).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Finding 9 (issue 17): a database error keeps its code, but what a server's caller sees
+// through the pool is our words only; the database's text (here PostgreSQL's JSON
+// parser on the hand-escaped configuration JSON the server used to build) stays in the
+// log. Direct callers (the worker) still get the detail.
+TEST_F(StoreTest, PoolKeepsDatabaseTextFromCallers) {
+  NewJob bad = MakeJob();
+  bad.configs[1].spec_json = R"({"name": "bob\'s w8"})";  // absl::CEscape's output: not JSON
+  const absl::Status direct = CreateJob(*db_, bad).status();
+  EXPECT_EQ(direct.code(), absl::StatusCode::kInvalidArgument) << direct;
+  EXPECT_THAT(std::string(direct.message()), ::testing::HasSubstr("SQLSTATE 22P02")) << "the detail, for logs";
+  EXPECT_TRUE(IsDatabaseError(direct));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DbPool> pool, DbPool::Create(cluster_->Uri(db_name_), 1));
+  const absl::Status served = pool->Run(&CreateJob, bad).status();
+  EXPECT_EQ(served.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(served.message(), "create job: the database rejected a value");
+  EXPECT_FALSE(IsDatabaseError(served));
+  // Our own errors pass unchanged.
+  EXPECT_EQ(pool->Run(&GetJob, team_, 424242).status().message(), GetJob(*db_, team_, 424242).status().message());
+  // An unreachable database: UNAVAILABLE without host, port or libpq's words.
+  const absl::Status down = WithoutDatabaseText(Db::Connect("postgresql://nobody@127.0.0.1:1/none").status());
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(down.message(), "connect to database: the database is unavailable, retry later");
+}
+
 TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
   ASSERT_OK_AND_ASSIGN(NewToken admin, CreateToken(*db_, team_, "ops", /*admin=*/true));
   ASSERT_OK_AND_ASSIGN(TokenOwner owner, VerifyTokenOwner(*db_, admin.plaintext));
   EXPECT_EQ(owner.team_name, "vision");
   EXPECT_TRUE(owner.admin);
   ASSERT_OK_AND_ASSIGN(int64_t other, CreateTeam(*db_, "speech"));
-  ASSERT_OK_AND_ASSIGN(int64_t digest_token, CreateTokenForDigest(*db_, "speech", "ci", false, Sha256("qbt_secret")));
+  ASSERT_OK_AND_ASSIGN(int64_t digest_token, CreateTokenForDigest(*db_, "speech", "ci", false, Sha256("qbt_secret"), std::nullopt));
   ASSERT_OK_AND_ASSIGN(TokenOwner speech, VerifyTokenOwner(*db_, "qbt_secret"));
   EXPECT_EQ(speech.team_id, other);
   EXPECT_FALSE(speech.admin);
@@ -733,7 +954,19 @@ TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
   EXPECT_EQ(RevokeTeamToken(*db_, "vision", digest_token).code(), absl::StatusCode::kNotFound);
   ASSERT_OK(RevokeTeamToken(*db_, "speech", digest_token));
   EXPECT_EQ(VerifyTokenOwner(*db_, "qbt_secret").status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(CreateTokenForDigest(*db_, "nobody", "x", false, Sha256("y")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CreateTokenForDigest(*db_, "nobody", "x", false, Sha256("y"), std::nullopt).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// Issue 17, finding 11: a token's expire_time was ignored. A token past its expiry is
+// refused; one before it is accepted.
+TEST_F(StoreTest, ExpiredTokensAreRefused) {
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "past", false, Sha256("qbt_past"), now_us - 1000000).status());
+  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "future", false, Sha256("qbt_future"), now_us + 3600000000).status());
+  EXPECT_EQ(VerifyTokenOwner(*db_, "qbt_past").status().code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_OK_AND_ASSIGN(TokenOwner owner, VerifyTokenOwner(*db_, "qbt_future"));
+  EXPECT_EQ(owner.team_name, "vision");
 }
 
 TEST_F(StoreTest, JobAssetsNeedOwnedBlobsAndRoundTrip) {

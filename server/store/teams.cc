@@ -46,14 +46,15 @@ absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string&
 }
 
 absl::StatusOr<int64_t> CreateTokenForDigest(Db& db, const std::string& team_name, const std::string& name,
-                                             bool admin, const std::string& sha256) {
+                                             bool admin, const std::string& sha256,
+                                             std::optional<int64_t> expires_unix_micros) {
   if (name.empty()) return absl::InvalidArgumentError("token name must not be empty");
   if (sha256.size() != 32) return absl::InvalidArgumentError("token digest must be 32 bytes");
   return InTransaction(db, "create token", [&](pqxx::work& tx) -> absl::StatusOr<int64_t> {
     auto r = tx.exec_params(
-        "INSERT INTO tokens(team_id, name, sha256, admin) SELECT id, $2, $3, $4 FROM teams WHERE name = $1 "
-        "RETURNING id",
-        team_name, name, Bytes(sha256), admin);
+        "INSERT INTO tokens(team_id, name, sha256, admin, expires_at) "
+        "SELECT id, $2, $3, $4, to_timestamp($5::bigint / 1e6) FROM teams WHERE name = $1 RETURNING id",
+        team_name, name, Bytes(sha256), admin, expires_unix_micros);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("team \"", team_name, "\" not found"));
     return r[0][0].as<int64_t>();
   });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -27,9 +28,11 @@ struct NewToken {
 absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string& name, bool admin = false);
 
 // Records a token whose secret the caller generated and hashed (`sha256`: 32 raw bytes).
-// NOT_FOUND for an unknown team name.
+// `expires_unix_micros`: when it stops being accepted (microseconds since the Unix
+// epoch); none: never. NOT_FOUND for an unknown team name.
 absl::StatusOr<int64_t> CreateTokenForDigest(Db& db, const std::string& team_name, const std::string& name,
-                                             bool admin, const std::string& sha256);
+                                             bool admin, const std::string& sha256,
+                                             std::optional<int64_t> expires_unix_micros);
 
 // Who a token belongs to.
 struct TokenOwner {

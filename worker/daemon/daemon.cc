@@ -20,11 +20,12 @@ namespace {
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& options, const std::atomic<bool>& stop)
+  Daemon(const DaemonOptions& options, const JobLimits& limits, const std::atomic<bool>& stop)
       : options_(options),
+        limits_(limits),
         stop_(stop),
         worker_(DescribeWorker(options.id)),
-        cache_(options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir, options.server) {}
+        cache_(options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir, options.server, options.shared_roots) {}
 
   absl::Status Run() {
     Log(id(), absl::StrCat("starting on ", worker_.info.host, " (", worker_.info.cpu_model, ", oneDNN ",
@@ -32,7 +33,13 @@ class Daemon {
                            worker_.rapl_meter.empty() ? "estimated" : worker_.rapl_meter, "); classes ",
                            absl::StrJoin(worker_.device_classes, ", "), "; cache ", cache_.dir(),
                            options_.server ? absl::StrCat("; blobs via ", options_.server->server)
-                                           : std::string("; no --server: shared paths and cached blobs only")));
+                                           : std::string("; no --server: shared paths and cached blobs only"),
+                           limits_.engine_binary.empty()
+                               ? std::string("; engine in-process")
+                               : absl::StrCat("; engine in a child process per job (memory budget ",
+                                              limits_.memory_bytes > 0 ? absl::StrCat(limits_.memory_bytes >> 20, " MiB")
+                                                                       : std::string("half of RAM"),
+                                              ", wall-clock limit ", absl::FormatDuration(limits_.wall), ")")));
     int64_t jobs = 0;
     absl::Duration backoff = absl::Milliseconds(250);
     while (!stop_.load()) {
@@ -94,7 +101,7 @@ class Daemon {
       WaitForWork();
       return absl::OkStatus();
     }
-    RunClaimedJob(RunnerContext{options_, worker_, cache_, stop_}, *db_, **claimed);
+    RunClaimedJob(RunnerContext{options_, worker_, cache_, stop_, limits_}, *db_, **claimed);
     ++*jobs;
     return absl::OkStatus();
   }
@@ -134,6 +141,7 @@ class Daemon {
   }
 
   const DaemonOptions& options_;
+  const JobLimits& limits_;
   const std::atomic<bool>& stop_;
   const WorkerIdentity worker_;
   AssetCache cache_;
@@ -145,8 +153,12 @@ class Daemon {
 
 }  // namespace
 
+absl::Status RunDaemon(const DaemonOptions& options, const JobLimits& limits, const std::atomic<bool>& stop) {
+  return Daemon(options, limits, stop).Run();
+}
+
 absl::Status RunDaemon(const DaemonOptions& options, const std::atomic<bool>& stop) {
-  return Daemon(options, stop).Run();
+  return RunDaemon(options, JobLimits{}, stop);
 }
 
 }  // namespace qbench::worker

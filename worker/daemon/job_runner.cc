@@ -47,13 +47,15 @@ class TempDir {
 
 class JobRun {
  public:
-  JobRun(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job)
+  JobRun(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job, JobFlags& flags,
+         absl::Time start = absl::Now())
       : ctx_(ctx),
         db_(db),
         job_(job),
         lease_(job.lease),
         name_(absl::StrCat("jobs/", job.lease.job_id)),
-        keeper_(ctx.options.db_uri, job.lease, ctx.options.lease) {}
+        start_(start),
+        flags_(flags) {}
 
   JobEnd Run() {
     auto assets = Store("get job assets", [&] { return store::GetJobAssets(db_, lease_.job_id); });
@@ -65,9 +67,16 @@ class JobRun {
     }
     auto spec_json = LocalSpecJson(job_, *assets, ctx_.cache, exports ? exports->path() : "");
     if (!spec_json.ok()) return Fail(std::string(spec_json.status().message()));
-    auto spec = ParseJobSpec(*spec_json, "");
+    auto spec = ParseJobSpec(*spec_json, "", ctx_.options.spec_limits);
     if (!spec.ok()) return Fail(std::string(spec.status().message()));
     spec_ = &*spec;
+    // The attempt's wall-clock limit: the spec's max_job_seconds or the worker's
+    // --job-seconds, whichever is less. The engine stops at the next cancellation check;
+    // an engine process that does not is killed by the parent a grace period later.
+    const absl::Duration spec_limit = absl::Seconds(spec->max_job_seconds);
+    wall_limit_ = std::min(spec_limit, ctx_.limits.wall);
+    wall_limit_name_ = spec_limit < ctx_.limits.wall ? "the job's max_job_seconds" : "the worker's --job-seconds";
+    if (ctx_.on_wall_limit) ctx_.on_wall_limit(wall_limit_);
 
     RunHooks hooks;
     hooks.progress = [this](const std::string& config, RunStage stage, int64_t done, int64_t total) {
@@ -79,19 +88,42 @@ class JobRun {
     try {
       result = RunJob(*spec, hooks);
     } catch (const std::bad_alloc&) {
-      result = absl::ResourceExhaustedError(
-          absl::StrCat("out of memory while running model \"", spec->model, "\" on worker ", lease_.worker_id));
+      result = absl::ResourceExhaustedError(absl::StrCat("out of memory ", Where(), " on worker ", lease_.worker_id,
+                                                         " (over the engine's memory limit)"));
     } catch (const std::exception& e) {
-      result = absl::InternalError(absl::StrCat("engine error on model \"", spec->model, "\": ", e.what()));
+      result = absl::InternalError(absl::StrCat("engine error ", Where(), ": ", e.what()));
     }
     if (!result.ok()) return Conclude(result.status());
     if (JobEnd end; Interrupted(&end)) return end;
     const std::string env = EnvironmentJson(*result, ctx_.worker);
     absl::Status s = Store("set environment", [&] { return store::SetJobEnvironment(db_, lease_, env); });
+    if (s.ok()) {
+      const std::string evaluation = EvaluationJson(result->split);
+      s = Store("set evaluation", [&] { return store::SetJobEvaluation(db_, lease_, evaluation); });
+    }
     if (s.ok()) s = Store("complete job", [&] { return store::CompleteJob(db_, lease_); });
     if (!s.ok()) return Conclude(s);
-    if (keeper_.cancel_requested()) return Ended(JobEnd::kCancelled, "the results so far are kept");
+    if (flags_.cancel_requested.load()) return Ended(JobEnd::kCancelled, "the results so far are kept");
     return Ended(JobEnd::kSucceeded);
+  }
+
+  JobEnd Conclude(const absl::Status& status) {
+    if (JobEnd end; Interrupted(&end)) return end;
+    if (absl::IsCancelled(status) && timed_out_)
+      return Fail(absl::StrCat("the job ran past its time limit of ", absl::FormatDuration(wall_limit_), " (",
+                               wall_limit_name_, ") and was stopped ", Where()));
+    if (absl::IsCancelled(status)) {
+      if (flags_.cancel_requested.load()) {
+        if (Store("finish cancelled", [&] { return store::FinishCancelled(db_, lease_); }).ok())
+          return Ended(JobEnd::kCancelled);
+      } else if (Store("release job", [&] { return store::ReleaseJob(db_, lease_); }).ok()) {
+        return Ended(JobEnd::kReleased, "handed back to the queue (the worker is shutting down)");
+      }
+      JobEnd end = JobEnd::kLost;
+      Interrupted(&end);
+      return end;
+    }
+    return Fail(std::string(status.message()));
   }
 
  private:
@@ -101,11 +133,11 @@ class JobRun {
   template <typename Fn>
   auto Store(const char* what, Fn&& fn) -> decltype(fn()) {
     using R = decltype(fn());
-    if (keeper_.lost()) return R(absl::FailedPreconditionError(absl::StrCat(name_, ": lease lost")));
+    if (flags_.lost.load()) return R(absl::FailedPreconditionError(absl::StrCat(name_, ": lease lost")));
     R r = RetryStore(ctx_.options.db_retry, lease_.worker_id, what, fn);
     const absl::Status& s = StatusOf(r);
     if (absl::IsFailedPrecondition(s)) {
-      keeper_.MarkLost();
+      flags_.lost.store(true);
     } else if (IsRetryableStoreError(s)) {
       abandoned_ = true;
     } else if (!s.ok() && abort_reason_.empty()) {
@@ -114,14 +146,23 @@ class JobRun {
     return r;
   }
 
-  bool ShouldStop() const {
-    return ctx_.stop.load() || keeper_.cancel_requested() || keeper_.lost() || abandoned_ || !abort_reason_.empty();
+  // "while running configuration \"w8a8\" (quantizing)", for reasons.
+  std::string Where() const {
+    if (config_.empty()) return "before the first configuration";
+    return absl::StrCat("while running configuration \"", config_, "\"", stage_.empty() ? "" : " (", stage_,
+                        stage_.empty() ? "" : ")");
+  }
+
+  bool ShouldStop() {
+    if (!timed_out_ && absl::Now() - start_ > wall_limit_) timed_out_ = true;
+    return timed_out_ || ctx_.stop.load() || flags_.stop.load() || flags_.cancel_requested.load() || flags_.lost.load() || abandoned_ ||
+           !abort_reason_.empty();
   }
 
   // The job cannot be concluded normally: the lease is gone, the database is, or a write
   // failed for good.
   bool Interrupted(JobEnd* end) {
-    if (keeper_.lost()) {
+    if (flags_.lost.load()) {
       *end = Ended(JobEnd::kLost, "the lease was lost (the job was taken back); dropped without writing more");
       return true;
     }
@@ -136,22 +177,6 @@ class JobRun {
       return true;
     }
     return false;
-  }
-
-  JobEnd Conclude(const absl::Status& status) {
-    if (JobEnd end; Interrupted(&end)) return end;
-    if (absl::IsCancelled(status)) {
-      if (keeper_.cancel_requested()) {
-        if (Store("finish cancelled", [&] { return store::FinishCancelled(db_, lease_); }).ok())
-          return Ended(JobEnd::kCancelled);
-      } else if (Store("release job", [&] { return store::ReleaseJob(db_, lease_); }).ok()) {
-        return Ended(JobEnd::kReleased, "handed back to the queue (the worker is shutting down)");
-      }
-      JobEnd end = JobEnd::kLost;
-      Interrupted(&end);
-      return end;
-    }
-    return Fail(std::string(status.message()));
   }
 
   JobEnd Fail(const std::string& reason) {
@@ -172,20 +197,24 @@ class JobRun {
   // At most one progress event per configuration and second, plus every stage change
   // and every stage's end. Best effort: a failed write is not retried.
   void OnProgress(const std::string& config, RunStage stage, int64_t done, int64_t total) {
+    const std::string name = RunStageName(stage);
+    config_ = config;
+    stage_ = name;
     if (ShouldStop()) return;
     Throttle& t = throttle_[config];
-    const std::string name = RunStageName(stage);
     const absl::Time now = absl::Now();
     if (name == t.stage && done < total && now - t.last < absl::Seconds(1)) return;
+    if (ctx_.on_stage && name != t.stage) ctx_.on_stage(config, name);
     t.stage = name;
     t.last = now;
     absl::Status s = store::ReportProgress(db_, lease_, {config, name, done, total});
-    if (absl::IsFailedPrecondition(s)) keeper_.MarkLost();
+    if (absl::IsFailedPrecondition(s)) flags_.lost.store(true);
   }
 
   // Results and layers first, then the export, then the outcome: the outcome's "result"
   // event is what watchers react to.
   void OnConfigDone(const ConfigResult& c) {
+    if (ctx_.on_stage) ctx_.on_stage(c.config.name, "done");
     if (ShouldStop()) return;
     for (const store::ResultRow& row : ResultRows(c, ctx_.worker))
       if (!Store("write result", [&] { return store::UpsertResult(db_, lease_, row); }).ok()) return;
@@ -193,7 +222,7 @@ class JobRun {
     if (!layers.empty() &&
         !Store("write layer results", [&] { return store::UpsertLayerResults(db_, lease_, c.config.name, layers); }).ok())
       return;
-    store::ConfigOutcome outcome = Outcome(c);
+    store::ConfigOutcome outcome = Outcome(c, ctx_.worker.device);
     if (!c.exported.empty() && ctx_.options.server) {
       auto up = client::UploadFile(*ctx_.options.server, c.exported);
       if (up.ok()) {
@@ -219,10 +248,14 @@ class JobRun {
   const store::ClaimedJob& job_;
   const store::Lease lease_;
   const std::string name_;
-  const absl::Time start_ = absl::Now();
-  LeaseKeeper keeper_;
+  const absl::Time start_;
+  JobFlags& flags_;
   const JobSpec* spec_ = nullptr;
   std::map<std::string, Throttle> throttle_;
+  absl::Duration wall_limit_ = absl::InfiniteDuration();
+  const char* wall_limit_name_ = "";
+  bool timed_out_ = false;     // past wall_limit_: the engine is being stopped
+  std::string config_, stage_;  // what the engine reported last
   bool abandoned_ = false;    // the database stayed away past the retry budget
   std::string abort_reason_;  // a write failed for good: the job fails with this
 };
@@ -237,7 +270,19 @@ const char* JobEndName(JobEnd end) {
 JobEnd RunClaimedJob(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job) {
   Log(job.lease.worker_id, absl::StrCat("claimed jobs/", job.lease.job_id, " attempt ", job.lease.attempt, " (",
                                         job.configs.size(), " configurations)"));
-  return JobRun(ctx, db, job).Run();
+  if (!ctx.limits.engine_binary.empty()) return RunJobInEngineProcess(ctx, db, job);
+  JobFlags flags;
+  LeaseKeeper keeper(ctx.options.db_uri, job.lease, ctx.options.lease, &flags);
+  return RunJobHere(ctx, db, job, flags);
+}
+
+JobEnd RunJobHere(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job, JobFlags& flags) {
+  return JobRun(ctx, db, job, flags).Run();
+}
+
+JobEnd ConcludeJob(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job, JobFlags& flags,
+                   const absl::Status& status, absl::Time start) {
+  return JobRun(ctx, db, job, flags, start).Conclude(status);
 }
 
 }  // namespace qbench::worker

@@ -9,8 +9,12 @@
 
 namespace qbench::worker {
 
-LeaseKeeper::LeaseKeeper(std::string db_uri, store::Lease lease, absl::Duration duration)
-    : db_uri_(std::move(db_uri)), lease_(std::move(lease)), duration_(duration), thread_([this] { Loop(); }) {}
+LeaseKeeper::LeaseKeeper(std::string db_uri, store::Lease lease, absl::Duration duration, JobFlags* flags)
+    : db_uri_(std::move(db_uri)),
+      lease_(std::move(lease)),
+      duration_(duration),
+      flags_(flags),
+      thread_([this] { Loop(); }) {}
 
 LeaseKeeper::~LeaseKeeper() {
   stop_.Notify();
@@ -39,12 +43,12 @@ void LeaseKeeper::Loop() {
     if (renewed.ok()) {
       if (failing) Log(lease_.worker_id, absl::StrCat(job, ": heartbeat renewed the lease again"));
       failing = false;
-      if (renewed->cancel_requested && !cancel_requested_.exchange(true))
+      if (renewed->cancel_requested && !flags_->cancel_requested.exchange(true))
         Log(lease_.worker_id, absl::StrCat(job, ": cancel requested"));
       (void)store::WorkerHeartbeat(*db, lease_.worker_id);  // the devices list; best effort
       wait = period;
     } else if (absl::IsFailedPrecondition(renewed.status())) {
-      lost_.store(true);
+      flags_->lost.store(true);
       return;  // nothing more to renew
     } else {
       if (!failing) Log(lease_.worker_id, absl::StrCat(job, ": heartbeat failed: ", renewed.status().message()));

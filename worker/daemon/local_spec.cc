@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_parse.h"
 #include "common/status.h"
 
 namespace qbench::worker {
@@ -28,12 +29,8 @@ absl::Status Localize(json& obj, const char* key, const std::optional<store::Ass
 absl::StatusOr<json> ConfigList(const store::ClaimedJob& job) {
   json list = json::array();
   for (const store::JobConfig& c : job.configs) {
-    json cj;
-    try {
-      cj = json::parse(c.spec_json.empty() ? std::string("{}") : c.spec_json);
-    } catch (const json::parse_error& e) {
-      return absl::InvalidArgumentError(absl::StrCat("configuration \"", c.name, "\": spec is not JSON: ", e.what()));
-    }
+    QB_ASSIGN_OR_RETURN(json cj, ParseJson(c.spec_json.empty() ? std::string_view("{}") : std::string_view(c.spec_json),
+                                           absl::StrCat("configuration \"", c.name, "\"")));
     if (cj.is_object() && !cj.empty()) {
       cj["name"] = c.name;
     } else if (!cj.is_string()) {
@@ -48,12 +45,7 @@ absl::StatusOr<json> ConfigList(const store::ClaimedJob& job) {
 
 absl::StatusOr<std::string> LocalSpecJson(const store::ClaimedJob& job, const store::JobAssets& assets,
                                           AssetCache& cache, const std::string& export_dir) {
-  json spec;
-  try {
-    spec = json::parse(job.spec_json);
-  } catch (const json::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("job spec: not valid JSON: ", e.what()));
-  }
+  QB_ASSIGN_OR_RETURN(json spec, ParseJson(job.spec_json, "job spec"));
   if (!spec.is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
   auto model = [&](const store::AssetRef& a, const std::string& f) { return cache.ModelPath(a, f); };
   auto dataset = [&](const store::AssetRef& a, const std::string& f) { return cache.DatasetManifest(a, f); };

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "worker/engine/data/path_util.h"
 
 namespace qbench::worker {
 namespace {
@@ -65,9 +66,14 @@ absl::StatusOr<DaemonOptions> DaemonOptionsFromFlags(const std::vector<std::pair
       o.once = true;
     } else if (flag == "--max-jobs") {
       QB_ASSIGN_OR_RETURN(o.max_jobs, FlagInt(flag, value, 1));
+    } else if (flag == "--shared-root") {
+      o.shared_roots.push_back(value);
+    } else if (flag == "--job-limit") {
+      QB_RETURN_IF_ERROR(Annotate(SetJobSpecLimit(value, &o.spec_limits), flag));
     }
   }
   if (o.db_uri.empty()) return absl::InvalidArgumentError("--db is required in daemon mode");
+  QB_ASSIGN_OR_RETURN(o.shared_roots, data::RealRoots(o.shared_roots, "--shared-root"));
   if (conn.insecure && !conn.ca_file.empty())
     return absl::InvalidArgumentError("--insecure and --ca exclude each other");
   if (conn.server.empty()) {

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "client/connection.h"
 #include "common/flags.h"
+#include "worker/engine/pipeline/job_spec.h"
 
 namespace qbench::worker {
 
@@ -28,6 +29,13 @@ struct DaemonOptions {
   absl::Duration db_retry = absl::Seconds(120);  // how long a job's store call retries UNAVAILABLE/ABORTED
   bool once = false;                         // exit after one job
   int64_t max_jobs = 0;                      // exit after this many jobs; 0: no limit
+  // Caps on each job spec (--job-limit NAME=N, as on the server); the job runner parses
+  // with them, and stops a job after its max_job_seconds.
+  JobSpecLimits spec_limits;
+  // Folders that jobs' shared paths (and the manifests and files they name) must resolve
+  // into (--shared-root DIR, repeatable). Empty, the default: no shared paths, only blobs
+  // uploaded through the server.
+  std::vector<std::string> shared_roots;
 };
 
 inline constexpr FlagSpec kDaemonFlags[] = {
@@ -43,6 +51,8 @@ inline constexpr FlagSpec kDaemonFlags[] = {
     {"--db-retry-seconds", "N", "retry an unavailable database this long during a job (default 120)"},
     {"--once", nullptr, "exit after one job"},
     {"--max-jobs", "N", "exit after N jobs"},
+    {"--job-limit", "NAME=N", "cap a job spec value, as qbench-server --job-limit (repeatable)"},
+    {"--shared-root", "DIR", "jobs may read shared paths under DIR (repeatable; default none: uploads only)"},
 };
 
 // Builds the options from parsed (flag, value) pairs; flags that are not daemon flags are

@@ -24,6 +24,11 @@ std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIden
     row.config = c.config.name;
     row.device = worker.device;
     row.batch_size = static_cast<int>(b.batch_size);
+    // Accuracy, SQNR and size are the configuration's: Outcome() stores them on the
+    // configuration, which every read and view takes first. This copy on each row is
+    // for readers of rows written before 0005 only; nothing reads it from new rows.
+    // TODO(finding 10): drop once worker_daemon_test checks the outcome's figures
+    // instead of the rows' (its owner's change).
     if (c.accuracy.samples > 0) {
       row.top1 = c.accuracy.top1;
       row.top5 = c.accuracy.top5;
@@ -86,7 +91,22 @@ std::vector<store::LayerResult> LayerRows(const ConfigResult& c, bool sensitivit
   return rows;
 }
 
-store::ConfigOutcome Outcome(const ConfigResult& c) {
+namespace {
+
+store::PairedDelta Paired(const PairedComparison& p) {
+  store::PairedDelta d;
+  d.delta = p.delta;
+  d.ci_low = p.ci_low;
+  d.ci_high = p.ci_high;
+  d.p_value = p.p_value;
+  d.fp32_right_config_wrong = p.base_only;
+  d.fp32_wrong_config_right = p.other_only;
+  return d;
+}
+
+}  // namespace
+
+store::ConfigOutcome Outcome(const ConfigResult& c, const std::string& device) {
   store::ConfigOutcome o;
   o.config = c.config.name;
   o.resolved_json = quant::ConfigToJson(c.config).dump();
@@ -95,7 +115,51 @@ store::ConfigOutcome Outcome(const ConfigResult& c) {
   o.samples = c.accuracy.samples;
   o.params_sha256 = c.params_sha256;
   o.calibration_sha256 = c.calibration_sha256;
+  o.device = device;
+  if (!c.error.empty()) return o;
+  const bool fp32 = c.config.precision == quant::Precision::kFp32;
+  if (c.accuracy.samples > 0) {
+    const AccuracyResult& a = c.accuracy;
+    o.top1 = a.top1;
+    o.top5 = a.top5;
+    o.top1_hits = a.top1_hits;
+    o.top5_hits = a.top5_hits;
+    o.tied_top1 = a.tied_top1;
+    o.agreement = a.agreement;
+    if (!fp32) o.sqnr_db = Finite(a.output_sqnr_db);
+    if (a.vs_fp32) {
+      o.vs_baseline = Paired(*a.vs_fp32);
+      o.delta_interval_method = kPairedIntervalMethod;
+      o.delta_test_method = kPairedTestMethod;
+    }
+  }
+  if (c.model_bytes > 0) o.model_bytes = c.model_bytes;
+  if (c.validation && c.validation->samples > 0) {
+    store::SplitAccuracy v;
+    v.samples = c.validation->samples;
+    v.top1 = c.validation->top1;
+    if (c.validation->vs_fp32) v.vs_baseline = Paired(*c.validation->vs_fp32);
+    o.validation = v;
+  }
   return o;
+}
+
+std::string EvaluationJson(const EvaluationSplit& s) {
+  nlohmann::json j = {
+      {"mode", s.mode},
+      {"seed", s.seed},
+      {"selection", s.selection},
+      {"test_samples", s.test_indices.size()},
+      {"validation_samples", s.validation_indices.size()},
+      {"test_indices_sha256", s.test_indices_sha256},
+      {"validation_indices_sha256", s.validation_indices_sha256},
+      {"test_indices", s.test_indices},
+      {"validation_indices", s.validation_indices},
+      {"calibration_is_eval_data", s.calibration_is_eval_data},
+      {"calibration_test_overlap", s.calibration_test_overlap},
+  };
+  // No validation_dataset: it is a path in the worker's cache, which clients never see.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string EnvironmentJson(const JobResult& r, const WorkerIdentity& worker) {

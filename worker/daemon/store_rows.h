@@ -15,12 +15,13 @@ namespace qbench::worker {
 // The energy_meter of rows whose energy is modeled.
 inline constexpr char kEstimatedEnergyMeter[] = "model:horowitz-45nm";
 
-// One row per measured batch size (none for a configuration that could not run):
-// accuracy and agreement; output SQNR against FP32 (NULL for FP32 itself and for an
-// exact match); size; p50/p99 latency in ms and throughput in samples/s with the number
-// of timed queries, and the latency detail (p90, p99.9, min, max, mean, the median's
-// confidence interval, its method and sessions, the kept samples in run order); energy in J per sample, measured by RAPL over that batch size's
-// timed loop when available ("rapl", the domains as meter), else modeled ("estimated").
+// One row per measured batch size (none for a configuration that could not run): p50/p99
+// latency in ms and throughput in samples/s with the number of timed queries, and the
+// latency detail (p90, p99.9, min, max, mean, the median's confidence interval, its
+// method and sessions, the kept samples in run order); energy in J per sample, measured
+// by RAPL over that batch size's timed loop when available ("rapl", the domains as
+// meter), else modeled ("estimated"). Accuracy is the configuration's (Outcome); the rows
+// carry a copy only for readers of rows from before 0005.
 std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIdentity& worker);
 
 // The per-layer table (empty for FP32 and bf16). Isolated SQNRs only when the job ran
@@ -28,8 +29,16 @@ std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIden
 std::vector<store::LayerResult> LayerRows(const ConfigResult& c, bool sensitivity);
 
 // The configuration's outcome: resolved config JSON (quant::ConfigToJson), error, notes,
-// evaluation samples and reproducibility hashes.
-store::ConfigOutcome Outcome(const ConfigResult& c);
+// evaluation samples and reproducibility hashes, and its figures on the test samples
+// (strict top-1/top-5 with hits and ties, agreement, output SQNR against FP32, NULL for
+// FP32 itself and for an exact match, size, the paired delta to FP32 with its interval,
+// p-value, discordant counts and methods) and on the validation samples. `device` is the
+// worker device it ran on (WorkerIdentity::device).
+store::ConfigOutcome Outcome(const ConfigResult& c, const std::string& device = "");
+
+// The job's evaluation split (which samples are test and validation samples) as the JSON
+// object jobs.evaluation holds (0005_accuracy.sql), index lists included.
+std::string EvaluationJson(const EvaluationSplit& split);
 
 // The run's environment as JSON: the report's "environment" object (versions, CPU,
 // flags, threads, affinity, governor, peak RSS, git revision) plus worker and device.

@@ -1,6 +1,8 @@
 // The worker daemon against a throwaway PostgreSQL 15 cluster (tests/pg_test_util.h),
 // in-process (RunDaemon on threads), with shared-path assets so no server is needed:
-// the Fashion-MNIST CNN of models/fashion_mnist and its test/train manifests.
+// the Fashion-MNIST CNN of models/fashion_mnist and its test/train manifests. Jobs run in
+// engine child processes (the real qbench-worker binary in --engine-child mode), as in
+// production, unless a test says otherwise.
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -11,11 +13,13 @@
 #include <sstream>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +36,7 @@
 #include "server/store/teams.h"
 #include "server/store/workers.h"
 #include "tests/pg_test_util.h"
+#include "worker/engine/kernels/onednn/int8_util.h"
 #include "worker/daemon/daemon.h"
 #include "worker/daemon/local_spec.h"
 #include "worker/daemon/options.h"
@@ -59,6 +64,85 @@ std::string SourceDir() {
   return src && *src ? src : QB_SOURCE_DIR_DEFAULT;
 }
 std::string ModelsDir() { return SourceDir() + "/models/fashion_mnist"; }
+
+// Each job in a child process of the real worker binary; a 1 GiB engine budget.
+JobLimits Isolated() {
+  JobLimits l;
+  l.engine_binary = QB_WORKER_BINARY;
+  l.memory_bytes = int64_t{1} << 30;
+  l.grace = absl::Seconds(5);
+  return l;
+}
+
+// The issue's hostile model for Fashion-MNIST inputs: X [N, 1, 28, 28] -> Conv (10
+// filters 3x3, pads 40000 on every side) -> GlobalAveragePool -> Flatten -> [N, 10].
+// Its Conv output would be N x 10 x 80026 x 80026 floats.
+std::string WriteHostileModel(const std::string& path) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("hostile");
+  auto* x = g->add_input();
+  x->set_name("X");
+  auto* xt = x->mutable_type()->mutable_tensor_type();
+  xt->set_elem_type(onnx::TensorProto::FLOAT);
+  xt->mutable_shape()->add_dim()->set_dim_param("N");
+  for (int64_t d : {1, 28, 28}) xt->mutable_shape()->add_dim()->set_dim_value(d);
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : {10, 1, 3, 3}) w->add_dims(d);
+  for (int i = 0; i < 90; ++i) w->add_float_data(0.01f * static_cast<float>(i % 7));
+  auto add = [&](const char* op, const char* name, std::vector<std::string> in, const char* out) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const std::string& i : in) n->add_input(i);
+    n->add_output(out);
+    return n;
+  };
+  onnx::AttributeProto* pads = add("Conv", "conv_pads_40000", {"X", "W"}, "C")->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i) pads->add_ints(40000);
+  add("GlobalAveragePool", "gap", {"C"}, "P");
+  add("Flatten", "flatten", {"P"}, "Y");
+  g->add_output()->set_name("Y");
+  std::ofstream(path, std::ios::binary) << m.SerializeAsString();
+  return path;
+}
+
+// The engine child processes of this process (their pids).
+std::vector<pid_t> EngineChildren() {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != getpid() || state == "Z") continue;
+    std::ifstream cmd(e.path() / "cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    if (args.find("--engine-child") != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// This process's resident set (VmRSS), bytes.
+int64_t RssBytes() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
 
 // A small job: 256 eval samples, 128 calibration samples, short latency loops.
 constexpr char kSmallSpec[] = R"({
@@ -106,6 +190,8 @@ class WorkerDaemonTest : public ::testing::Test {
     ASSERT_OK(store::Migrate(*db_, SourceDir() + "/migrations").status());
     ASSERT_OK_AND_ASSIGN(team_, store::CreateTeam(*db_, "vision"));
     cache_dir_ = (std::filesystem::path(cluster_->dir()) / absl::StrCat("cache-", db_name_)).string();
+    shared_dir_ = (std::filesystem::path(cluster_->dir()) / "shared").string();
+    std::filesystem::create_directories(shared_dir_);
   }
 
   DaemonOptions Options(const std::string& id) const {
@@ -116,6 +202,10 @@ class WorkerDaemonTest : public ::testing::Test {
     o.lease = absl::Seconds(3);  // heartbeat every second
     o.poll = absl::Milliseconds(500);
     o.db_retry = absl::Seconds(10);
+    // Shared paths only under the project's models, Debian's datasets and the test's own
+    // folder (--shared-root; without roots a worker refuses every shared path).
+    o.shared_roots = {SourceDir() + "/models", shared_dir_};
+    if (std::filesystem::is_directory("/usr/share/datasets")) o.shared_roots.push_back("/usr/share/datasets");
     return o;
   }
 
@@ -159,7 +249,7 @@ class WorkerDaemonTest : public ::testing::Test {
   }
 
   qbench::testing::PgTestCluster* cluster_ = nullptr;  // owned by SharedPgCluster
-  std::string db_name_, cache_dir_;
+  std::string db_name_, cache_dir_, shared_dir_;
   std::unique_ptr<store::Db> db_;
   int64_t team_ = 0;
 };
@@ -167,8 +257,10 @@ class WorkerDaemonTest : public ::testing::Test {
 // A daemon on its own thread until Stop().
 class DaemonThread {
  public:
-  explicit DaemonThread(DaemonOptions options)
-      : options_(std::move(options)), thread_([this] { status_ = RunDaemon(options_, stop_); }) {}
+  explicit DaemonThread(DaemonOptions options, JobLimits limits = Isolated())
+      : options_(std::move(options)),
+        limits_(std::move(limits)),
+        thread_([this] { status_ = RunDaemon(options_, limits_, stop_); }) {}
   ~DaemonThread() { (void)Stop(); }
   absl::Status Stop() {
     stop_.store(true);
@@ -178,6 +270,7 @@ class DaemonThread {
 
  private:
   const DaemonOptions options_;
+  const JobLimits limits_;
   std::atomic<bool> stop_{false};
   absl::Status status_;
   std::thread thread_;
@@ -189,7 +282,7 @@ TEST_F(WorkerDaemonTest, RunsAJobToSuccessAndRecordsEverything) {
   o.once = true;
   std::atomic<bool> stop{false};
   const absl::Time t0 = absl::Now();
-  ASSERT_OK(RunDaemon(o, stop));
+  ASSERT_OK(RunDaemon(o, Isolated(), stop));
   std::printf("small job ran in %.1f s\n", absl::ToDoubleSeconds(absl::Now() - t0));
 
   const store::Job job = GetJob(id);
@@ -250,7 +343,8 @@ TEST_F(WorkerDaemonTest, RunsAJobToSuccessAndRecordsEverything) {
   for (const store::LayerResult& l : layers) {
     if (!l.quantized) continue;
     ++quantized;
-    EXPECT_EQ(l.weight_bits.value_or(0), 8);
+    // w8a8's weights, or 7 bits on a CPU whose int8 kernels have no VNNI (pipeline.cc).
+    EXPECT_EQ(l.weight_bits.value_or(0), Int8ExactWeightBits());
     EXPECT_EQ(l.activation_bits.value_or(0), 8);
   }
   EXPECT_GT(quantized, 0);
@@ -305,11 +399,13 @@ TEST_F(WorkerDaemonTest, MissingModelFailsTheJobAndTheWorkerGoesOn) {
   DaemonOptions o = Options("w1");
   o.max_jobs = 2;
   std::atomic<bool> stop{false};
-  ASSERT_OK(RunDaemon(o, stop));
+  ASSERT_OK(RunDaemon(o, Isolated(), stop));
 
   const store::Job failed = GetJob(bad);
   EXPECT_EQ(failed.state, store::JobState::kFailed);
-  EXPECT_THAT(failed.error.value_or(""), HasSubstr(missing));
+  // The reason names the field, never the path (issue 17, finding 2).
+  EXPECT_THAT(failed.error.value_or(""), HasSubstr("model"));
+  EXPECT_THAT(failed.error.value_or(""), ::testing::Not(HasSubstr(missing)));
   EXPECT_EQ(failed.attempts, 1);
   EXPECT_EQ(GetJob(good).state, store::JobState::kSucceeded) << GetJob(good).error.value_or("");
   ASSERT_OK_AND_ASSIGN(std::vector<store::ResultRow> rows, store::ListResults(*db_, good));
@@ -385,7 +481,7 @@ TEST_F(WorkerDaemonTest, StopHandsARunningJobBack) {
     WaitFor([&] { return GetJob(id).worker.value_or("") == "w2"; }, absl::Seconds(30));
     (void)store::CancelJob(*db_, team_, id);  // no need to run it all
   });
-  ASSERT_OK(RunDaemon(next, stop));
+  ASSERT_OK(RunDaemon(next, Isolated(), stop));
   canceller.join();
   EXPECT_EQ(GetJob(id).attempts, 2);
   EXPECT_EQ(GetJob(id).state, store::JobState::kCancelled);
@@ -427,7 +523,7 @@ TEST_F(WorkerDaemonTest, BlobAssetsAreCachedAndArchivesExtractedOnce) {
   DaemonOptions o = Options("w1");
   o.max_jobs = 2;
   std::atomic<bool> stop{false};
-  ASSERT_OK(RunDaemon(o, stop));
+  ASSERT_OK(RunDaemon(o, Isolated(), stop));
   for (int64_t id : ids) EXPECT_EQ(GetJob(id).state, store::JobState::kSucceeded) << GetJob(id).error.value_or("");
 
   ASSERT_OK_AND_ASSIGN(store::JobAssets assets, store::GetJobAssets(*db_, ids[0]));
@@ -515,6 +611,133 @@ TEST_F(WorkerDaemonTest, TwoDaemonsShareSixJobsWithoutDuplicates) {
     ++per_worker[job.worker.value_or("?")];
   }
   for (const auto& [worker, n] : per_worker) std::printf("  %s ran %d jobs\n", worker.c_str(), n);
+}
+
+// Issue 17, finding 5: a 576-byte model with a Conv of pads=40000 crashed the worker (and,
+// retried, the next two). Now its job fails with the plan's reason and the same worker
+// runs the next job.
+TEST_F(WorkerDaemonTest, HostileModelFailsItsJobAndTheWorkerRunsTheNext) {
+  const std::string model = WriteHostileModel((std::filesystem::path(shared_dir_) / "pads40000.onnx").string());
+  const int64_t bad = Submit(kTinySpec, model);
+  const int64_t good = Submit(kTinySpec);
+  DaemonOptions o = Options("w1");
+  o.max_jobs = 2;
+  std::atomic<bool> stop{false};
+  ASSERT_OK(RunDaemon(o, Isolated(), stop));
+
+  const store::Job failed = GetJob(bad);
+  EXPECT_EQ(failed.state, store::JobState::kFailed);
+  EXPECT_EQ(failed.attempts, 1);
+  const std::string error = failed.error.value_or("");
+  std::printf("hostile model: %s\n", error.c_str());
+  EXPECT_THAT(error, HasSubstr("node \"conv_pads_40000\""));
+  EXPECT_THAT(error, HasSubstr("memory budget"));
+  const store::Job next = GetJob(good);
+  EXPECT_EQ(next.state, store::JobState::kSucceeded) << next.error.value_or("");
+  EXPECT_EQ(next.worker.value_or(""), "w1");
+}
+
+// An engine process that dies mid-job (here: SIGSEGV from outside, as a crash inside
+// oneDNN would deliver it) fails that job with the signal and the configuration it was
+// running; the worker claims and completes the next job.
+TEST_F(WorkerDaemonTest, EngineCrashFailsTheJobWithTheSignalAndTheWorkerGoesOn) {
+  const int64_t crashing = Submit(kLongSpec);
+  const int64_t next = Submit(kTinySpec);
+  DaemonThread daemon(Options("w1"));
+  ASSERT_TRUE(WaitFor([&] { return GetJob(crashing).stage.has_value(); }, absl::Seconds(60)));
+  std::vector<pid_t> children;
+  ASSERT_TRUE(WaitFor([&] { return !(children = EngineChildren()).empty(); }, absl::Seconds(10)));
+  ASSERT_EQ(children.size(), 1u);
+  ASSERT_EQ(::kill(children[0], SIGSEGV), 0);
+  ASSERT_TRUE(WaitFor([&] { return store::IsTerminal(GetJob(next).state); }, absl::Seconds(60)));
+  ASSERT_OK(daemon.Stop());
+
+  const store::Job failed = GetJob(crashing);
+  EXPECT_EQ(failed.state, store::JobState::kFailed);
+  EXPECT_EQ(failed.attempts, 1);
+  const std::string error = failed.error.value_or("");
+  std::printf("crashed engine: %s\n", error.c_str());
+  EXPECT_THAT(error, HasSubstr("the engine process was killed by signal 11 (SIGSEGV) while running configuration \""));
+  EXPECT_THAT(error, ::testing::Not(HasSubstr("/")));  // no paths
+  EXPECT_EQ(GetJob(next).state, store::JobState::kSucceeded) << GetJob(next).error.value_or("");
+  EXPECT_TRUE(EngineChildren().empty());
+}
+
+// Issue 17, finding 6 (worker side): a job past its time limit (the spec's
+// max_job_seconds, or the worker's --job-seconds when that is less) is stopped and fails
+// with the limit named; the worker goes on to the next.
+TEST_F(WorkerDaemonTest, TimeLimitsStopTheEngineAndFailTheJob) {
+  std::string by_spec = kLongSpec;
+  by_spec.insert(by_spec.rfind('}'), R"(, "max_job_seconds": 2)");
+  const int64_t spec_limited = Submit(by_spec);
+  const int64_t worker_limited = Submit(kLongSpec);
+  JobLimits limits = Isolated();
+  limits.wall = absl::Seconds(3);
+  DaemonOptions o = Options("w1");
+  o.max_jobs = 2;
+  std::atomic<bool> stop{false};
+  const absl::Time t0 = absl::Now();
+  ASSERT_OK(RunDaemon(o, limits, stop));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  std::printf("two time-limited jobs in %.1f s\n", seconds);
+  for (const auto& [id, want] : {std::pair{spec_limited, "the job ran past its time limit of 2s (the job's max_job_seconds)"},
+                                 std::pair{worker_limited, "the job ran past its time limit of 3s (the worker's --job-seconds)"}}) {
+    const store::Job job = GetJob(id);
+    EXPECT_EQ(job.state, store::JobState::kFailed) << "jobs/" << id;
+    EXPECT_THAT(job.error.value_or(""), HasSubstr(want));
+    std::printf("  jobs/%lld: %s\n", static_cast<long long>(id), job.error.value_or("").c_str());
+  }
+  EXPECT_LT(seconds, 15);
+  EXPECT_TRUE(EngineChildren().empty());
+}
+
+// The same job in-process and in an engine process gives the same figures, bit for bit
+// (timings aside); the child costs a fork+exec, a connection and the worker description.
+TEST_F(WorkerDaemonTest, EngineProcessResultsMatchInProcessBitForBit) {
+  std::map<bool, std::vector<store::ResultRow>> rows;
+  std::map<bool, std::vector<store::ConfigOutcome>> outcomes;
+  std::map<bool, double> seconds;
+  std::map<bool, int64_t> rss_growth;
+  for (bool isolated : {false, true}) {
+    const int64_t id = Submit(kSmallSpec);
+    DaemonOptions o = Options("w1");
+    o.once = true;
+    std::atomic<bool> stop{false};
+    const int64_t rss0 = RssBytes();
+    const absl::Time t0 = absl::Now();
+    ASSERT_OK(RunDaemon(o, isolated ? Isolated() : JobLimits{}, stop));
+    seconds[isolated] = absl::ToDoubleSeconds(absl::Now() - t0);
+    rss_growth[isolated] = RssBytes() - rss0;
+    ASSERT_EQ(GetJob(id).state, store::JobState::kSucceeded) << GetJob(id).error.value_or("");
+    ASSERT_OK_AND_ASSIGN(rows[isolated], store::ListResults(*db_, id));
+    ASSERT_OK_AND_ASSIGN(outcomes[isolated], store::ListConfigOutcomes(*db_, id));
+  }
+  std::printf("small job: in-process %.2f s (RSS +%.1f MiB), engine process %.2f s (RSS +%.1f MiB)\n", seconds[false],
+              rss_growth[false] / 1048576.0, seconds[true], rss_growth[true] / 1048576.0);
+  ASSERT_EQ(rows[false].size(), rows[true].size());
+  for (size_t i = 0; i < rows[false].size(); ++i) {
+    const store::ResultRow &a = rows[false][i], &b = rows[true][i];
+    EXPECT_EQ(a.config, b.config);
+    EXPECT_EQ(a.batch_size, b.batch_size);
+    EXPECT_EQ(a.top1, b.top1) << a.config;
+    EXPECT_EQ(a.top5, b.top5) << a.config;
+    EXPECT_EQ(a.agreement, b.agreement) << a.config;
+    EXPECT_EQ(a.sqnr_db, b.sqnr_db) << a.config;
+    EXPECT_EQ(a.model_bytes, b.model_bytes) << a.config;
+    EXPECT_EQ(a.device, b.device);
+  }
+  ASSERT_EQ(outcomes[false].size(), outcomes[true].size());
+  for (size_t i = 0; i < outcomes[false].size(); ++i) {
+    EXPECT_EQ(outcomes[false][i].resolved_json, outcomes[true][i].resolved_json);
+    EXPECT_EQ(outcomes[false][i].params_sha256, outcomes[true][i].params_sha256);
+    EXPECT_EQ(outcomes[false][i].calibration_sha256, outcomes[true][i].calibration_sha256);
+    EXPECT_EQ(outcomes[false][i].samples, outcomes[true][i].samples);
+    EXPECT_EQ(outcomes[false][i].top1, outcomes[true][i].top1);
+    EXPECT_EQ(outcomes[false][i].agreement, outcomes[true][i].agreement);
+    EXPECT_EQ(outcomes[false][i].sqnr_db, outcomes[true][i].sqnr_db);
+  }
+  // The daemon does not hold the engine's memory: its RSS grows by less than the job's.
+  EXPECT_LT(rss_growth[true], 32 << 20);
 }
 
 TEST(LocalSpecTest, AssetsReplaceSpecPathsAndExportDirIsSet) {

@@ -74,11 +74,33 @@ struct BatchJob {
   }
 };
 
+// A dataset from a manifest that hides paths: every error it returns has the worker's
+// folders cut out (ScrubPaths).
+class ScrubbedDataset : public Dataset {
+ public:
+  ScrubbedDataset(std::unique_ptr<Dataset> inner, const Manifest& m) : inner_(std::move(inner)), m_(m) {}
+  int64_t size() const override { return inner_->size(); }
+  const Shape& sample_shape() const override { return inner_->sample_shape(); }
+  int num_classes() const override { return inner_->num_classes(); }
+  int label(int64_t index) const override { return inner_->label(index); }
+  std::string sample_name(int64_t index) const override { return inner_->sample_name(index); }
+  absl::Status Load(int64_t index, float* dst) const override { return ScrubPaths(inner_->Load(index, dst), m_); }
+
+ private:
+  std::unique_ptr<Dataset> inner_;
+  Manifest m_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Dataset>> OpenDatasetFromManifest(const Manifest& manifest) {
-  for (const FormatFactory& f : kFactories)
-    if (f.format == manifest.format) return f.open(manifest);
+  for (const FormatFactory& f : kFactories) {
+    if (f.format != manifest.format) continue;
+    absl::StatusOr<std::unique_ptr<Dataset>> ds = f.open(manifest);
+    if (!manifest.rules.hide_paths) return ds;
+    if (!ds.ok()) return ScrubPaths(ds.status(), manifest);
+    return std::unique_ptr<Dataset>(new ScrubbedDataset(*std::move(ds), manifest));
+  }
   return absl::InternalError(absl::StrCat(manifest.source, ": no reader for format ", ToAbsl(FormatName(manifest.format))));
 }
 

@@ -10,13 +10,25 @@
 
 namespace qbench::data {
 
-// Reads the whole file as bytes.
-absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path);
+// Largest file (and largest gunzipped content) a reader loads whole: bounded reads, so a
+// hostile dataset fails with RESOURCE_EXHAUSTED instead of eating the worker's memory.
+inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;
+
+// Reads the whole file as bytes. Regular files only: a FIFO, device (/dev/zero) or
+// folder is INVALID_ARGUMENT without being read (opened non-blocking, checked by fstat);
+// a file above `max_bytes` is RESOURCE_EXHAUSTED before anything is allocated.
+absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path, int64_t max_bytes = kMaxDataFileBytes);
 
 // Reads the whole file, gunzipping it when its content starts with the gzip magic
 // (1f 8b); any other content is returned as is. The choice is made from the bytes, never
-// from the file name, so "x.gz" that is not compressed and "x" that is both work.
-absl::StatusOr<std::vector<uint8_t>> ReadFileMaybeGzip(const std::string& path);
+// from the file name, so "x.gz" that is not compressed and "x" that is both work. The
+// gunzipped content is capped at `max_bytes` too (a gzip bomb is RESOURCE_EXHAUSTED).
+absl::StatusOr<std::vector<uint8_t>> ReadFileMaybeGzip(const std::string& path,
+                                                      int64_t max_bytes = kMaxDataFileBytes);
+
+// Gunzips `data` (a gzip stream) with the same cap; `name` is for errors.
+absl::StatusOr<std::vector<uint8_t>> GunzipBytes(const uint8_t* data, size_t size, const std::string& name,
+                                                int64_t max_bytes = kMaxDataFileBytes);
 
 // Reads a text file as lines with "\r\n" / "\n" endings and trailing blanks removed.
 // Blank lines at the end are dropped; a blank line before the last non-blank one is an
@@ -29,7 +41,7 @@ struct DirEntry {
 };
 
 // Lists a directory (no recursion), sorted by name (byte-wise, like Python's sorted()).
-// Symlinks are followed to decide is_dir.
+// Symlinks are followed to decide is_dir. At most 10 million entries.
 absl::StatusOr<std::vector<DirEntry>> ListDir(const std::string& dir);
 
 // Writes bytes to a file, replacing it.

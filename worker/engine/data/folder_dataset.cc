@@ -15,6 +15,7 @@
 #include "worker/engine/data/dataset_internal.h"
 #include "worker/engine/data/file_util.h"
 #include "worker/engine/data/image_decode.h"
+#include "worker/engine/data/path_util.h"
 #include "worker/engine/data/preprocess.h"
 
 namespace qbench::data::internal {
@@ -91,6 +92,17 @@ absl::StatusOr<std::map<std::string, int>> IndexNames(const std::vector<std::str
 
 absl::StatusOr<std::unique_ptr<Dataset>> Finish(std::vector<ImageEntry> entries, int num_classes,
                                                 const Manifest& m) {
+  // Confined manifests: every image must really be inside the roots (a symlink in a
+  // shared folder must not lead out of it). Reads then use the checked real path.
+  if (!m.rules.roots.empty()) {
+    for (ImageEntry& e : entries) {
+      absl::StatusOr<std::string> real = ResolveInsideRoots(e.path, m.rules.roots, "image");
+      if (!real.ok())
+        return absl::PermissionDeniedError(
+            absl::StrCat(m.source, ": image ", e.name, " is outside the dataset's folder or cannot be resolved"));
+      e.path = *std::move(real);
+    }
+  }
   if (entries.empty())
     return absl::InvalidArgumentError(absl::StrCat(m.source, ": no .jpg/.jpeg/.png images found under root ", m.root));
   entries.resize(ApplyLimit(static_cast<int64_t>(entries.size()), m.limit));

@@ -18,19 +18,21 @@ uint32_t BigEndian32(const uint8_t* p) {
 
 absl::StatusOr<IdxArray> ReadIdx(const std::string& path, int expected_rank) {
   QB_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileMaybeGzip(path));
+  return ParseIdx(std::move(bytes), path, expected_rank);
+}
+
+absl::StatusOr<IdxArray> ParseIdx(std::vector<uint8_t> bytes, const std::string& path, int expected_rank) {
   auto error = [&](auto&&... parts) {
     return absl::InvalidArgumentError(absl::StrCat("idx ", path, ": ", parts...));
   };
   if (bytes.size() < 4) return error("truncated: ", bytes.size(), " bytes, too short for the magic number");
-  const uint32_t magic = BigEndian32(bytes.data());
+  // Errors describe the header, never echo the file's bytes (a wrong file may be a secret).
   const int rank = bytes[3];
-  if (bytes[0] != 0 || bytes[1] != 0)
-    return error("not an IDX file (magic 0x", absl::Hex(magic, absl::kZeroPad8), ")");
-  if (bytes[2] != kTypeUnsignedByte)
-    return error("element type 0x", absl::Hex(bytes[2], absl::kZeroPad2), " is not supported (only unsigned byte, 0x08)");
+  if (bytes[0] != 0 || bytes[1] != 0) return error("not an IDX file (its magic number does not start with 00 00)");
+  if (bytes[2] != kTypeUnsignedByte) return error("element type is not supported (only unsigned byte, 0x08)");
   if (rank != expected_rank)
-    return error("magic 0x", absl::Hex(magic, absl::kZeroPad8), " has rank ", rank, ", expected ",
-                 expected_rank, expected_rank == 3 ? " (images, 0x00000803)" : " (labels, 0x00000801)");
+    return error("the magic number's rank is not ", expected_rank,
+                 expected_rank == 3 ? " (images, 0x00000803)" : " (labels, 0x00000801)");
   const size_t header = 4 + 4 * static_cast<size_t>(rank);
   if (bytes.size() < header) return error("truncated: header needs ", header, " bytes, file has ", bytes.size());
 

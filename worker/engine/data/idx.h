@@ -25,4 +25,7 @@ struct IdxArray {
 // 1 for labels). Errors name the file: bad magic, wrong rank or type, truncation.
 absl::StatusOr<IdxArray> ReadIdx(const std::string& path, int expected_rank);
 
+// The same from bytes already in memory (uncompressed); `name` is for errors.
+absl::StatusOr<IdxArray> ParseIdx(std::vector<uint8_t> bytes, const std::string& name, int expected_rank);
+
 }  // namespace qbench::data

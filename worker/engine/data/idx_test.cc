@@ -53,7 +53,9 @@ TEST(IdxTest, WrongRankMagicOrMissingFile) {
   TempDir dir;
   test_util::WriteIdx(dir.File("labels"), {3}, {1, 2, 3}, false);
   absl::Status s = ReadIdx(dir.File("labels"), 3).status();
-  EXPECT_THAT(std::string(s.message()), HasSubstr("0x00000801"));
+  // The header is described, its bytes never echoed (a wrong file may hold a secret).
+  EXPECT_THAT(std::string(s.message()), HasSubstr("rank is not 3 (images, 0x00000803)"));
+  EXPECT_THAT(std::string(s.message()), ::testing::Not(HasSubstr("0x00000801")));
   EXPECT_THAT(std::string(s.message()), HasSubstr(dir.File("labels")));
 
   test_util::WriteText(dir.File("text"), "P5 not idx");

@@ -22,7 +22,8 @@ namespace qbench::data {
 namespace {
 
 // Refuse headers that claim absurd sizes before allocating (corrupt or hostile files).
-constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
+constexpr uint64_t kMaxPixels = uint64_t{1} << 26;  // 8192 x 8192: 192 MiB as RGB
+constexpr long kMaxDecoderMemory = 512L << 20;       // libjpeg's own buffers (progressive files)
 
 struct JpegErrorManager {
   jpeg_error_mgr pub;  // first member: libjpeg sees a jpeg_error_mgr*
@@ -85,6 +86,7 @@ bool DecodeJpegInto(JpegContext* ctx, const uint8_t* data, size_t size) {
     return false;
   }
   jpeg_create_decompress(&ctx->cinfo);
+  ctx->cinfo.mem->max_memory_to_use = kMaxDecoderMemory;
   jpeg_mem_src(&ctx->cinfo, data, static_cast<unsigned long>(size));
   jpeg_read_header(&ctx->cinfo, TRUE);
 

@@ -55,10 +55,28 @@ std::string JoinNames(std::span<const std::string_view> names) {
   return out;
 }
 
+constexpr size_t kMaxManifestBytes = 1 << 20;
+constexpr int kMaxDepth = 16;  // manifests nest 2 levels; deep nesting is an attack on dump()
+
+// A value for an error message: scalars as written (strings cut at 64 bytes), arrays and
+// objects by type, so a message never carries a large or deeply nested document.
+std::string Describe(const Json& v) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    return s.size() <= 64 ? v.dump() : "a string of " + std::to_string(s.size()) + " bytes";
+  }
+  if (v.is_array() || v.is_object()) return absl::StrCat("an ", v.type_name(), " of ", v.size(), " elements");
+  return v.dump();
+}
+
+// Thrown from the parse callback to stop at kMaxDepth (nlohmann has no depth limit).
+struct TooDeep {};
+
 // Typed accessors that turn every shape or type mistake into an error naming the field.
 class FieldParser {
  public:
-  FieldParser(const Manifest& m, std::string base_dir) : m_(m), base_dir_(std::move(base_dir)) {}
+  FieldParser(const Manifest& m, std::string base_dir, const ManifestRules& rules)
+      : m_(m), base_dir_(std::move(base_dir)), rules_(rules) {}
 
   absl::Status CheckKeys(const Json& obj, std::span<const std::string_view> known, std::string_view prefix,
                          std::string_view why_unknown = "") const {
@@ -83,21 +101,21 @@ class FieldParser {
   // An integer in [1, max].
   absl::StatusOr<int64_t> PositiveInt(const Json& v, std::string_view field, int64_t max) const {
     if (!v.is_number_integer())
-      return m_.FieldError(field, absl::StrCat("must be a positive integer, got ", v.dump()));
+      return m_.FieldError(field, absl::StrCat("must be a positive integer, got ", Describe(v)));
     if (v.is_number_unsigned() ? (v.get<uint64_t>() == 0 || v.get<uint64_t>() > static_cast<uint64_t>(max))
                                : (v.get<int64_t>() < 1 || v.get<int64_t>() > max))
-      return m_.FieldError(field, absl::StrCat("must be in 1..", max, ", got ", v.dump()));
+      return m_.FieldError(field, absl::StrCat("must be in 1..", max, ", got ", Describe(v)));
     return v.get<int64_t>();
   }
 
   absl::StatusOr<double> Number(const Json& v, std::string_view field) const {
     if (!v.is_number() || !std::isfinite(v.get<double>()))
-      return m_.FieldError(field, absl::StrCat("must be a finite number, got ", v.dump()));
+      return m_.FieldError(field, absl::StrCat("must be a finite number, got ", Describe(v)));
     return v.get<double>();
   }
 
   absl::StatusOr<std::vector<double>> Numbers(const Json& v, std::string_view field) const {
-    if (!v.is_array()) return m_.FieldError(field, absl::StrCat("must be an array of numbers, got ", v.dump()));
+    if (!v.is_array()) return m_.FieldError(field, absl::StrCat("must be an array of numbers, got ", Describe(v)));
     std::vector<double> out;
     for (size_t i = 0; i < v.size(); ++i) {
       QB_ASSIGN_OR_RETURN(double x, Number(v[i], absl::StrCat(ToAbsl(field), "[", i, "]")));
@@ -114,7 +132,7 @@ class FieldParser {
     }
     if (!v.is_array() || v.size() != 2)
       return m_.FieldError(field, absl::StrCat("must be [height, width]", allow_square ? " or one integer" : "",
-                                               ", got ", v.dump()));
+                                               ", got ", Describe(v)));
     QB_ASSIGN_OR_RETURN(int64_t h, PositiveInt(v[0], absl::StrCat(ToAbsl(field), "[0]"), kMaxImageSide));
     QB_ASSIGN_OR_RETURN(int64_t w, PositiveInt(v[1], absl::StrCat(ToAbsl(field), "[1]"), kMaxImageSide));
     return Size{static_cast<int>(h), static_cast<int>(w)};
@@ -128,22 +146,41 @@ class FieldParser {
       if (e.name == s) return e.value;
       names.push_back(e.name);
     }
-    return m_.FieldError(field, absl::StrCat("must be one of ", JoinNames(names), ", got \"", s, "\""));
+    return m_.FieldError(field, absl::StrCat("must be one of ", JoinNames(names), ", got ", Describe(v)));
   }
 
-  // Expands ${VAR} and resolves against the manifest directory.
+  // Expands ${VAR} (trusted manifests only) and resolves against the manifest directory;
+  // under confining rules, the real path, which must lie inside the rules' roots.
   absl::StatusOr<std::string> Path(const Json& v, std::string_view field) const {
     QB_ASSIGN_OR_RETURN(std::string raw, String(v, field));
     if (raw.empty()) return m_.FieldError(field, "must not be empty");
-    absl::StatusOr<std::string> expanded = ExpandEnvVars(raw);
-    if (!expanded.ok())
-      return m_.FieldError(field, absl::StrCat("has a bad path: ", expanded.status().message()));
-    return ResolvePath(*expanded, base_dir_);
+    if (raw.size() > 4096) return m_.FieldError(field, "is longer than 4096 bytes");
+    if (raw.find('\0') != std::string::npos) return m_.FieldError(field, "must not contain NUL");
+    std::string expanded = raw;
+    if (rules_.expand_env) {
+      absl::StatusOr<std::string> e = ExpandEnvVars(raw);
+      if (!e.ok()) return m_.FieldError(field, absl::StrCat("has a bad path: ", e.status().message()));
+      expanded = *std::move(e);
+    } else if (raw.find("${") != std::string::npos) {
+      return m_.FieldError(field, "uses ${...}: environment variables are not expanded in uploaded or shared "
+                                  "manifests (use a path relative to the manifest)");
+    }
+    std::string resolved = ResolvePath(expanded, base_dir_);
+    if (rules_.roots.empty()) return resolved;
+    absl::StatusOr<std::string> real = ResolveInsideRoots(resolved, rules_.roots, "path");
+    if (real.ok()) return real;
+    if (real.status().code() == absl::StatusCode::kPermissionDenied)
+      return absl::PermissionDeniedError(absl::StrCat(
+          m_.source, ": field \"", ToAbsl(field), "\" names a file outside the dataset's folder (an archive's manifest "
+          "may only name files inside the archive)"));
+    return absl::Status(real.status().code(), absl::StrCat(m_.source, ": field \"", ToAbsl(field),
+                                                          "\" names a file that does not exist"));
   }
 
  private:
   const Manifest& m_;
   std::string base_dir_;
+  const ManifestRules& rules_;
 };
 
 absl::Status ParsePreprocess(const Json& pre, const FormatSpec& spec, const FieldParser& p, Manifest& m) {
@@ -175,7 +212,7 @@ absl::Status ParsePreprocess(const Json& pre, const FormatSpec& spec, const Fiel
   if (pre.contains("channels")) {
     const Json& v = pre["channels"];
     if (!v.is_number_integer() || (v.get<int64_t>() != 1 && v.get<int64_t>() != 3))
-      return m.FieldError("preprocess.channels", absl::StrCat("must be 1 or 3, got ", v.dump()));
+      return m.FieldError("preprocess.channels", absl::StrCat("must be 1 or 3, got ", Describe(v)));
     c.channels = v.get<int>();
   }
   if (pre.contains("scale")) {
@@ -259,16 +296,27 @@ absl::Status Manifest::FieldError(std::string_view field, std::string_view messa
 }
 
 absl::StatusOr<Manifest> ParseManifest(const std::string& json_text, const std::string& base_dir,
-                                       const std::string& source) {
+                                       const std::string& source, const ManifestRules& rules) {
   Manifest m;
   m.source = absl::StrCat("manifest ", source);
+  m.base_dir = base_dir;
+  m.rules = rules;
+  if (json_text.size() > kMaxManifestBytes)
+    return absl::InvalidArgumentError(absl::StrCat(m.source, ": is ", json_text.size(), " bytes, the limit is ",
+                                                   kMaxManifestBytes));
   Json doc;
   try {
-    doc = Json::parse(json_text, /*cb=*/nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    const Json::parser_callback_t limit_depth = [](int depth, Json::parse_event_t, Json&) {
+      if (depth > kMaxDepth) throw TooDeep{};
+      return true;
+    };
+    doc = Json::parse(json_text, limit_depth, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const TooDeep&) {
+    return absl::InvalidArgumentError(absl::StrCat(m.source, ": nests deeper than ", kMaxDepth, " levels"));
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(m.source, ": invalid JSON: ", e.what()));
   }
-  FieldParser parser(m, base_dir);
+  FieldParser parser(m, base_dir, m.rules);
   // The accessors above check types before every get<>(), but keep nlohmann's exceptions
   // (type_error, out_of_range) from ever leaving the module.
   try {
@@ -280,12 +328,43 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& json_text, const std::
 }
 
 absl::StatusOr<Manifest> ReadManifest(const std::string& path) {
-  absl::StatusOr<std::vector<uint8_t>> bytes = ReadFileBytes(path);
-  if (!bytes.ok()) return Annotate(bytes.status(), "manifest");
+  QB_ASSIGN_OR_RETURN(ManifestRules rules, RulesForManifest(path));
+  return ReadManifest(path, rules);
+}
+
+absl::StatusOr<Manifest> ReadManifest(const std::string& path, const ManifestRules& rules) {
+  std::string where = path;
+  if (!rules.roots.empty()) {
+    // Confined: the manifest itself must be inside the roots too; read it by real path.
+    absl::StatusOr<std::string> real = ResolveInsideRoots(path, rules.roots, "manifest");
+    if (!real.ok()) return real.status();
+    where = *real;
+  }
+  absl::StatusOr<std::vector<uint8_t>> bytes = ReadFileBytes(where, kMaxManifestBytes);
+  if (!bytes.ok()) {
+    if (rules.hide_paths) return absl::Status(bytes.status().code(), "manifest: cannot be read");
+    return Annotate(bytes.status(), "manifest");
+  }
   std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  if (ec) abs = path;
-  return ParseManifest(std::string(bytes->begin(), bytes->end()), abs.parent_path().string(), abs.string());
+  std::filesystem::path abs = std::filesystem::absolute(where, ec);
+  if (ec) abs = where;
+  const std::string source = rules.hide_paths ? abs.filename().string() : abs.string();
+  return ParseManifest(std::string(bytes->begin(), bytes->end()), abs.parent_path().string(), source, rules);
+}
+
+absl::Status ScrubPaths(const absl::Status& s, const Manifest& m) {
+  if (s.ok() || !m.rules.hide_paths) return s;
+  std::string msg(s.message());
+  std::vector<std::string> prefixes;
+  if (!m.base_dir.empty()) prefixes.push_back(m.base_dir + "/");
+  for (const std::string& r : m.rules.roots) prefixes.push_back(r + "/");
+  for (const std::string& r : m.rules.roots) prefixes.push_back(r);
+  if (!m.base_dir.empty()) prefixes.push_back(m.base_dir);
+  for (const std::string& p : prefixes) {
+    if (p.empty() || p == "/") continue;
+    for (size_t at; (at = msg.find(p)) != std::string::npos;) msg.replace(at, p.size(), "");
+  }
+  return absl::Status(s.code(), msg);
 }
 
 }  // namespace qbench::data

@@ -15,8 +15,12 @@
 //                     "channel_order": "rgb" | "bgr", "layout": "nchw" | "nhwc" }
 //   }
 //
-// Paths may use ${NAME} environment variables; relative paths are resolved against the
-// manifest's directory. Unknown keys are errors. `//` comments are allowed.
+// Trusted local manifests (bench/datasets/) may use ${NAME} environment variables in
+// paths; manifests from uploaded archives or shared volumes may not (a worker daemon
+// confines them: path_util.h, ConfineDataAccess), and may only name regular files inside
+// their own folder (an archive's) or the worker's shared roots, checked on real paths.
+// Relative paths are resolved against the manifest's directory. Unknown keys are errors.
+// `//` comments are allowed. At most 1 MiB and 16 levels of nesting.
 //
 // npy datasets hold samples that are already laid out: only scale, mean, std and layout
 // apply (layout says which sample axis is the channel axis for mean/std: the first for
@@ -30,6 +34,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "worker/engine/data/path_util.h"
 #include "worker/engine/data/preprocess.h"
 
 namespace qbench::data {
@@ -48,6 +53,8 @@ struct Manifest {
   int64_t limit = 0;    // > 0: keep only the first `limit` samples
   PreprocessConfig preprocess;  // channels/scale defaults filled in for the format
   bool scale_given = false;     // "preprocess.scale" was in the file (npy picks a default)
+  std::string base_dir;         // the manifest's folder
+  ManifestRules rules;          // what it was allowed (readers check every file they open)
 
   // "manifest /x.json: field \"preprocess.mean\" " + message, as InvalidArgument.
   absl::Status FieldError(std::string_view field, std::string_view message) const;
@@ -55,10 +62,18 @@ struct Manifest {
 
 // Parses and validates manifest text. `base_dir` resolves relative paths; `source`
 // names the manifest in errors (normally its path).
+// `rules`: the default trusts the text (${NAME} expanded, any path).
 absl::StatusOr<Manifest> ParseManifest(const std::string& json_text, const std::string& base_dir,
-                                       const std::string& source);
+                                       const std::string& source, const ManifestRules& rules = {});
 
-// Reads the file and parses it with its directory as base_dir.
+// Reads the file and parses it with its directory as base_dir, under the process's data
+// policy (RulesForManifest), or under explicit rules.
 absl::StatusOr<Manifest> ReadManifest(const std::string& path);
+absl::StatusOr<Manifest> ReadManifest(const std::string& path, const ManifestRules& rules);
+
+// For manifests that hide paths: `s` with the manifest's folder and roots cut out of the
+// message, so failure reasons name files relative to the dataset, never where the worker
+// keeps them. Other manifests: `s` unchanged.
+absl::Status ScrubPaths(const absl::Status& s, const Manifest& m);
 
 }  // namespace qbench::data

@@ -62,7 +62,7 @@ class HeaderParser {
         if (!Tuple(&h.shape)) return Error("'shape' must be a tuple of non-negative integers");
         have_shape = true;
       } else {
-        return Error(absl::StrCat("unknown key '", key, "'"));
+        return Error("unknown key (expected 'descr', 'fortran_order' and 'shape')");
       }
       if (!Eat(',') && !Peek('}')) return Error("expected ',' or '}'");
     }
@@ -118,7 +118,7 @@ class HeaderParser {
     if (!Eat('(')) return false;
     while (!Eat(')')) {
       int64_t d;
-      if (!Int(&d)) return false;
+      if (!Int(&d) || out->size() >= 8) return false;  // rank above 8: no dataset has one
       out->push_back(d);
       if (!Eat(',') && !Peek(')')) return false;
     }
@@ -158,7 +158,13 @@ absl::StatusOr<Tensor> ParseNpy(const uint8_t* data, size_t size, const std::str
   std::optional<DType> dtype;
   for (const NpyType& t : kNpyTypes)
     if (t.descr == header->descr) dtype = t.dtype;
-  if (!dtype) return error("unsupported dtype '", header->descr, "' (supported: <f4 |u1 |i1 <i4 <i8)");
+  if (!dtype) {
+    // Echo a short printable descr only ("<f8"), never arbitrary header bytes.
+    bool printable = header->descr.size() <= 8;
+    for (char ch : header->descr) printable = printable && ch > 0x20 && ch < 0x7f;
+    return error("unsupported dtype", printable ? absl::StrCat(" '", header->descr, "'") : std::string(),
+                 " (supported: <f4 |u1 |i1 <i4 <i8)");
+  }
 
   uint64_t count = 1;
   for (int64_t d : header->shape) {

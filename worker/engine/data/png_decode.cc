@@ -19,7 +19,7 @@
 namespace qbench::data {
 namespace {
 
-constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
+constexpr uint64_t kMaxPixels = uint64_t{1} << 26;  // 8192 x 8192: 192 MiB as RGB
 
 struct PngContext {
   const uint8_t* data = nullptr;
@@ -64,6 +64,9 @@ bool DecodePngInto(PngContext* ctx) {
     return false;
   }
   png_set_read_fn(ctx->png, ctx, ReadFromMemory);
+  // Refuse absurd headers before any row is allocated, and cap ancillary chunks.
+  png_set_user_limits(ctx->png, 1 << 15, 1 << 15);
+  png_set_chunk_malloc_max(ctx->png, 8 << 20);
   png_read_info(ctx->png, ctx->info);
 
   const int color_type = png_get_color_type(ctx->png, ctx->info);

@@ -21,8 +21,10 @@ absl::StatusOr<ConvParams> ParseConv(const Node& node, std::span<const TensorMet
   p.in_channels = x[1];
   p.out_channels = w[0];
   QB_ASSIGN_OR_RETURN(p.group, node.attrs.GetInt("group", 1));
-  if (p.group < 1) return NodeError(node, "attribute \"group\" must be >= 1");
-  if (p.in_channels != kDynamicDim && w[1] * p.group != p.in_channels)
+  // In 64 bits before any product: W's channels times group must not wrap.
+  if (p.group < 1 || p.group > kMaxWindowValue)
+    return NodeError(node, absl::StrCat("attribute \"group\" must be in [1, ", kMaxWindowValue, "], got ", p.group));
+  if (p.in_channels != kDynamicDim && (p.in_channels % p.group != 0 || p.in_channels / p.group != w[1]))
     return NodeError(node, absl::StrCat("input has ", p.in_channels, " channels but W expects ", w[1], " x group ",
                                         p.group));
   if (p.out_channels % p.group != 0)

@@ -21,6 +21,10 @@ absl::Status RunReference(const OpDef& def, const Node& node, std::span<const Te
   std::vector<TensorMeta> out_meta(node.outputs.size());
   QB_RETURN_IF_ERROR(def.infer(node, in_meta, out_meta));
   out->clear();
+  for (const TensorMeta& m : out_meta)  // a shape whose size wraps int64 would allocate a wrapped size
+    if (CheckedBytes(m.dtype, m.shape) < 0)
+      return absl::ResourceExhaustedError(
+          absl::StrCat(NodeContext(node), ": output shape ", ShapeToString(m.shape), " is too large for any memory"));
   for (const TensorMeta& m : out_meta) out->emplace_back(m.dtype, m.shape);
   QB_RETURN_IF_ERROR(def.reference(node, in.subspan(0, n_main), *out));
   if (!node.post_ops.empty()) QB_RETURN_IF_ERROR(ApplyPostOpsReference(node, &(*out)[0], in.subspan(n_main)));

@@ -1,5 +1,7 @@
 #include "worker/engine/ops/op_util.h"
 
+#include <climits>
+
 #include "absl/strings/str_cat.h"
 
 namespace qbench {
@@ -14,6 +16,16 @@ absl::Status NodeError(const Node& node, const std::string& message) {
 
 absl::Status NodeUnimplemented(const Node& node, const std::string& message) {
   return absl::UnimplementedError(absl::StrCat(NodeContext(node), ": ", message));
+}
+
+int64_t CheckedBytes(DType dtype, const Shape& shape) {
+  int64_t bytes = static_cast<int64_t>(SizeOf(dtype));
+  for (int64_t d : shape) {
+    if (d < 0) return -1;  // kDynamicDim is negative too
+    if (d != 0 && bytes > INT64_MAX / d) return -1;
+    bytes *= d;
+  }
+  return bytes;
 }
 
 absl::StatusOr<int> NormalizeAxis(const Node& node, int64_t axis, int rank) {

@@ -28,6 +28,10 @@ absl::StatusOr<Shape> BroadcastShapes(const Node& node, const Shape& a, const Sh
 absl::StatusOr<std::vector<int64_t>> ConstantInts(const Node& node, const TensorMeta& meta,
                                                   const char* what);
 
+// Bytes of a tensor of `dtype` and `shape`, or -1 when a dim is dynamic or negative or
+// the product overflows int64 (checked before it can wrap).
+int64_t CheckedBytes(DType dtype, const Shape& shape);
+
 // Requires input i to be present and float32.
 absl::Status RequireFloat(const Node& node, std::span<const TensorMeta> in, int i);
 

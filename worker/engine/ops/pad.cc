@@ -5,6 +5,7 @@
 #include "worker/engine/kernels/reference/pad.h"
 #include "worker/engine/ops/op_util.h"
 #include "worker/engine/ops/tensor_util.h"
+#include "worker/engine/ops/window.h"
 
 namespace qbench {
 namespace {
@@ -56,6 +57,11 @@ absl::StatusOr<PadParams> ParsePad(const Node& node, std::span<const TensorMeta>
   if (static_cast<int>(pads.size()) != 2 * rank)
     return NodeError(node, absl::StrCat("pads ", IntsToString(pads), " has ", pads.size(), " entries; input ",
                                         ShapeToString(x), " needs ", 2 * rank));
+  // Each pad (negative: a crop) within +-2^24, in 64 bits before d + b + e.
+  for (size_t i = 0; i < pads.size(); ++i)
+    if (pads[i] < -kMaxWindowValue || pads[i] > kMaxWindowValue)
+      return NodeError(node, absl::StrCat("pads entry ", i, " is ", pads[i], "; each must be within +-",
+                                          kMaxWindowValue));
   p.begin.assign(pads.begin(), pads.begin() + rank);
   p.end.assign(pads.begin() + rank, pads.end());
   for (int k = 0; k < rank; ++k) {
@@ -64,6 +70,8 @@ absl::StatusOr<PadParams> ParsePad(const Node& node, std::span<const TensorMeta>
       p.out.push_back(kDynamicDim);
       continue;
     }
+    if (d < 0 || d > (int64_t{1} << 40))
+      return NodeError(node, absl::StrCat("dim ", k, " of the input is ", d, "; at most 2^40"));
     if (d + b + e < 0)
       return NodeError(node,
                        absl::StrCat("pads ", IntsToString(pads), " crop more than dim ", k, " of ", ShapeToString(x)));

@@ -23,11 +23,18 @@ absl::StatusOr<Window> ResolveWindow(const Node& node, const std::vector<int64_t
   if (w.strides.size() != n) return NodeError(node, absl::StrCat("attribute \"strides\" needs ", n, " values"));
   if (w.dilations.size() != n) return NodeError(node, absl::StrCat("attribute \"dilations\" needs ", n, " values"));
   if (pads.size() != 2 * n) return NodeError(node, absl::StrCat("attribute \"pads\" needs ", 2 * n, " values"));
+  auto in_range = [&](const char* what, int64_t v, int64_t lo) -> absl::Status {
+    if (v >= lo && v <= kMaxWindowValue) return absl::OkStatus();
+    return NodeError(node, absl::StrCat(what, " must be in [", lo, ", ", kMaxWindowValue, "], got ", v));
+  };
   for (size_t i = 0; i < n; ++i) {
-    if (w.strides[i] < 1) return NodeError(node, "attribute \"strides\" must be >= 1");
-    if (w.dilations[i] < 1) return NodeError(node, "attribute \"dilations\" must be >= 1");
-    if (kernel[i] < 1) return NodeError(node, "kernel size must be >= 1");
-    if (pads[i] < 0 || pads[i + n] < 0) return NodeError(node, "attribute \"pads\" must be >= 0");
+    QB_RETURN_IF_ERROR(in_range("attribute \"strides\"", w.strides[i], 1));
+    QB_RETURN_IF_ERROR(in_range("attribute \"dilations\"", w.dilations[i], 1));
+    QB_RETURN_IF_ERROR(in_range("kernel size (attribute \"kernel_shape\" or the weights' dims)", kernel[i], 1));
+    QB_RETURN_IF_ERROR(in_range("attribute \"pads\"", pads[i], 0));
+    QB_RETURN_IF_ERROR(in_range("attribute \"pads\"", pads[i + n], 0));
+    if (in[i] != kDynamicDim && (in[i] < 0 || in[i] > (int64_t{1} << 40)))
+      return NodeError(node, absl::StrCat("spatial dim ", i, " of the input is ", in[i], "; at most 2^40"));
   }
   w.pads_begin.assign(pads.begin(), pads.begin() + n);
   w.pads_end.assign(pads.begin() + n, pads.end());

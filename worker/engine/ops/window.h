@@ -10,6 +10,12 @@
 
 namespace qbench {
 
+// The largest kernel size, stride, dilation and pad a window accepts (2^24), checked in
+// 64 bits before any arithmetic: (k - 1) * d + 1 and in + pads then cannot overflow, and
+// every output dim is >= 1 and at most in + 2^25. Real models stay far below it; a
+// hostile one (pads=40000) gets past it only to be refused by the plan's memory budget.
+inline constexpr int64_t kMaxWindowValue = int64_t{1} << 24;
+
 struct Window {
   std::vector<int64_t> kernel;      // effective extent before dilation, per spatial dim
   std::vector<int64_t> strides;

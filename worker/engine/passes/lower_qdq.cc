@@ -91,14 +91,26 @@ void TakeOverOutput(Graph& g, Node& n, const std::vector<int>& qs) {
   n.outputs[0] = yq;
 }
 
+// Whether every weight lies on the signed `bits` grid [-2^(bits-1), 2^(bits-1) - 1].
+bool FitsSignedBits(const Tensor& w, int bits) {
+  const int lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
+  for (int64_t i = 0; i < w.num_elements(); ++i) {
+    const int v = w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i];
+    if (v < lo || v > hi) return false;
+  }
+  return true;
+}
+
 // The weight value the integer kernel reads: `wq` itself, or, for weights with a zero
-// point, a new constant holding w - z when that still fits int8 (oneDNN's int8
-// convolution takes no weight zero point); nullopt when it does not fit.
-std::optional<int> SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
+// point, a new constant holding w - z when that still fits the kernels' exact signed
+// grid of `bits` (oneDNN's int8 convolution takes no weight zero point); nullopt when it
+// does not fit: the layer then stays in float (DQ -> layer -> Q), which is exact.
+std::optional<int> SymmetrizeWeights(Graph& g, int wq, QuantParams* p, int bits) {
   bool any = false;
   for (int32_t z : p->zero_point) any |= z != 0;
-  if (!any) return wq;
   const Tensor& w = *g.values[wq].constant;
+  if (!any) return FitsSignedBits(w, bits) ? std::optional<int>(wq) : std::nullopt;
+  const int lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
   Tensor out(DType::kS8, w.shape());
   const int64_t channels = p->per_channel() ? w.shape()[p->axis] : 1;
   int64_t inner = 1;
@@ -107,7 +119,7 @@ std::optional<int> SymmetrizeWeights(Graph& g, int wq, QuantParams* p) {
   for (int64_t i = 0; i < w.num_elements(); ++i) {
     const int64_t c = channels == 1 ? 0 : (i / inner) % channels;
     const int32_t q = (w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i]) - p->zero_point[c];
-    if (q < -128 || q > 127) return std::nullopt;
+    if (q < lo || q > hi) return std::nullopt;
     out.data<int8_t>()[i] = static_cast<int8_t>(q);
   }
   Value v = g.values[wq];
@@ -126,8 +138,8 @@ int WeightChannelAxis(const Node& n) {
 
 // Dynamic activations: DynamicQuantizeLinear -> DQ -> layer becomes an integer layer that
 // reads x_q and the runtime scale and zero point; its output stays float.
-void LowerDynamic(Graph& g, Node& n, const Node& d, const Node& dw, QuantParams pw) {
-  const std::optional<int> wq = SymmetrizeWeights(g, dw.inputs[0], &pw);
+void LowerDynamic(Graph& g, Node& n, const Node& d, const Node& dw, QuantParams pw, int bits) {
+  const std::optional<int> wq = SymmetrizeWeights(g, dw.inputs[0], &pw, bits);
   if (!wq) return;
   NodeQuant q;
   q.inputs.resize(n.inputs.size());
@@ -144,18 +156,18 @@ void LowerDynamic(Graph& g, Node& n, const Node& d, const Node& dw, QuantParams 
   n.quant = std::move(q);
 }
 
-void LowerCompute(Graph& g, Node& n) {
+void LowerCompute(Graph& g, Node& n, int bits) {
   QuantParams px, pw;
   const Node* dx = DqOf(g, n.inputs[0], &px);
   const Node* dw = n.inputs.size() > 1 ? DqOf(g, n.inputs[1], &pw) : nullptr;
   if (!dw || !g.values[dw->inputs[0]].constant) return;
   if (pw.per_channel() && pw.axis != WeightChannelAxis(n)) return;
   if (!dx) {
-    if (const Node* d = DynamicDqOf(g, n.inputs[0])) LowerDynamic(g, n, *d, *dw, pw);
+    if (const Node* d = DynamicDqOf(g, n.inputs[0])) LowerDynamic(g, n, *d, *dw, pw, bits);
     return;
   }
   if (px.per_channel()) return;
-  const std::optional<int> wq = SymmetrizeWeights(g, dw->inputs[0], &pw);
+  const std::optional<int> wq = SymmetrizeWeights(g, dw->inputs[0], &pw, bits);
   if (!wq) return;
   NodeQuant q;
   q.inputs.resize(n.inputs.size());
@@ -215,13 +227,15 @@ bool IsIntegerMover(const std::string& op_type) {
   return kMovers.count(op_type) > 0;
 }
 
-absl::Status LowerQdq(Graph& g) {
+absl::Status LowerQdq(Graph& g, int exact_weight_bits) {
+  if (exact_weight_bits < 2 || exact_weight_bits > 8)
+    return absl::InvalidArgumentError(absl::StrCat("LowerQdq: exact_weight_bits ", exact_weight_bits, " not in [2, 8]"));
   bool any = false;
   for (const Node& n : g.nodes) any |= n.op_type == "DequantizeLinear";
   if (!any) return absl::OkStatus();
   for (Node& n : g.nodes) {
     if (n.removed || n.quant || n.outputs.empty()) continue;
-    if (n.op_type == "Conv" || n.op_type == "Gemm") LowerCompute(g, n);
+    if (n.op_type == "Conv" || n.op_type == "Gemm") LowerCompute(g, n, exact_weight_bits);
     else if (IsIntegerMover(n.op_type) && n.post_ops.empty()) LowerMover(g, n);
   }
   // Dead DQ/Q nodes (their readers were lowered).

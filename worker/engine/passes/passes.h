@@ -40,8 +40,10 @@ absl::Status FuseEltwise(Graph& g);
 bool IsIntegerMover(const std::string& op_type);
 
 // DequantizeLinear -> Conv/Gemm/mover -> QuantizeLinear chains become integer nodes
-// (Node::quant) for the oneDNN backend; see lower_qdq.cc.
-absl::Status LowerQdq(Graph& g);
+// (Node::quant) for the oneDNN backend; see lower_qdq.cc. A Conv/Gemm whose weights do
+// not fit the signed `exact_weight_bits` grid the integer kernels compute exactly on
+// this CPU (Int8ExactWeightBits: 7 without VNNI) stays in float.
+absl::Status LowerQdq(Graph& g, int exact_weight_bits = 8);
 
 // All of the above, in order. `fuse` off keeps one node per ONNX op (for testing).
 absl::Status Optimize(Graph& g, bool fuse = true);

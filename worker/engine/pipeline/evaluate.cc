@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "worker/engine/measure/topk.h"
 #include "worker/engine/quant/qparams.h"
 
 namespace qbench {
@@ -14,13 +15,33 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-// Indices of a batch; a fixed-batch model gets its short last batch padded by repeating
-// the last sample (padding rows are not scored).
-std::vector<int64_t> BatchIndices(int64_t first, int64_t n, int64_t batch, bool fixed, int64_t total) {
-  std::vector<int64_t> idx(fixed ? batch : n);
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = std::min(first + static_cast<int64_t>(i), total - 1);
+// Dataset indices of a batch of the evaluated samples; a fixed-batch model gets its short
+// last batch padded by repeating the last sample (padding rows are not scored).
+std::vector<int64_t> BatchIndices(const EvalOptions& o, int64_t first, int64_t n) {
+  std::vector<int64_t> idx(o.fixed_batch ? o.batch : n);
+  for (size_t i = 0; i < idx.size(); ++i) {
+    const int64_t k = std::min(first + static_cast<int64_t>(i), o.samples - 1);
+    idx[i] = o.indices ? (*o.indices)[k] : k;
+  }
   return idx;
 }
+
+// Calls `poll` when kPollSeconds have passed since the last call.
+class Poller {
+ public:
+  explicit Poller(const std::function<absl::Status()>& poll) : poll_(poll), last_(Clock::now()) {}
+  absl::Status Check() {
+    if (!poll_) return absl::OkStatus();
+    const auto now = Clock::now();
+    if (Seconds(last_, now) < kPollSeconds) return absl::OkStatus();
+    last_ = now;
+    return poll_();
+  }
+
+ private:
+  const std::function<absl::Status()>& poll_;
+  Clock::time_point last_;
+};
 
 }  // namespace
 
@@ -29,13 +50,15 @@ absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Da
   AccuracyResult r;
   if (reference && static_cast<int64_t>(reference->top1.size()) < o.samples)
     return absl::InternalError("the FP32 reference run does not cover the evaluated samples");
-  int64_t top1 = 0, top5 = 0, agree = 0;
+  if (o.indices && static_cast<int64_t>(o.indices->size()) < o.samples)
+    return absl::InternalError("fewer evaluation indices than evaluated samples");
+  r.correct.reserve(o.samples);
+  int64_t agree = 0;
   double signal = 0, noise = 0;
   const auto t0 = Clock::now();
   for (int64_t first = 0; first < o.samples; first += o.batch) {
     const int64_t n = std::min(o.batch, o.samples - first);
-    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(first, n, o.batch, o.fixed_batch, o.samples),
-                                                      o.loader_threads));
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(o, first, n), o.loader_threads));
     if (o.on_batch && first > 0) QB_RETURN_IF_ERROR(o.on_batch(first, o.samples));
     QB_ASSIGN_OR_RETURN(std::vector<Tensor> out, session.Run({batch}));
     const Tensor& scores = out[0];
@@ -47,9 +70,8 @@ absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Da
     const float* s = scores.data<float>();
     for (int64_t i = 0; i < n; ++i) {
       const float* row = s + i * classes;
-      int best = 0;
-      for (int64_t c = 1; c < classes; ++c)
-        if (row[c] > row[best]) best = static_cast<int>(c);
+      const int best = static_cast<int>(TopClass(row, classes));
+      r.tied_top1 += TopIsTied(row, classes);
       const int64_t sample = first + i;
       if (record) {
         record->top1.push_back(best);
@@ -63,20 +85,21 @@ absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Da
           noise += (static_cast<double>(ref[c]) - row[c]) * (static_cast<double>(ref[c]) - row[c]);
         }
       }
-      const int label = ds.label(sample);
-      if (label < 0 || label >= classes) continue;
-      // Rank of the true label = number of classes with a strictly higher score.
-      int64_t higher = 0;
-      for (int64_t c = 0; c < classes; ++c) higher += row[c] > row[label];
-      top1 += higher == 0;
-      top5 += higher < 5;
+      const int label = ds.label(o.indices ? (*o.indices)[sample] : sample);
+      // An unlabelled sample (label outside the classes) is scored as a miss.
+      const int64_t rank = label >= 0 && label < classes ? LabelRank(row, classes, label) : classes;
+      r.top1_hits += rank < 1;
+      r.top5_hits += rank < 5;
+      r.correct.push_back(rank < 1);
     }
   }
   r.seconds = Seconds(t0, Clock::now());
   r.samples = o.samples;
-  r.top1 = static_cast<double>(top1) / o.samples;
-  r.top5 = static_cast<double>(top5) / o.samples;
+  r.top1 = static_cast<double>(r.top1_hits) / o.samples;
+  r.top5 = static_cast<double>(r.top5_hits) / o.samples;
   r.agreement = reference ? static_cast<double>(agree) / o.samples : 1.0;
+  if (reference) r.vs_fp32 = ComparePaired(reference->correct, r.correct);
+  if (record) record->correct = r.correct;
   r.output_sqnr_db = !reference ? INFINITY : noise == 0 ? INFINITY : 10 * std::log10(signal / noise);
   return r;
 }
@@ -88,8 +111,7 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
   for (int id : fp32_ids) signal[id] = noise[id] = 0;
   for (int64_t first = 0; first < o.samples; first += o.batch) {
     const int64_t n = std::min(o.batch, o.samples - first);
-    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(first, n, o.batch, o.fixed_batch, o.samples),
-                                                      o.loader_threads));
+    QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, BatchIndices(o, first, n), o.loader_threads));
     std::map<int, Tensor> ref;
     ValueObserver keep = [&](int v, const Tensor& t) -> absl::Status {
       if (signal.count(v)) ref[v] = t.Clone();
@@ -124,8 +146,10 @@ absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(Session& session, const
                                                          const std::vector<int64_t>& batch_sizes,
                                                          const LatencySpec& spec, int loader_threads,
                                                          const RaplMeter* rapl, double idle_watts,
-                                                         const std::function<absl::Status(int64_t, int64_t)>& on_step) {
+                                                         const std::function<absl::Status(int64_t, int64_t)>& on_step,
+                                                         const std::function<absl::Status()>& poll) {
   const size_t sizes = batch_sizes.size();
+  Poller poller(poll);
   std::vector<Tensor> batches;
   for (int64_t bs : batch_sizes) {
     std::vector<int64_t> idx(bs);
@@ -153,8 +177,10 @@ absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(Session& session, const
       const Tensor& batch = batches[b];
       QB_RETURN_IF_ERROR(s.Prepare({batch.shape()}));
       const auto w0 = Clock::now();
-      for (int64_t i = 0; i < spec.warmup_iters || Seconds(w0, Clock::now()) < warmup_seconds; ++i)
+      for (int64_t i = 0; i < spec.warmup_iters || Seconds(w0, Clock::now()) < warmup_seconds; ++i) {
         QB_RETURN_IF_ERROR(s.Run({batch}).status());
+        QB_RETURN_IF_ERROR(poller.Check());
+      }
       std::vector<uint64_t> e0;
       if (rapl) {
         QB_ASSIGN_OR_RETURN(e0, rapl->Read());
@@ -168,6 +194,7 @@ absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(Session& session, const
         const auto a = Clock::now();
         QB_RETURN_IF_ERROR(s.Run({batch}).status());
         out.push_back(Seconds(a, Clock::now()) * 1e3);
+        QB_RETURN_IF_ERROR(poller.Check());  // outside the timed span
       }
       timed_seconds[b] += Seconds(m0, Clock::now());
       if (rapl) {
@@ -192,7 +219,8 @@ absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(Session& session, const
 }
 
 absl::StatusOr<OfflineResult> MeasureOffline(Session& session, const data::Dataset& ds, const OfflineSpec& spec,
-                                             int loader_threads) {
+                                             int loader_threads, const std::function<absl::Status()>& poll) {
+  Poller poller(poll);
   OfflineResult r;
   r.batch_size = spec.batch_size;
   const int64_t batches = spec.samples / spec.batch_size;  // whole batches only
@@ -203,11 +231,16 @@ absl::StatusOr<OfflineResult> MeasureOffline(Session& session, const data::Datas
     for (int64_t i = 0; i < spec.batch_size; ++i) idx[i] = (b * spec.batch_size + i) % ds.size();
     QB_ASSIGN_OR_RETURN(Tensor batch, data::LoadBatch(ds, idx, loader_threads));
     inputs.push_back(std::move(batch));
+    QB_RETURN_IF_ERROR(poller.Check());
   }
   QB_RETURN_IF_ERROR(session.Prepare({inputs[0].shape()}));
   for (int pass = -1; pass < spec.passes; ++pass) {  // pass -1 warms caches and kernels
     const auto t0 = Clock::now();
-    for (const Tensor& batch : inputs) QB_RETURN_IF_ERROR(session.Run({batch}).status());
+    for (const Tensor& batch : inputs) {
+      QB_RETURN_IF_ERROR(session.Run({batch}).status());
+      // A pass is timed whole; a cancelled one is not reported, so polling inside is safe.
+      QB_RETURN_IF_ERROR(poller.Check());
+    }
     const double s = Seconds(t0, Clock::now());
     if (pass >= 0) r.pass_throughput.push_back(s > 0 ? r.samples / s : 0);
   }

@@ -16,12 +16,14 @@ namespace qbench {
 
 // What the FP32 run leaves for the others to compare with.
 struct Fp32Reference {
-  std::vector<int> top1;       // per sample
-  std::vector<float> outputs;  // first model output, all samples, flattened
+  std::vector<int> top1;         // per sample
+  std::vector<uint8_t> correct;  // per sample: FP32's top-1 is the label
+  std::vector<float> outputs;    // first model output, all samples, flattened
 };
 
 struct EvalOptions {
-  int64_t samples = 0;     // evaluated: the first `samples` of the dataset
+  int64_t samples = 0;     // evaluated: the first `samples` of `indices` (of the dataset when null)
+  const std::vector<int64_t>* indices = nullptr;  // the dataset indices evaluated, in order
   int64_t batch = 64;
   bool fixed_batch = false;
   int loader_threads = 1;
@@ -30,8 +32,10 @@ struct EvalOptions {
   std::function<absl::Status(int64_t done, int64_t total)> on_batch;
 };
 
-// Runs the model over the samples. With `reference` null this is the FP32 run and it
-// fills `record`; otherwise agreement and output SQNR are computed against it.
+// Runs the model over the samples and scores them with strict top-k (measure/topk.h),
+// counting tied top-1s. With `reference` null this is the FP32 run and it fills `record`;
+// otherwise agreement, output SQNR and the paired top-1 comparison (measure/paired.h) are
+// computed against it.
 absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Dataset& ds, const EvalOptions& options,
                                                 const Fp32Reference* reference, Fp32Reference* record);
 
@@ -54,12 +58,18 @@ absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session,
 absl::StatusOr<std::vector<BatchLatency>> MeasureLatency(
     Session& session, const data::Dataset& ds, const std::vector<int64_t>& batch_sizes, const LatencySpec& spec,
     int loader_threads, const RaplMeter* rapl = nullptr, double idle_watts = 0,
-    const std::function<absl::Status(int64_t done, int64_t total)>& on_step = nullptr);
+    const std::function<absl::Status(int64_t done, int64_t total)>& on_step = nullptr,
+    const std::function<absl::Status()>& poll = nullptr);
+
+// `poll` (optional), in MeasureLatency and MeasureOffline: called about every
+// kPollSeconds inside the timed and warm-up loops; a non-OK status (CANCELLED) stops them,
+// so a long measurement is cancelled within a fraction of a second, not at its end.
+inline constexpr double kPollSeconds = 0.25;
 
 // The offline scenario: `spec.samples` distinct samples (cycling the dataset when it is
 // smaller) are loaded first, then run in batches back to back, `spec.passes` times after
 // one warm-up pass.
 absl::StatusOr<OfflineResult> MeasureOffline(Session& session, const data::Dataset& ds, const OfflineSpec& spec,
-                                             int loader_threads);
+                                             int loader_threads, const std::function<absl::Status()>& poll = nullptr);
 
 }  // namespace qbench

@@ -1,3 +1,4 @@
+#include "worker/engine/kernels/onednn/int8_util.h"
 #include "worker/engine/pipeline/pipeline.h"
 
 #include <algorithm>
@@ -14,9 +15,11 @@
 #include "worker/engine/onnx/exporter.h"
 #include "worker/engine/onnx/importer.h"
 #include "worker/engine/pipeline/evaluate.h"
+#include "worker/engine/pipeline/split.h"
 #include "worker/engine/quant/calibrate.h"
 #include "worker/engine/quant/equalize.h"
 #include "worker/engine/quant/quantize_graph.h"
+#include "worker/engine/quant/sampler.h"
 #include "worker/engine/runtime/pinning.h"
 
 namespace qbench {
@@ -40,8 +43,13 @@ struct JobContext {
   std::unique_ptr<Session> fp32;
   std::unique_ptr<data::Dataset> eval;
   std::unique_ptr<data::Dataset> calib;
-  EvalOptions eval_options;
+  EvalOptions eval_options;  // the test samples
   Fp32Reference reference;
+  EvaluationSplit split;     // eval_options.indices and val_options.indices point into it
+  std::unique_ptr<data::Dataset> val_owned;  // a validation dataset of its own
+  const data::Dataset* val = nullptr;        // where validation samples come from (null: none)
+  EvalOptions val_options;
+  Fp32Reference val_reference;
   std::map<std::tuple<int64_t, uint64_t, bool>, quant::CalibrationData> calibrations;  // (samples, seed, equalized)
   std::optional<RaplMeter> rapl;  // measured energy, when readable
   std::string rapl_status;        // the domains read, or why energy is not measured
@@ -59,23 +67,37 @@ struct JobContext {
   void Progress(RunStage stage, int64_t done, int64_t total) const {
     if (hooks && hooks->progress) hooks->progress(config, stage, done, total);
   }
-  // EvalOptions whose per-batch callback reports `stage` and polls for cancellation.
-  EvalOptions Tracked(EvalOptions o, RunStage stage) const {
-    if (hooks) o.on_batch = [this, stage](int64_t done, int64_t total) {
-      Progress(stage, done, total);
+  // EvalOptions whose per-batch callback reports `stage` and polls for cancellation. A
+  // pass that is part of a larger stage reports from `offset` of `total` (0: its own).
+  EvalOptions Tracked(EvalOptions o, RunStage stage, int64_t offset = 0, int64_t total = 0) const {
+    if (hooks) o.on_batch = [this, stage, offset, total](int64_t done, int64_t own) {
+      Progress(stage, offset + done, total > 0 ? total : own);
       return CheckCancelled();
     };
     return o;
+  }
+  std::function<absl::Status()> Poll() const {
+    return [this] { return CheckCancelled(); };
   }
 };
 
 absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool is_fp32) {
   QB_RETURN_IF_ERROR(ctx.CheckCancelled());
-  ctx.Progress(RunStage::kEvaluating, 0, ctx.eval_options.samples);
-  QB_ASSIGN_OR_RETURN(r->accuracy, EvaluateAccuracy(session, *ctx.eval, ctx.Tracked(ctx.eval_options, RunStage::kEvaluating),
-                                                    is_fp32 ? nullptr : &ctx.reference,
-                                                    is_fp32 ? &ctx.reference : nullptr));
-  ctx.Progress(RunStage::kEvaluating, ctx.eval_options.samples, ctx.eval_options.samples);
+  // The test samples, then the validation samples, as one evaluating stage.
+  const int64_t test_n = ctx.eval_options.samples, val_n = ctx.val ? ctx.val_options.samples : 0;
+  ctx.Progress(RunStage::kEvaluating, 0, test_n + val_n);
+  QB_ASSIGN_OR_RETURN(r->accuracy,
+                      EvaluateAccuracy(session, *ctx.eval, ctx.Tracked(ctx.eval_options, RunStage::kEvaluating, 0, test_n + val_n),
+                                       is_fp32 ? nullptr : &ctx.reference, is_fp32 ? &ctx.reference : nullptr));
+  if (ctx.val) {
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+    QB_ASSIGN_OR_RETURN(r->validation, EvaluateAccuracy(session, *ctx.val,
+                                                        ctx.Tracked(ctx.val_options, RunStage::kEvaluating, test_n,
+                                                                    test_n + val_n),
+                                                        is_fp32 ? nullptr : &ctx.val_reference,
+                                                        is_fp32 ? &ctx.val_reference : nullptr));
+  }
+  ctx.Progress(RunStage::kEvaluating, test_n + val_n, test_n + val_n);
   const Shape declared = session.input_shape(0);
   std::vector<int64_t> sizes;
   for (int64_t bs : ctx.spec.batch_sizes)
@@ -90,14 +112,14 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
       return ctx.CheckCancelled();
     };
     QB_ASSIGN_OR_RETURN(r->latency, MeasureLatency(session, *ctx.eval, sizes, ctx.spec.latency, ctx.loader_threads,
-                                                   ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts, on_step));
+                                                   ctx.rapl ? &*ctx.rapl : nullptr, ctx.idle_watts, on_step, ctx.Poll()));
     for (const BatchLatency& b : r->latency)
       if (b.split.pieces() > 1) r->notes.push_back(absl::StrCat("latency: ", DescribeSplit(b.split)));
   }
   const OfflineSpec& off = ctx.spec.offline;
   if (off.batch_size > 0 && (!ctx.eval_options.fixed_batch || off.batch_size == declared[0])) {
     QB_RETURN_IF_ERROR(ctx.CheckCancelled());
-    QB_ASSIGN_OR_RETURN(OfflineResult o, MeasureOffline(session, *ctx.eval, off, ctx.loader_threads));
+    QB_ASSIGN_OR_RETURN(OfflineResult o, MeasureOffline(session, *ctx.eval, off, ctx.loader_threads, ctx.Poll()));
     const auto [lo, hi] = std::minmax_element(o.pass_throughput.begin(), o.pass_throughput.end());
     r->notes.push_back(absl::StrFormat(
         "offline scenario: %d distinct preloaded samples in batches of %d back to back, %d passes after a warm-up "
@@ -230,7 +252,43 @@ absl::Status IsolatedSensitivity(JobContext& ctx, Session& base, const quant::Ca
   return absl::OkStatus();
 }
 
+// Says when calibration read the data the figures come from: the test samples (the test
+// figures are then optimistic by what calibration fitted) or the validation samples.
+void AddCalibrationOverlapNotes(const JobContext& ctx, const quant::CalibrationData& cal, ConfigResult* r) {
+  const EvaluationSplit& sp = ctx.split;
+  const int64_t m = static_cast<int64_t>(cal.indices.size());
+  if (sp.calibration_is_eval_data) {
+    const int64_t k = CountIn(cal.indices, sp.test_indices);
+    r->notes.push_back(k > 0 ? absl::StrCat("calibration and evaluation read the same data: ", k, " of the ", m,
+                                            " calibration samples are test samples, so the test figures may be "
+                                            "optimistic; calibrate on training data, or split with \"validation\"")
+                             : absl::StrCat("calibration and evaluation read the same data, but none of the ", m,
+                                            " calibration samples is a test sample"));
+  }
+  const bool val_is_calib = sp.mode == "holdout" ? sp.calibration_is_eval_data
+                            : sp.mode == "dataset" ? SameDataset(sp.validation_dataset, ctx.spec.calibration_dataset)
+                                                   : false;
+  if (val_is_calib) {
+    const int64_t k = CountIn(cal.indices, sp.validation_indices);
+    if (k > 0)
+      r->notes.push_back(absl::StrCat(k, " of the ", m, " calibration samples are also validation samples"));
+  }
+}
+
+// On a CPU whose int8 kernels are exact only for 7-bit weights, 8-bit weights become
+// 7-bit ones (and say so): the result is then what the integer model really computes,
+// and its QDQ export carries the same 7-bit weights. The reference backend is exact.
+void FitWeightsToKernels(const JobContext& ctx, ConfigResult* r) {
+  if (ctx.options.backend != Backend::kOneDnn) return;
+  const int bits = Int8ExactWeightBits();
+  if (quant::LimitWeightBits(&r->config, bits))
+    r->notes.push_back(absl::StrCat("weights limited to ", bits,
+                                    " bits: this CPU's int8 kernels have no VNNI, and their u8 x s8 products "
+                                    "saturate in int16 with 8-bit weights (the result would not be the model's)"));
+}
+
 absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
+  FitWeightsToKernels(ctx, r);
   const quant::QuantConfig& c = r->config;
   const quant::CalibrationData* cal = nullptr;
   if (c.needs_calibration()) {
@@ -238,6 +296,7 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->calibration_seconds = cal->seconds;
     r->calibration_samples = static_cast<int64_t>(cal->indices.size());
     r->calibration_sha256 = cal->indices_sha256;
+    AddCalibrationOverlapNotes(ctx, *cal, r);
   }
   QB_RETURN_IF_ERROR(ctx.CheckCancelled());
   ctx.Progress(RunStage::kQuantizing, 0, 1);
@@ -298,6 +357,35 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->layers.push_back(lr);
   }
   if (eo.samples > 0 && ctx.spec.sensitivity) QB_RETURN_IF_ERROR(IsolatedSensitivity(ctx, *base, cal, eo, r));
+  return absl::OkStatus();
+}
+
+// The test and validation samples (pipeline/split.h) and the options that evaluate them.
+absl::Status OpenEvaluationSplit(JobContext& ctx, int64_t total, int64_t eval_batch, bool fixed_batch) {
+  const ValidationSpec& v = ctx.spec.validation;
+  int64_t val_size = 0;
+  if (v.enabled() && !v.dataset.empty() && !SameDataset(v.dataset, ctx.spec.eval_dataset)) {
+    QB_ASSIGN_OR_RETURN(ctx.val_owned, data::OpenDataset(v.dataset));
+    if (ctx.val_owned->sample_shape() != ctx.eval->sample_shape())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "validation dataset ", v.dataset, " yields samples of shape ", ShapeToString(ctx.val_owned->sample_shape()),
+          " but the evaluation dataset's are ", ShapeToString(ctx.eval->sample_shape())));
+    val_size = ctx.val_owned->size();
+  }
+  QB_ASSIGN_OR_RETURN(ctx.split, MakeEvaluationSplit(ctx.spec, total, val_size));
+  if (ctx.split.calibration_is_eval_data)  // the job-level calibration set (configurations may override it)
+    ctx.split.calibration_test_overlap =
+        CountIn(quant::SampleIndices(ctx.eval->size(), std::min(ctx.spec.calibration_samples, ctx.eval->size()),
+                                     ctx.spec.seed),
+                ctx.split.test_indices);
+  ctx.eval_options = {static_cast<int64_t>(ctx.split.test_indices.size()), &ctx.split.test_indices, eval_batch,
+                      fixed_batch, ctx.loader_threads, nullptr};
+  if (!ctx.split.validation_indices.empty()) {
+    ctx.val = ctx.val_owned ? ctx.val_owned.get() : ctx.eval.get();
+    ctx.val_options = ctx.eval_options;
+    ctx.val_options.samples = static_cast<int64_t>(ctx.split.validation_indices.size());
+    ctx.val_options.indices = &ctx.split.validation_indices;
+  }
   return absl::OkStatus();
 }
 
@@ -371,7 +459,7 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
                                                        ShapeToString(sample), " but model input \"",
                                                        ctx.fp32->input_names()[0], "\" expects ",
                                                        ShapeToString(declared)));
-  ctx.eval_options = {total, eval_batch, fixed_batch, ctx.loader_threads, nullptr};
+  QB_RETURN_IF_ERROR(OpenEvaluationSplit(ctx, total, eval_batch, fixed_batch));
 
   // FP32 first: it is the baseline every other configuration is compared with.
   // FP32 runs first even when the caller did not list it: every other configuration is
@@ -407,6 +495,7 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
     if (hooks.config_done) hooks.config_done(cr);
     r.configs.push_back(std::move(cr));
   }
+  r.split = ctx.split;
   r.env.peak_rss_bytes = PeakRssBytes();
   return r;
 }

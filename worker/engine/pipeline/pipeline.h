@@ -13,17 +13,45 @@
 
 #include "absl/status/statusor.h"
 #include "worker/engine/measure/latency.h"
+#include "worker/engine/measure/paired.h"
 #include "worker/engine/pipeline/energy.h"
 #include "worker/engine/pipeline/job_spec.h"
 
 namespace qbench {
 
+// Accuracy over one split (the test samples, or the validation samples), strict top-k
+// (measure/topk.h).
 struct AccuracyResult {
   int64_t samples = 0;
   double top1 = 0, top5 = 0;  // fractions in [0, 1]
+  int64_t top1_hits = 0, top5_hits = 0;
+  int64_t tied_top1 = 0;      // samples whose highest score is shared by several classes
   double agreement = 1;       // fraction of samples whose top-1 equals FP32's
   double output_sqnr_db = 0;  // model outputs against FP32's, all samples
   double seconds = 0;         // wall time of the evaluation pass
+  // Against FP32 on the same samples (absent for FP32 itself): the paired top-1 delta,
+  // its 95% interval, the exact McNemar p-value and the discordant counts.
+  std::optional<PairedComparison> vs_fp32;
+  std::vector<uint8_t> correct;  // per sample: top-1 hit (kept for paired comparisons)
+};
+
+// Which samples the figures come from (pipeline/split.h). Test figures never use a
+// sample that calibration or a selection by accuracy saw.
+struct EvaluationSplit {
+  // "all": every evaluated sample is a test sample (no validation split);
+  // "holdout": the evaluation set split by a seeded shuffle into validation and test;
+  // "dataset": validation samples from their own dataset (validation.dataset).
+  std::string mode = "all";
+  std::string validation_dataset;  // the manifest the validation samples come from
+  uint64_t seed = 0;
+  std::vector<int64_t> test_indices;        // evaluation-dataset indices, ascending
+  std::vector<int64_t> validation_indices;  // indices into validation_dataset (or the eval set)
+  std::string test_indices_sha256, validation_indices_sha256;  // quant::IndicesSha256
+  std::string selection;  // how the indices were drawn, in words
+  // Calibration against the test samples: whether calibration read the evaluation
+  // dataset itself, and how many calibration samples are also test samples.
+  bool calibration_is_eval_data = false;
+  int64_t calibration_test_overlap = 0;
 };
 
 struct BatchLatency {
@@ -57,7 +85,8 @@ struct LayerResult {
 struct ConfigResult {
   quant::QuantConfig config;
   std::string error;  // non-empty: this configuration could not run (the others still do)
-  AccuracyResult accuracy;
+  AccuracyResult accuracy;                  // on the test samples: the figures users read
+  std::optional<AccuracyResult> validation; // on the validation samples: what selections use
   std::vector<BatchLatency> latency;
   std::optional<OfflineResult> offline;
   int64_t model_bytes = 0;
@@ -92,6 +121,7 @@ struct JobResult {
   std::string model_name;
   int64_t model_nodes = 0, model_bytes = 0;
   std::vector<ConfigResult> configs;  // fp32 first
+  EvaluationSplit split;
   EnvironmentInfo env;
 };
 

@@ -37,6 +37,68 @@ json LatencyJson(const JobResult& r, const BatchLatency& b) {
           {"throughput_per_s", b.throughput_per_s}};
 }
 
+// The paired top-1 comparison with FP32, in points, with its interval, test and counts.
+json PairedJson(const PairedComparison& p) {
+  return {{"points", 100 * p.delta},
+          {"ci95_points", {100 * p.ci_low, 100 * p.ci_high}},
+          {"p_value", p.p_value},
+          {"significant", p.significant()},
+          {"fp32_right_config_wrong", p.base_only},
+          {"fp32_wrong_config_right", p.other_only},
+          {"both_right", p.both_right},
+          {"both_wrong", p.both_wrong},
+          {"interval_method", kPairedIntervalMethod},
+          {"test_method", kPairedTestMethod}};
+}
+
+json AccuracyJson(const AccuracyResult& a) {
+  json j = {{"samples", a.samples},
+            {"top1", a.top1},
+            {"top5", a.top5},
+            {"top1_hits", a.top1_hits},
+            {"top5_hits", a.top5_hits},
+            {"tied_top1", a.tied_top1},
+            {"topk_rule", "strict: classes ordered by score, equal scores by lowest class index (np.argmax); "
+                          "tied_top1 counts samples whose highest score is shared"},
+            {"fp32_top1_agreement", a.agreement},
+            {"output_sqnr_db", Db(a.output_sqnr_db)},
+            {"sqnr_method", "10 log10(sum fp32^2 / sum (fp32 - config)^2) over the first output of all "
+                            "evaluated samples; null when identical"},
+            {"seconds", a.seconds}};
+  if (a.vs_fp32) {
+    j["top1_delta_points"] = 100 * a.vs_fp32->delta;
+    j["top1_delta"] = PairedJson(*a.vs_fp32);
+  } else {
+    j["top1_delta_points"] = 0.0;
+  }
+  return j;
+}
+
+json SplitJson(const EvaluationSplit& s) {
+  json j = {{"mode", s.mode},
+            {"seed", s.seed},
+            {"selection", s.selection},
+            {"test_samples", s.test_indices.size()},
+            {"test_indices_sha256", s.test_indices_sha256},
+            {"validation_samples", s.validation_indices.size()},
+            {"calibration_is_eval_data", s.calibration_is_eval_data},
+            {"calibration_test_overlap", s.calibration_test_overlap}};
+  if (!s.validation_indices.empty()) {
+    j["validation_dataset"] = s.validation_dataset;
+    j["validation_indices_sha256"] = s.validation_indices_sha256;
+    j["validation_indices"] = s.validation_indices;
+  }
+  return j;
+}
+
+// "-0.08 [-0.31, +0.15]" in points, with "~" when the interval includes 0.
+std::string DeltaCell(const AccuracyResult& a) {
+  if (!a.vs_fp32) return "";
+  const PairedComparison& p = *a.vs_fp32;
+  return absl::StrFormat("%+.2f [%+.2f, %+.2f]%s", 100 * p.delta, 100 * p.ci_low, 100 * p.ci_high,
+                         p.significant() ? " " : "~");
+}
+
 const ConfigResult* Baseline(const JobResult& r) {
   for (const ConfigResult& c : r.configs)
     if (c.config.precision == quant::Precision::kFp32 && c.error.empty()) return &c;
@@ -58,12 +120,12 @@ json ToJson(const JobResult& r) {
                 {"onnx_nodes", r.model_nodes}};
   j["backend"] = r.spec.backend == Backend::kOneDnn ? "onednn" : "reference";
   j["dataset"] = {{"eval", r.spec.eval_dataset}, {"calibration", r.spec.calibration_dataset}};
-  if (!r.configs.empty() && r.configs.front().accuracy.samples > 0) {
-    std::vector<int64_t> eval(r.configs.front().accuracy.samples);
-    std::iota(eval.begin(), eval.end(), 0);
-    j["dataset"]["eval_indices"] = "the first N samples in dataset order";
-    j["dataset"]["eval_indices_sha256"] = quant::IndicesSha256(eval);
+  if (!r.split.test_indices.empty()) {
+    j["dataset"]["eval_indices"] = r.split.mode == "holdout" ? "the first N samples in dataset order less the validation samples"
+                                                             : "the first N samples in dataset order";
+    j["dataset"]["eval_indices_sha256"] = r.split.test_indices_sha256;
   }
+  j["evaluation"] = SplitJson(r.split);
   const ConfigResult* base = Baseline(r);
   j["configs"] = json::array();
   for (const ConfigResult& c : r.configs) {
@@ -75,15 +137,8 @@ json ToJson(const JobResult& r) {
       j["configs"].push_back(cj);
       continue;
     }
-    cj["accuracy"] = {{"samples", c.accuracy.samples},
-                      {"top1", c.accuracy.top1},
-                      {"top5", c.accuracy.top5},
-                      {"top1_delta_points", base ? 100 * (c.accuracy.top1 - base->accuracy.top1) : 0.0},
-                      {"fp32_top1_agreement", c.accuracy.agreement},
-                      {"output_sqnr_db", Db(c.accuracy.output_sqnr_db)},
-                      {"sqnr_method", "10 log10(sum fp32^2 / sum (fp32 - config)^2) over the first output of all "
-                                      "evaluated samples; null when identical"},
-                      {"seconds", c.accuracy.seconds}};
+    cj["accuracy"] = AccuracyJson(c.accuracy);
+    if (c.validation) cj["validation"] = AccuracyJson(*c.validation);
     cj["size"] = {{"bytes", c.model_bytes}, {"method", c.size_method}};
     cj["planned_nodes"] = c.planned_nodes;
     cj["latency"] = json::array();
@@ -174,14 +229,18 @@ std::string ToTable(const JobResult& r) {
                        r.spec.backend == Backend::kOneDnn ? "onednn" : "reference", r.env.threads,
                        r.env.onednn_version, r.env.onednn_isa);
   const ConfigResult* base = Baseline(r);
-  s += absl::StrFormat("%-14s %8s %8s %7s %8s %9s %10s %6s %10s %10s %9s\n", "config", "top-1", "top-5", "delta",
-                       "agree", "SQNR dB", "bytes", "batch", "p50 ms", "p99 ms", "vs fp32");
+  s += absl::StrFormat("eval       %d test samples (%s)%s\n", r.split.test_indices.size(), r.split.selection,
+                       r.split.validation_indices.empty()
+                           ? std::string()
+                           : absl::StrFormat("; %d validation samples", r.split.validation_indices.size()));
+  s += absl::StrFormat("%-14s %8s %8s %6s %-24s %8s %9s %10s %6s %10s %10s %9s\n", "config", "top-1", "top-5", "ties",
+                       "delta [95% CI] pts", "agree", "SQNR dB", "bytes", "batch", "p50 ms", "p99 ms", "vs fp32");
   for (const ConfigResult& c : r.configs) {
     if (!c.error.empty()) {
       s += absl::StrFormat("%-14s error: %s\n", c.config.name, c.error);
       continue;
     }
-    const double delta = base ? 100 * (c.accuracy.top1 - base->accuracy.top1) : 0;
+    const std::string delta = DeltaCell(c.accuracy);
     const std::string sqnr =
         std::isfinite(c.accuracy.output_sqnr_db) ? absl::StrFormat("%.1f", c.accuracy.output_sqnr_db) : "exact";
     bool first = true;
@@ -189,14 +248,24 @@ std::string ToTable(const JobResult& r) {
       const BatchLatency* fb = base ? LatencyAt(*base, b.batch_size) : nullptr;
       const std::string ratio = fb && fb->stats.median_ms > 0 ? absl::StrFormat("%.2fx", b.stats.median_ms / fb->stats.median_ms) : "";
       if (first)
-        s += absl::StrFormat("%-14s %7.2f%% %7.2f%% %+7.2f %7.2f%% %9s %10d %6d %10.3f %10.3f %9s\n", c.config.name,
-                             100 * c.accuracy.top1, 100 * c.accuracy.top5, delta, 100 * c.accuracy.agreement, sqnr,
-                             c.model_bytes, b.batch_size, b.stats.median_ms, b.stats.p99_ms, ratio);
+        s += absl::StrFormat("%-14s %7.2f%% %7.2f%% %6d %-24s %7.2f%% %9s %10d %6d %10.3f %10.3f %9s\n", c.config.name,
+                             100 * c.accuracy.top1, 100 * c.accuracy.top5, c.accuracy.tied_top1, delta,
+                             100 * c.accuracy.agreement, sqnr, c.model_bytes, b.batch_size, b.stats.median_ms,
+                             b.stats.p99_ms, ratio);
       else
-        s += absl::StrFormat("%-14s %8s %8s %7s %8s %9s %10s %6d %10.3f %10.3f %9s\n", "", "", "", "", "", "", "",
-                             b.batch_size, b.stats.median_ms, b.stats.p99_ms, ratio);
+        s += absl::StrFormat("%-14s %8s %8s %6s %-24s %8s %9s %10s %6d %10.3f %10.3f %9s\n", "", "", "", "", "", "", "",
+                             "", b.batch_size, b.stats.median_ms, b.stats.p99_ms, ratio);
       first = false;
     }
+    if (c.latency.empty())
+      s += absl::StrFormat("%-14s %7.2f%% %7.2f%% %6d %-24s %7.2f%% %9s %10d (no latency at the requested batch sizes)\n",
+                           c.config.name, 100 * c.accuracy.top1, 100 * c.accuracy.top5, c.accuracy.tied_top1, delta,
+                           100 * c.accuracy.agreement, sqnr, c.model_bytes);
+    if (c.validation)
+      s += absl::StrFormat("%-14s validation: top-1 %.2f%% on %d samples%s%s\n", "", 100 * c.validation->top1,
+                           c.validation->samples,
+                           c.validation->vs_fp32 ? absl::StrCat(", delta ", DeltaCell(*c.validation)) : std::string(),
+                           c.validation->tied_top1 ? absl::StrFormat(", %d tied", c.validation->tied_top1) : "");
     if (c.offline)
       s += absl::StrFormat("%-14s offline: %.1f samples/s (median of %d passes over %d samples, batch %d)\n", "",
                            c.offline->median_throughput, static_cast<int>(c.offline->pass_throughput.size()),
@@ -211,6 +280,9 @@ std::string ToTable(const JobResult& r) {
                          c.energy.measured_joules ? absl::StrFormat(", measured %.2f uJ (RAPL)", 1e6 * *c.energy.measured_joules)
                                                   : std::string(", not measured (no readable RAPL)"));
   }
+  s += "delta: top-1 minus FP32's on the same test samples, in points, with the 95% paired interval (Newcombe); "
+       "~ marks an interval that includes 0 (not distinguishable from FP32 on these samples); ties: samples whose "
+       "top-1 score is shared (the lowest class index wins)\n";
   // The sensitivity table of each integer configuration.
   for (const ConfigResult& c : r.configs) {
     if (c.layers.empty()) continue;

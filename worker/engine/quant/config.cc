@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_parse.h"
 #include "common/status.h"
 
 namespace qbench::quant {
@@ -44,11 +45,12 @@ absl::StatusOr<CalibMethod> ParseMethod(const json& v, const std::string& where,
   return d->method;
 }
 
+// Read as a wide integer and range-checked before narrowing (4294967304 is not 8).
 absl::StatusOr<int> ParseBits(const json& v, const std::string& where, const std::string& field, int lo, int hi) {
   if (!v.is_number_integer()) return FieldError(where, field, "must be an integer");
-  const int bits = v.get<int>();
-  if (bits < lo || bits > hi) return FieldError(where, field, absl::StrCat("is ", bits, "; must be in [", lo, ", ", hi, "]"));
-  return bits;
+  auto bits = JsonInteger(v, lo, hi);
+  if (!bits.ok()) return FieldError(where, field, absl::StrCat("is ", v.dump(), "; must be in [", lo, ", ", hi, "]"));
+  return static_cast<int>(*bits);
 }
 
 absl::StatusOr<bool> ParseBool(const json& v, const std::string& where, const std::string& field) {
@@ -117,8 +119,7 @@ absl::StatusOr<LayerOverride> ParseOverride(const json& j, const std::string& wh
     } else if (k == "fp32") {
       QB_ASSIGN_OR_RETURN(o.fp32, ParseBool(v, where, k));
     } else if (k == "weights") {
-      WeightSpec w;
-      w.bits = 0;
+      if (!v.is_object()) return FieldError(where, k, "must be an object");
       for (const auto& [wk, wv] : v.items()) {
         if (wk == "bits") {
           QB_ASSIGN_OR_RETURN(int b, ParseBits(wv, where, "weights.bits", 2, 8));
@@ -131,6 +132,7 @@ absl::StatusOr<LayerOverride> ParseOverride(const json& j, const std::string& wh
         }
       }
     } else if (k == "activations") {
+      if (!v.is_object()) return FieldError(where, k, "must be an object");
       for (const auto& [ak, av] : v.items()) {
         if (ak == "bits") {
           QB_ASSIGN_OR_RETURN(int b, ParseBits(av, where, "activations.bits", 4, 8));
@@ -201,6 +203,7 @@ absl::StatusOr<QuantConfig> ParseConfig(const json& j, const std::string& where)
     return absl::InvalidArgumentError(absl::StrCat("job spec: field \"", where, "\" must be a string or an object"));
   if (!j.contains("name") || !j["name"].is_string() || j["name"].get<std::string>().empty())
     return FieldError(where, "name", "is required (a non-empty string)");
+  if (j.contains("preset") && !j["preset"].is_string()) return FieldError(where, "preset", "must be a string");
   const std::string preset = j.value("preset", j["name"].get<std::string>());
   auto base = ConfigFromShortName(preset);
   if (!base.ok()) {
@@ -224,8 +227,9 @@ absl::StatusOr<QuantConfig> ParseConfig(const json& j, const std::string& where)
       if (!v.is_object()) return FieldError(where, k, "must be an object");
       for (const auto& [ck, cv] : v.items()) {
         if (ck == "samples") {
-          if (!cv.is_number_integer() || cv.get<int64_t>() < 1) return FieldError(where, "calibration.samples", "must be an integer >= 1");
-          c.calibration_samples = cv.get<int64_t>();
+          auto n = JsonInteger(cv, 1, INT64_MAX);
+          if (!cv.is_number_integer() || !n.ok()) return FieldError(where, "calibration.samples", "must be an integer >= 1");
+          c.calibration_samples = *n;
         } else if (ck == "seed") {
           if (!cv.is_number_unsigned()) return FieldError(where, "calibration.seed", "must be an integer >= 0");
           c.calibration_seed = cv.get<uint64_t>();
@@ -251,6 +255,20 @@ absl::StatusOr<QuantConfig> ParseConfig(const json& j, const std::string& where)
   if (c.activations.dynamic && c.precision == Precision::kInt && c.activations.bits != 8)
     return FieldError(where, "activations.bits", "must be 8 with dynamic activations");
   return c;
+}
+
+bool LimitWeightBits(QuantConfig* c, int max_bits) {
+  bool changed = false;
+  const auto cap = [&](int& bits) {
+    if (bits > max_bits) {
+      bits = max_bits;
+      changed = true;
+    }
+  };
+  cap(c->weights.bits);
+  for (LayerOverride& o : c->overrides)
+    if (o.weight_bits) cap(*o.weight_bits);
+  return changed;
 }
 
 json ConfigToJson(const QuantConfig& c) {

@@ -63,6 +63,11 @@ absl::StatusOr<QuantConfig> ConfigFromShortName(const std::string& name);
 // it in errors ("configs[2]").
 absl::StatusOr<QuantConfig> ParseConfig(const nlohmann::json& j, const std::string& where);
 
+// Caps every weight width of `c` (the configuration's and each override's) at
+// `max_bits`; returns whether any was wider. The pipeline applies the kernels' exact
+// width (Int8ExactWeightBits), so that what runs is the configuration it reports.
+bool LimitWeightBits(QuantConfig* c, int max_bits);
+
 // The configuration as a JSON object with every field (results record what ran).
 nlohmann::json ConfigToJson(const QuantConfig& c);
 

@@ -138,5 +138,25 @@ TEST(ConfigTest, ErrorsNameTheField) {
                    {"configs[0].activations.bits", "dynamic"});
 }
 
+// Issue 17, finding 11: bits are range-checked in 64 bits before narrowing
+// (4294967304 = 2^32 + 8 used to run as 8), and wrong types are errors, not exceptions.
+TEST(ConfigTest, WideNumbersAndWrongTypesAreErrors) {
+  auto parse = [](const char* text) { return ParseConfig(json::parse(text), "configs[0]").status(); };
+  ExpectErrorNames(parse(R"({"name": "x", "weights": {"bits": 4294967304}})"),
+                   {"configs[0].weights.bits", "4294967304", "[2, 8]"});
+  ExpectErrorNames(parse(R"({"name": "x", "activations": {"bits": 18446744073709551615}})"),
+                   {"configs[0].activations.bits"});
+  ExpectErrorNames(parse(R"({"name": "x", "scale": "dyadic", "dyadic_bits": -4294967280})"), {"configs[0].dyadic_bits"});
+  ExpectErrorNames(parse(R"({"name": "x", "overrides": [{"node": "a", "weights": {"bits": 4294967300}}]})"),
+                   {"configs[0].overrides[0].weights.bits"});
+  ExpectErrorNames(parse(R"({"name": "x", "calibration": {"samples": 18446744073709551615}})"),
+                   {"configs[0].calibration.samples"});
+  ExpectErrorNames(parse(R"({"name": "x", "preset": 8})"), {"configs[0].preset", "string"});
+  ExpectErrorNames(parse(R"({"name": "x", "overrides": [{"node": "a", "weights": 3}]})"),
+                   {"configs[0].overrides[0].weights", "object"});
+  ExpectErrorNames(parse(R"({"name": "x", "overrides": [{"node": "a", "activations": [1]}]})"),
+                   {"configs[0].overrides[0].activations", "object"});
+}
+
 }  // namespace
 }  // namespace qbench::quant

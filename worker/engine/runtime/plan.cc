@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <map>
 
@@ -13,9 +15,37 @@
 namespace qbench {
 namespace {
 
-std::shared_ptr<uint8_t> AllocateBytes(size_t n) {
+// 64-byte aligned, rounded up to a multiple of 64 plus one spare line. A failed
+// allocation is a status, never a null buffer handed to a kernel.
+absl::StatusOr<std::shared_ptr<uint8_t>> AllocateBytes(size_t n) {
+  if (n > SIZE_MAX / 2) return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", n, " bytes"));
   void* p = std::aligned_alloc(64, (n + 63) / 64 * 64 + 64);
+  if (p == nullptr) return absl::ResourceExhaustedError(absl::StrCat("out of memory allocating a buffer of ", n, " bytes"));
   return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
+std::string Bytes(int64_t n) { return n < 0 ? std::string("more than 2^63 bytes") : absl::StrCat(n, " bytes"); }
+
+// Before any kernel sees a shape: every value (activation or constant) must have a size
+// that fits int64 and the budget on its own. Names the node that produces it.
+absl::Status CheckValueSizes(const Graph& g, int64_t budget) {
+  std::vector<const Node*> producer(g.values.size(), nullptr);
+  for (const Node& n : g.nodes)
+    for (int o : n.outputs)
+      if (o >= 0) producer[o] = &n;
+  std::vector<bool> is_input(g.values.size(), false);
+  for (int i : g.inputs) is_input[i] = true;  // the caller's memory, not the plan's
+  for (size_t i = 0; i < g.values.size(); ++i) {
+    const Value& v = g.values[i];
+    if (!v.has_shape || !IsStatic(v.shape) || is_input[i]) continue;
+    const int64_t bytes = CheckedBytes(v.dtype, v.shape);
+    if (bytes >= 0 && bytes <= budget) continue;
+    const std::string who = producer[i] ? absl::StrCat(NodeContext(*producer[i]), " output \"", v.name, "\"")
+                                        : absl::StrCat("value \"", v.name, "\"");
+    return absl::ResourceExhaustedError(absl::StrCat(who, " of shape ", ShapeToString(v.shape), " needs ", Bytes(bytes),
+                                                     ", over the memory budget of ", budget, " bytes"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -42,6 +72,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const std:
     shapes[g.inputs[i]] = s;
   }
   QB_RETURN_IF_ERROR(PropagateAndFold(g, &shapes));
+  QB_RETURN_IF_ERROR(CheckValueSizes(g, options.memory_budget_bytes));
 
   plan->values_.resize(g.values.size());
   for (size_t i = 0; i < g.values.size(); ++i) {
@@ -70,7 +101,7 @@ int Plan::AddReorder(int value, const dnnl::memory::desc& md, const std::string&
   Step s;
   s.in = {value};
   s.out = {id};
-  s.info = {why, "Reorder", "reorder"};
+  s.info = {why, "Reorder", "reorder", false};
   values_[value].last_use = static_cast<int>(steps_.size());
   steps_.push_back(std::move(s));
   return id;
@@ -121,10 +152,32 @@ absl::Status Plan::AddNode(const Node& node) {
   const int step_index = static_cast<int>(steps_.size());
   for (int v : s.in)
     if (v >= 0) values_[v].last_use = step_index;
-  s.info = {node.name, node.op_type, kernel->Implementation()};
+  s.info = {node.name, node.op_type, kernel->Implementation(), node.quant.has_value()};
   s.kernel = std::move(kernel);
   steps_.push_back(std::move(s));
   return absl::OkStatus();
+}
+
+// The plan's buffers plus the weights it reads (constants, counted once each; kernels
+// may hold a prepacked copy besides) against the budget, before anything is allocated.
+absl::Status Plan::CheckBudget(const std::vector<size_t>& slot_size) const {
+  const int64_t budget = options_.memory_budget_bytes;
+  int64_t buffers = 0, weights = 0;
+  for (size_t b : slot_size) buffers += static_cast<int64_t>(std::min<size_t>(b, INT64_MAX / 4));
+  for (const Value& v : graph_.values)
+    if (v.constant) weights += static_cast<int64_t>(v.constant->nbytes());
+  if (buffers + weights <= budget) return absl::OkStatus();
+  // The biggest value a step writes, named by its step (node, or "node:input0" for a reorder).
+  int64_t biggest = 0;
+  const Step* at = nullptr;
+  for (const Step& st : steps_)
+    for (int v : st.out)
+      if (const int64_t b = static_cast<int64_t>(values_[v].meta.md.get_size()); b > biggest) biggest = b, at = &st;
+  std::string who = "no single step";
+  if (at) who = absl::StrCat("node \"", at->info.node, "\" (", at->info.op_type, ") with ", biggest, " bytes");
+  return absl::ResourceExhaustedError(absl::StrCat("the plan needs ", buffers + weights, " bytes (buffers ", buffers,
+                                                   ", weights ", weights, "), over the memory budget of ", budget,
+                                                   " bytes; the biggest is ", who));
 }
 
 // Greedy liveness-based assignment: each output takes a free slot at least as big as it
@@ -169,8 +222,10 @@ absl::Status Plan::Allocate() {
     for (int v : s.out)  // outputs nobody reads
       if (values_[v].last_use < 0 && values_[v].slot >= 0) free.emplace(slot_size[values_[v].slot], values_[v].slot);
   }
+  QB_RETURN_IF_ERROR(CheckBudget(slot_size));
   for (size_t b : slot_size) {
-    slots_.push_back(AllocateBytes(b));
+    QB_ASSIGN_OR_RETURN(std::shared_ptr<uint8_t> slot, AllocateBytes(b));
+    slots_.push_back(std::move(slot));
     arena_bytes_ += b;
   }
   auto& eng = ctx_->engine;

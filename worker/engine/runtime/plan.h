@@ -1,6 +1,8 @@
 // A Plan: the graph specialized to one set of input shapes, as a list of steps (kernels
 // and layout reorders) over buffers assigned once by liveness, so that values whose
-// lifetimes do not overlap share memory.
+// lifetimes do not overlap share memory. Build refuses, with RESOURCE_EXHAUSTED naming
+// the node, any value or whole plan over SessionOptions::memory_budget_bytes, before a
+// kernel sees the shape or a buffer is allocated.
 #pragma once
 
 #include <memory>
@@ -47,6 +49,7 @@ class Plan {
   absl::Status AddNode(const Node& node);
   int AddReorder(int value, const dnnl::memory::desc& md, const std::string& why);
   absl::Status Allocate();
+  absl::Status CheckBudget(const std::vector<size_t>& slot_size) const;
   absl::Status BindInputs(const std::vector<Tensor>& inputs);
   // Enqueues step si (kernel or reorder) on the stream, without waiting.
   absl::Status ExecuteStep(size_t si);

@@ -1,8 +1,11 @@
+#include "worker/engine/kernels/onednn/int8_util.h"
 #include "worker/engine/runtime/session.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <tuple>
 
@@ -13,6 +16,24 @@
 #include "worker/engine/runtime/sub_batch.h"
 
 namespace qbench {
+
+namespace {
+std::atomic<int64_t> g_default_budget{0};
+}  // namespace
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
+}
+
+int64_t DefaultMemoryBudgetBytes() {
+  const int64_t set = g_default_budget.load();
+  if (set > 0) return set;
+  const int64_t half = PhysicalMemoryBytes() / 2;
+  return half > 0 ? half : int64_t{4} << 30;  // unknown: 4 GiB
+}
+
+void SetDefaultMemoryBudgetBytes(int64_t bytes) { g_default_budget.store(bytes > 0 ? bytes : 0); }
 
 Session::Session(Graph graph, const SessionOptions& options) : graph_(std::move(graph)), options_(options) {}
 Session::~Session() = default;
@@ -27,7 +48,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
   if (onednn) {
     // Shapes first (an imported QDQ model has none yet), keeping int8 weights quantized.
     QB_RETURN_IF_ERROR(PropagateAndFold(graph, nullptr, /*keep_int8_dequantize=*/true));
-    QB_RETURN_IF_ERROR(LowerQdq(graph));
+    QB_RETURN_IF_ERROR(LowerQdq(graph, Int8ExactWeightBits()));
   }
   QB_RETURN_IF_ERROR(Optimize(graph, onednn));
   return std::unique_ptr<Session>(new Session(std::move(graph), options));

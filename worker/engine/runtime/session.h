@@ -18,6 +18,14 @@ namespace qbench {
 
 enum class Backend { kOneDnn, kReference };
 
+// This machine's physical memory in bytes (sysconf), 0 when unknown.
+int64_t PhysicalMemoryBytes();
+// The memory budget new SessionOptions start with: what SetDefaultMemoryBudgetBytes set
+// (a worker's --job-memory-mib in its engine process), else half of physical memory.
+int64_t DefaultMemoryBudgetBytes();
+// 0 restores half of physical memory.
+void SetDefaultMemoryBudgetBytes(int64_t bytes);
+
 struct SessionOptions {
   Backend backend = Backend::kOneDnn;
   int threads = 0;  // OpenMP threads for oneDNN; 0 keeps the process default
@@ -27,6 +35,10 @@ struct SessionOptions {
   // into pieces of at most n. Only graphs whose samples are independent are split.
   int64_t sub_batch = kAutoSubBatch;
   static constexpr int64_t kAutoSubBatch = -1;
+  // The most bytes one plan may hold: its activation buffers plus the model's weights
+  // (constants). A plan over it is refused with RESOURCE_EXHAUSTED naming its biggest
+  // node; so is any single value over it, before a kernel sees its shape.
+  int64_t memory_budget_bytes = DefaultMemoryBudgetBytes();
 };
 
 // How a batch of a given size runs (Session::Split).
@@ -45,6 +57,10 @@ struct StepInfo {
   std::string node;            // node name ("reorder" steps name their value)
   std::string op_type;         // "Conv", ..., or "Reorder"
   std::string implementation;  // oneDNN implementation or "reference"
+  // An integer layer (Node::quant set by lowering): it runs an int8 primitive. Not
+  // readable from `implementation` everywhere: without VNNI oneDNN names int8 and float
+  // kernels alike ("gemm:jit", "jit:avx2").
+  bool integer = false;
 };
 
 // One step's time over a profiled run (Session::Profile).

@@ -7,7 +7,8 @@
 // Layouts: with equal shapes the op is purely elementwise, so the first runtime input's
 // layout (even a blocked one from a Conv) is kept for both inputs and the output. With
 // broadcasting, a blocked full-shape operand keeps its layout when oneDNN has a non-ref
-// kernel for it (the broadcast operand is plain); otherwise everything is plain.
+// kernel for it, with the broadcast operand plain or, failing that, in the same blocking;
+// otherwise everything is plain.
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "worker/engine/kernels/onednn/registry.h"
@@ -17,6 +18,25 @@
 
 namespace qbench {
 namespace {
+
+// `md`'s layout as one of oneDNN's channel-blocked tags, applied to `dims` (a broadcast
+// operand of the same rank); a zero desc when `md` is none of them. oneDNN 2.6's jit
+// binary takes a blocked src0 with a plain src1 only for some blockings (16c on AVX-512)
+// and with a src1 of the same blocking for others (8c on AVX2).
+dnnl::memory::desc SameBlocking(const dnnl::memory::desc& md, const dnnl::memory::dims& dims) {
+  using tag = dnnl::memory::format_tag;
+  static constexpr tag kBlocked[] = {tag::nCw8c,   tag::nCw16c,   tag::nChw8c,  tag::nChw16c,
+                                     tag::nCdhw8c, tag::nCdhw16c, tag::nChw4c,  tag::nCw4c};
+  for (tag t : kBlocked) {
+    try {
+      if (dnnl::memory::desc(md.dims(), dnnl::memory::data_type::f32, t) == md)
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, t);
+    } catch (const dnnl::error&) {
+      // the tag's rank differs from md's
+    }
+  }
+  return dnnl::memory::desc();
+}
 
 // Left-pads a shape with 1s to `rank` dims.
 dnnl::memory::dims PadTo(const Shape& s, size_t rank) {
@@ -61,7 +81,14 @@ class OneDnnBinary final : public Kernel {
       // A broadcast onto a blocked tensor (a per-channel scale after a Conv): try keeping
       // src0's layout, with the small operand plain.
       md[0] = dst_md = out_md_ = full.md;
-      md[1] = PlainF32(src_[1] == 0 ? a_dims : b_dims);
+      const dnnl::memory::dims& small = src_[1] == 0 ? a_dims : b_dims;
+      md[1] = PlainF32(small);
+      if (!TryCreate(alg, md[0], md[1], dst_md, nullptr)) {
+        // Or with the small operand in src0's blocking (a constant is packed into it; a
+        // runtime one, a few values per channel, is reordered instead of the big one).
+        const dnnl::memory::desc same = SameBlocking(full.md, small);
+        if (!same.is_zero()) md[1] = same;
+      }
     }
     if (!md[0].is_zero() && !TryCreate(alg, md[0], md[1], dst_md, nullptr)) md[0] = dnnl::memory::desc();
     if (md[0].is_zero()) {  // broadcasting on plain tensors

@@ -97,4 +97,17 @@ void DynamicArgs::Bind(const dnnl::memory& scale, const dnnl::memory& zero_point
   (*args)[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = bias_;
 }
 
+int Int8ExactWeightBits() {
+  // The ISAs whose int8 dot products accumulate in int32 without an int16 step.
+  static constexpr dnnl::cpu_isa kExact[] = {dnnl::cpu_isa::avx512_core_vnni, dnnl::cpu_isa::avx512_core_bf16,
+                                             dnnl::cpu_isa::avx512_core_amx, dnnl::cpu_isa::avx2_vnni};
+  static const int bits = [] {
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    for (dnnl::cpu_isa k : kExact)
+      if (k == isa) return 8;
+    return 7;
+  }();
+  return bits;
+}
+
 }  // namespace qbench

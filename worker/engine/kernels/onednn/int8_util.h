@@ -19,6 +19,13 @@
 
 namespace qbench {
 
+// The widest signed weight grid whose products oneDNN's int8 kernels compute exactly on
+// this CPU: 8 bits where the effective ISA has VNNI (VPDPBUSD adds u8 x s8 products in
+// int32) or AMX, 7 bits otherwise. Without VNNI the kernels pair products in VPMADDUBSW,
+// which saturates in int16: 2 x 255 x 127 = 64770 > 32767, while 2 x 255 x 64 = 32640
+// fits, so weights on [-64, 63] are exact (../shared/DEPENDENCY-NOTES.md, trap 3).
+int Int8ExactWeightBits();
+
 struct Int8Attr {
   dnnl::primitive_attr attr;
   std::vector<float> bias_scale;  // multiply the real bias by this, per channel
