@@ -17,6 +17,7 @@ constexpr FlagSpec kTeamFlags[] = {{"--display-name", "TEXT", "the team's displa
 constexpr FlagSpec kTokenFlags[] = {
     {"--name", "TEXT", "the token's display name"},
     {"--admin", nullptr, "the token may call admin commands"},
+    {"--worker", nullptr, "a worker's token: reads the blobs of running jobs, nothing more (not with --admin)"},
     {"--expires-in", "DURATION", "the token stops working after DURATION (e.g. 720h, 90m; default never)"},
 };
 
@@ -43,6 +44,7 @@ CommandResult CreateToken(const CliEnv& env, const ParsedArgs& args) {
   req.set_parent(args.operands[0]);
   req.mutable_token()->set_display_name(args.Value("--name"));
   req.mutable_token()->set_admin(args.Has("--admin"));
+  req.mutable_token()->set_worker(args.Has("--worker"));
   if (args.Has("--expires-in")) {
     absl::Duration d;
     if (!absl::ParseDuration(args.Value("--expires-in"), &d) || d <= absl::ZeroDuration() || d > absl::Hours(24 * 366 * 100))
@@ -56,7 +58,7 @@ CommandResult CreateToken(const CliEnv& env, const ParsedArgs& args) {
   QB_RETURN_IF_ERROR(Annotate(FromGrpc(AdminStub(c)->CreateToken(&ctx, req, &resp)), "admin token create"));
   // The secret alone on stdout (`qbench admin token create ... > token`); the server
   // keeps only its hash, so this is the one chance to save it.
-  env.err << resp.token().name() << (resp.token().admin() ? " (admin)" : "");
+  env.err << resp.token().name() << (resp.token().admin() ? " (admin)" : resp.token().worker() ? " (worker)" : "");
   if (resp.token().has_expire_time())
     env.err << ", expires " << absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(resp.token().expire_time().seconds()),
                                                 absl::UTCTimeZone());

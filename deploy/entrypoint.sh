@@ -82,7 +82,7 @@ case "$role" in
     ;;
   worker)
     [ -n "${QBENCH_SERVER:-}" ] || die "QBENCH_SERVER is not set (HOST:PORT of qbench-server)"
-    [ -r "${QBENCH_TOKEN_FILE:-}" ] || die "QBENCH_TOKEN_FILE=${QBENCH_TOKEN_FILE:-} is not readable (an admin token)"
+    [ -r "${QBENCH_TOKEN_FILE:-}" ] || die "QBENCH_TOKEN_FILE=${QBENCH_TOKEN_FILE:-} is not readable (a worker or admin token)"
     id="$(uname -n)"
     if [ -n "${QBENCH_WORKER_PREFIX:-}" ]; then id="$QBENCH_WORKER_PREFIX-$id"; fi
     # shellcheck disable=SC2046 # client_tls prints zero, one or two words on purpose

@@ -90,6 +90,8 @@ grpc::ServerUnaryReactor* AdminService::CreateToken(grpc::CallbackServerContext*
     if (!team.ok()) return team.status();
     if (request->token().display_name().size() > 128)
       return absl::InvalidArgumentError("token.display_name: must be at most 128 characters");
+    if (request->token().admin() && request->token().worker())
+      return absl::InvalidArgumentError("token: admin and worker exclude each other");
     std::optional<absl::Time> expires;
     if (request->token().has_expire_time()) {
       auto t = ExpireTime(request->token().expire_time(), absl::Now());
@@ -100,11 +102,12 @@ grpc::ServerUnaryReactor* AdminService::CreateToken(grpc::CallbackServerContext*
     auto secret = NewSecret();
     if (!secret.ok()) return secret.status();
     auto id = repository_->CreateToken(*team, request->token().display_name(), request->token().admin(),
-                                       Sha256Hex(*secret), expires);
+                                       request->token().worker(), Sha256Hex(*secret), expires);
     if (id.ok()) {
       response->mutable_token()->set_name(absl::StrCat("teams/", *team, "/tokens/", *id));
       response->mutable_token()->set_display_name(request->token().display_name());
       response->mutable_token()->set_admin(request->token().admin());
+      response->mutable_token()->set_worker(request->token().worker());
       if (expires) *response->mutable_token()->mutable_expire_time() = request->token().expire_time();
       response->set_secret(*secret);
     }

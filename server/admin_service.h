@@ -23,7 +23,8 @@ class AdminRepository {
   // `expires`: when the token stops being accepted (none: never). NOT_FOUND for an
   // unknown team.
   virtual absl::StatusOr<int64_t> CreateToken(const std::string& team_id, const std::string& display_name, bool admin,
-                                              const std::string& secret_sha256, std::optional<absl::Time> expires) = 0;
+                                              bool worker, const std::string& secret_sha256,
+                                              std::optional<absl::Time> expires) = 0;
   // NOT_FOUND for an unknown token; revoking twice is OK.
   virtual absl::Status RevokeToken(const std::string& team_id, int64_t token_id) = 0;
 };

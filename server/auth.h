@@ -14,6 +14,7 @@ namespace qbench::server {
 struct Principal {
   std::string team_id;  // "acme" (the resource name is "teams/acme")
   bool admin = false;   // may call the Admin service
+  bool worker = false;  // a worker's token: may download the blobs of jobs workers hold
 };
 
 // Maps a bearer token to its team. Implementations compare against stored hashes, never

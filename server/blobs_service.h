@@ -19,6 +19,8 @@ class BlobOwners {
   virtual ~BlobOwners() = default;
   virtual absl::Status Add(const std::string& team_id, const std::string& sha256_hex, int64_t size) = 0;
   virtual absl::StatusOr<bool> Owns(const std::string& team_id, const std::string& sha256_hex) = 0;
+  // Whether a job some worker holds now names the blob (what worker tokens may read).
+  virtual absl::StatusOr<bool> HeldByAWorker(const std::string& sha256_hex) = 0;
 };
 
 class BlobsService final : public qbench::v1::Blobs::CallbackService {

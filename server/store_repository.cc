@@ -306,6 +306,11 @@ absl::StatusOr<bool> StoreRepository::Owns(const std::string& team_id, const std
   return pool_->Run(&store::TeamOwnsBlob, team, absl::HexStringToBytes(sha256_hex));
 }
 
+absl::StatusOr<bool> StoreRepository::HeldByAWorker(const std::string& sha256_hex) {
+  if (!IsSha256Hex(sha256_hex)) return false;
+  return pool_->Run(&store::BlobOfAHeldJob, absl::HexStringToBytes(sha256_hex));
+}
+
 absl::Status StoreRepository::CreateTeam(const std::string& team_id, const std::string& display_name) {
   auto id = pool_->Run(&store::CreateTeam, team_id, display_name);
   if (!id.ok() && absl::IsAlreadyExists(id.status()))
@@ -314,12 +319,13 @@ absl::Status StoreRepository::CreateTeam(const std::string& team_id, const std::
 }
 
 absl::StatusOr<int64_t> StoreRepository::CreateToken(const std::string& team_id, const std::string& display_name,
-                                                     bool admin, const std::string& secret_sha256,
+                                                     bool admin, bool worker, const std::string& secret_sha256,
                                                      std::optional<absl::Time> expires) {
   std::optional<int64_t> expires_us;
   if (expires) expires_us = absl::ToUnixMicros(*expires);
   auto id = pool_->Run(&store::CreateTokenForDigest, team_id, display_name.empty() ? std::string("token") : display_name,
-                       admin, absl::HexStringToBytes(secret_sha256), expires_us);
+                       admin ? store::TokenRole::kAdmin : worker ? store::TokenRole::kWorker : store::TokenRole::kTeam,
+                       absl::HexStringToBytes(secret_sha256), expires_us);
   if (!id.ok() && absl::IsNotFound(id.status()))
     return absl::NotFoundError(absl::StrCat("parent: teams/", team_id, " not found"));
   return id;

@@ -38,11 +38,13 @@ class StoreRepository final : public JobRepository, public BlobOwners, public Ad
   // BlobOwners
   absl::Status Add(const std::string& team_id, const std::string& sha256_hex, int64_t size) override;
   absl::StatusOr<bool> Owns(const std::string& team_id, const std::string& sha256_hex) override;
+  absl::StatusOr<bool> HeldByAWorker(const std::string& sha256_hex) override;
 
   // AdminRepository
   absl::Status CreateTeam(const std::string& team_id, const std::string& display_name) override;
   absl::StatusOr<int64_t> CreateToken(const std::string& team_id, const std::string& display_name, bool admin,
-                                      const std::string& secret_sha256, std::optional<absl::Time> expires) override;
+                                      bool worker, const std::string& secret_sha256,
+                                      std::optional<absl::Time> expires) override;
   absl::Status RevokeToken(const std::string& team_id, int64_t token_id) override;
 
   // DeviceRegistry: workers seen in the last day; online when they heart-beat within a minute.

@@ -14,7 +14,7 @@ absl::StatusOr<Principal> StoreTokenVerifier::Verify(const std::string& token) c
       return absl::UnauthenticatedError("the bearer token is not valid (unknown, revoked or expired)");
     return s;
   }
-  return Principal{owner->team_name, owner->admin};
+  return Principal{owner->team_name, owner->admin, owner->worker};
 }
 
 }  // namespace qbench::server

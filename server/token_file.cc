@@ -18,10 +18,10 @@ absl::StatusOr<std::unique_ptr<FileTokenVerifier>> FileTokenVerifier::Load(const
     std::istringstream fields(line);
     std::string hash, team, flag;
     fields >> hash >> team >> flag;
-    if (!IsSha256Hex(hash) || team.empty() || (!flag.empty() && flag != "admin"))
+    if (!IsSha256Hex(hash) || team.empty() || (!flag.empty() && flag != "admin" && flag != "worker"))
       return absl::InvalidArgumentError(
-          absl::StrCat("tokens file \"", path, "\" line ", n, ": expected \"<sha256 hex> <team_id> [admin]\""));
-    v->by_hash_[hash] = Principal{team, flag == "admin"};
+          absl::StrCat("tokens file \"", path, "\" line ", n, ": expected \"<sha256 hex> <team_id> [admin|worker]\""));
+    v->by_hash_[hash] = Principal{team, flag == "admin", flag == "worker"};
   }
   return v;
 }

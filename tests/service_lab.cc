@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "server/store/crypto.h"
 #include "server/store/migrate.h"
 #include "server/store/teams.h"
 #include "tests/test_paths.h"
@@ -69,6 +70,17 @@ absl::StatusOr<std::unique_ptr<Lab>> Lab::Start(const LabOptions& options) {
       if (absl::Status s = WriteToken(lab->token_file(who), token->plaintext); !s.ok()) return s;
     }
   }
+  {
+    // The workers' own token (a worker role in team "lab"), not the admin's.
+    auto db = store::Db::Connect(lab->db_uri_);
+    if (!db.ok()) return db.status();
+    const std::string secret = absl::StrCat("qbt_", store::HexEncode(store::RandomBytes(32)));
+    auto id = store::CreateTokenForDigest(**db, "lab", "workers", store::TokenRole::kWorker, store::Sha256(secret),
+                                          std::nullopt);
+    if (!id.ok()) return id.status();
+    lab->tokens_["worker"] = secret;
+    if (absl::Status s = WriteToken(lab->token_file("worker"), secret); !s.ok()) return s;
+  }
   if (absl::Status s = lab->StartServer(); !s.ok()) return s;
   return lab;
 }
@@ -104,7 +116,7 @@ Lab::~Lab() {
 
 absl::StatusOr<int> Lab::StartWorker(const std::string& id) {
   std::vector<std::string> argv = {options_.worker_binary, "--db", db_uri_, "--server", address(), "--insecure",
-                              "--token-file", token_file("admin"), "--id", id, "--cache-dir",
+                              "--token-file", token_file("worker"), "--id", id, "--cache-dir",
                               dir_ + "/cache-" + id, "--lease-seconds", std::to_string(options_.lease_seconds),
                               "--poll-seconds", "1"};
   for (std::string& f : SharedRootFlags(options_.shared_roots)) argv.push_back(std::move(f));

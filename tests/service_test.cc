@@ -6,16 +6,19 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <onnx/onnx_pb.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "client/blob_client.h"
 #include "tests/service_lab.h"
@@ -530,6 +533,50 @@ TEST_F(ServiceTest, TokensStopWorkingAtTheirExpireTime) {
   EXPECT_EQ(lab_->jobs().ListJobs(ctx.get(), list, &jobs).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// Issue 17, finding 11: workers used a global admin token. Now a worker token reads the
+// blobs of jobs that workers are running, and nothing else: not a blob no running job
+// names, not the Admin service; a token is never both admin and worker.
+TEST_F(ServiceTest, WorkerTokensReadOnlyTheBlobsOfRunningJobs) {
+  client::Connection acme{lab_->address(), true, "", lab_->token("acme")};
+  client::Connection worker{lab_->address(), true, "", lab_->token("worker")};
+  auto up = client::UploadFile(acme, SourceDir() + "/models/fashion_mnist/cnn_bn.onnx");
+  ASSERT_TRUE(up.ok()) << up.status();
+  const std::string file = lab_->dir() + "/downloaded.onnx";
+  EXPECT_EQ(client::DownloadBlob(worker, up->sha256, file).code(), absl::StatusCode::kNotFound)
+      << "no job names the blob yet";
+  v1::CreateTeamRequest t;
+  t.set_team_id("delta");
+  v1::Team team;
+  auto ctx = Lab::Context(lab_->token("worker"));
+  EXPECT_EQ(lab_->admin().CreateTeam(ctx.get(), t, &team).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::CreateTokenRequest both;
+  both.set_parent("teams/lab");
+  both.mutable_token()->set_admin(true);
+  both.mutable_token()->set_worker(true);
+  v1::CreateTokenResponse made;
+  ctx = Lab::Context(lab_->token("admin"));
+  EXPECT_EQ(lab_->admin().CreateToken(ctx.get(), both, &made).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // While a job that names it runs, the worker token reads it; the job succeeds (its
+  // worker downloaded the model with that token).
+  StartWorker("w1");
+  v1::CreateJobRequest req;
+  nlohmann::json spec = nlohmann::json::parse(SmallSpec({"fp32"}, 2000, {1, 16}, 0.5));
+  spec.erase("model");
+  req.set_spec_json(spec.dump());
+  req.mutable_model()->set_blob("blobs/" + up->sha256);
+  v1::Job job;
+  ctx = Lab::Context(lab_->token("acme"));
+  ASSERT_TRUE(lab_->jobs().CreateJob(ctx.get(), req, &job).ok());
+  ASSERT_TRUE(lab_->WaitForProgress(lab_->token("acme"), job.name(), absl::Seconds(120)).ok());
+  EXPECT_TRUE(client::DownloadBlob(worker, up->sha256, file).ok());
+  auto done = lab_->WaitForEnd(lab_->token("acme"), job.name(), absl::Seconds(240));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state(), v1::SUCCEEDED) << done->failure_reason();
+  EXPECT_EQ(client::DownloadBlob(worker, up->sha256, file).code(), absl::StatusCode::kNotFound)
+      << "the job ended: its blobs are no longer the workers' to read";
+}
+
 TEST_F(ServiceTest, MalformedRequestsGetTheRightCodeAndTheServerKeepsServing) {
   struct Case {
     const char* what;
@@ -598,6 +645,110 @@ TEST_F(ServiceTest, MalformedRequestsGetTheRightCodeAndTheServerKeepsServing) {
   EXPECT_EQ(lab_->jobs().ListJobs(ctx.get(), l, &list).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // Still serving.
   Create("acme", SmallSpec({"fp32"}, 64, {1}));
+}
+
+// A positive count from the environment (QB_CHAOS_*), else `fallback`.
+int EnvCount(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  int n = 0;
+  return v != nullptr && absl::SimpleAtoi(v, &n) && n > 0 ? n : fallback;
+}
+
+// Issue 17, the chaos test. Small jobs on two workers; a worker running a job is killed
+// with SIGKILL, again and again (each time a fresh worker takes its place), and halfway
+// PostgreSQL is restarted at once. Every job must end SUCCEEDED, or FAILED with a reason
+// after its attempts; each (job, configuration, batch size) has exactly one result row;
+// a killed worker's job is taken back within the lease + 5 s. QB_CHAOS_JOBS and
+// QB_CHAOS_KILLS scale it (bench/chaos.sh runs a larger one).
+TEST_F(ServiceTest, ChaosKillsAndARestartLoseAndDuplicateNothing) {
+  const int n_jobs = EnvCount("QB_CHAOS_JOBS", 6), n_kills = EnvCount("QB_CHAOS_KILLS", 3);
+  std::map<std::string, int> workers;  // "workers/<id>" -> lab index, live ones
+  int next_id = 0;
+  const auto start = [&] {
+    const std::string id = absl::StrCat("c", ++next_id);
+    workers["workers/" + id] = StartWorker(id);
+  };
+  start();
+  start();
+  std::vector<std::string> names;
+  for (int i = 0; i < n_jobs; ++i)
+    names.push_back(Create("acme", SmallSpec({"fp32", "w8a8"}, 400, {1, 8}, 0.3)).name());
+  const auto get = [&](const std::string& name) {
+    v1::GetJobRequest req;
+    req.set_name(name);
+    v1::Job job;
+    auto ctx = Lab::Context(lab_->token("acme"));
+    return lab_->jobs().GetJob(ctx.get(), req, &job).ok() ? job : v1::Job();
+  };
+  const absl::Duration lease = absl::Seconds(LabOptions{}.lease_seconds);
+  absl::Duration worst_rescue;
+  int kills = 0, restarts = 0;
+  for (int k = 0; k < n_kills; ++k) {
+    // A job running on a live worker, past its first progress report.
+    v1::Job victim;
+    for (absl::Time until = absl::Now() + absl::Seconds(120); victim.name().empty() && absl::Now() < until;) {
+      for (const std::string& n : names) {
+        v1::Job j = get(n);
+        if (j.state() == v1::RUNNING && workers.count(j.worker()) && j.progress_size() > 0) {
+          victim = j;
+          break;
+        }
+      }
+      if (victim.name().empty()) absl::SleepFor(absl::Milliseconds(100));
+    }
+    if (victim.name().empty()) break;  // every job already ended
+    lab_->worker(workers[victim.worker()]).Signal(SIGKILL);
+    lab_->worker(workers[victim.worker()]).Wait();
+    const absl::Time killed = absl::Now();
+    workers.erase(victim.worker());
+    ++kills;
+    start();
+    if (k == n_kills / 2) {  // an immediate restart while the lease of the dead worker runs
+      ASSERT_TRUE(lab_->pg().Stop().ok());
+      ASSERT_TRUE(lab_->pg().Restart().ok());
+      ++restarts;
+    }
+    // Taken back: queued again, claimed by another attempt, or failed after its last one.
+    for (;;) {
+      const v1::Job j = get(victim.name());
+      if (j.state() != v1::RUNNING || j.attempts() > victim.attempts()) break;
+      if (absl::Now() - killed > lease + absl::Seconds(60)) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    worst_rescue = std::max(worst_rescue, absl::Now() - killed);
+  }
+  int succeeded = 0, failed = 0;
+  for (const std::string& n : names) {
+    auto job = lab_->WaitForEnd(lab_->token("acme"), n, absl::Seconds(600));
+    ASSERT_TRUE(job.ok()) << n << ": " << job.status();
+    if (job->state() == v1::SUCCEEDED) {
+      ++succeeded;
+      v1::JobResults r = Results("acme", n);
+      EXPECT_EQ(r.configs_size(), 2) << n;
+      for (const auto& c : r.configs()) {
+        EXPECT_EQ(c.latency_size(), 2) << n << " " << c.config();
+        EXPECT_TRUE(absl::StartsWith(c.device(), job->worker() + "/devices/"))
+            << n << ": " << c.device() << " is not the final attempt's worker " << job->worker();
+      }
+    } else {
+      ++failed;
+      EXPECT_EQ(job->state(), v1::FAILED) << n;
+      EXPECT_FALSE(job->failure_reason().empty()) << n;
+      EXPECT_EQ(job->attempts(), 3) << n << " failed before its last attempt: " << job->failure_reason();
+    }
+  }
+  pqxx::connection c{lab_->pg().Uri()};
+  pqxx::work w{c};
+  const int64_t duplicated =
+      w.exec1("SELECT count(*) FROM (SELECT 1 FROM results GROUP BY job_id, config_id, batch_size "
+              "HAVING count(*) > 1) d")[0].as<int64_t>();
+  std::cerr << "chaos: " << names.size() << " jobs, " << kills << " kills, " << restarts << " restarts; "
+            << succeeded << " succeeded, " << failed << " failed after their attempts, 0 lost; " << duplicated
+            << " duplicated (job, config, batch) groups; worst rescue " << absl::FormatDuration(worst_rescue)
+            << " (lease " << absl::FormatDuration(lease) << ")\n";
+  EXPECT_EQ(duplicated, 0);
+  EXPECT_GE(kills, 1);
+  EXPECT_LE(worst_rescue, lease + absl::Seconds(5));
 }
 
 // Stop PostgreSQL while jobs run and others are queued, start it again: the server and

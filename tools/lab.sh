@@ -87,14 +87,22 @@ port_free "$port" || { say "port $port is taken (set QB_LAB_PORT)"; exit 2; }
 "$bin/server/qbench-server" --db "$db" --insecure --listen "127.0.0.1:$port" --data-dir "$lab/server" \
   --migrations migrations 2>>"$lab/server.log" &
 pids+=($!)
-"$bin/worker/qbench-worker" --db "$db" --server "127.0.0.1:$port" --insecure --token-file "$lab/admin.token" \
-  --id "$(hostname)-lab" --cache-dir "$lab/worker-cache" 2>>"$lab/worker.log" &
-pids+=($!)
 qb=("$bin/client/qbench" --server "127.0.0.1:$port" --insecure)
 for _ in $(seq 1 100); do
   "${qb[@]}" --token-file "$lab/admin.token" devices >/dev/null 2>&1 && break
   sleep 0.2
 done
+# The worker's own token: it reads the blobs of the jobs it runs, nothing more.
+if [ ! -s "$lab/worker.token" ]; then
+  "${qb[@]}" --token-file "$lab/admin.token" admin token create teams/lab --name lab-worker --worker 2>/dev/null |
+    tail -n 1 > "$lab/worker.token.new"
+  grep -q '^qbt_' "$lab/worker.token.new" || { say "could not create the worker token"; exit 1; }
+  mv "$lab/worker.token.new" "$lab/worker.token"
+  chmod 600 "$lab/worker.token"
+fi
+"$bin/worker/qbench-worker" --db "$db" --server "127.0.0.1:$port" --insecure --token-file "$lab/worker.token" \
+  --id "$(hostname)-lab" --cache-dir "$lab/worker-cache" 2>>"$lab/worker.log" &
+pids+=($!)
 if [ ! -s "$lab/demo.token" ]; then
   "${qb[@]}" --token-file "$lab/admin.token" admin team create demo --display-name "Demo team" >/dev/null 2>&1 || true
   "${qb[@]}" --token-file "$lab/admin.token" admin token create teams/demo --name lab | tail -n 1 > "$lab/demo.token.new"

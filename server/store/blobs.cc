@@ -130,4 +130,16 @@ absl::StatusOr<bool> TeamOwnsBlob(Db& db, int64_t team_id, const std::string& sh
   });
 }
 
+absl::StatusOr<bool> BlobOfAHeldJob(Db& db, const std::string& sha256) {
+  return InTransaction(db, "check blob of a held job", [&](pqxx::work& tx) -> absl::StatusOr<bool> {
+    auto r = tx.exec_params(
+        "SELECT 1 FROM jobs j WHERE j.state IN ('running', 'cancelling') AND ("
+        "  EXISTS (SELECT 1 FROM models m WHERE m.id = j.model_id AND m.blob_sha256 = $1) OR"
+        "  EXISTS (SELECT 1 FROM datasets d WHERE d.id IN (j.dataset_id, j.calibration_dataset_id)"
+        "          AND d.blob_sha256 = $1)) LIMIT 1",
+        Bytes(sha256));
+    return !r.empty();
+  });
+}
+
 }  // namespace qbench::store

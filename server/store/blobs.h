@@ -38,6 +38,10 @@ absl::Status AddBlobOwner(Db& db, int64_t team_id, const std::string& sha256, in
 // Whether the team holds the blob (AddBlobOwner was called for it).
 absl::StatusOr<bool> TeamOwnsBlob(Db& db, int64_t team_id, const std::string& sha256);
 
+// Whether a job that a worker holds now (running or cancelling) names the blob as its
+// model or one of its datasets: what a worker token may download.
+absl::StatusOr<bool> BlobOfAHeldJob(Db& db, const std::string& sha256);
+
 // A model or dataset: an uploaded blob (blob_sha256) or a path workers read directly.
 struct Asset {
   int64_t id = 0;

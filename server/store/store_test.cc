@@ -946,7 +946,7 @@ TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
   EXPECT_EQ(owner.team_name, "vision");
   EXPECT_TRUE(owner.admin);
   ASSERT_OK_AND_ASSIGN(int64_t other, CreateTeam(*db_, "speech"));
-  ASSERT_OK_AND_ASSIGN(int64_t digest_token, CreateTokenForDigest(*db_, "speech", "ci", false, Sha256("qbt_secret"), std::nullopt));
+  ASSERT_OK_AND_ASSIGN(int64_t digest_token, CreateTokenForDigest(*db_, "speech", "ci", TokenRole::kTeam, Sha256("qbt_secret"), std::nullopt));
   ASSERT_OK_AND_ASSIGN(TokenOwner speech, VerifyTokenOwner(*db_, "qbt_secret"));
   EXPECT_EQ(speech.team_id, other);
   EXPECT_FALSE(speech.admin);
@@ -954,7 +954,7 @@ TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
   EXPECT_EQ(RevokeTeamToken(*db_, "vision", digest_token).code(), absl::StatusCode::kNotFound);
   ASSERT_OK(RevokeTeamToken(*db_, "speech", digest_token));
   EXPECT_EQ(VerifyTokenOwner(*db_, "qbt_secret").status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(CreateTokenForDigest(*db_, "nobody", "x", false, Sha256("y"), std::nullopt).status().code(),
+  EXPECT_EQ(CreateTokenForDigest(*db_, "nobody", "x", TokenRole::kTeam, Sha256("y"), std::nullopt).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -962,8 +962,8 @@ TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
 // refused; one before it is accepted.
 TEST_F(StoreTest, ExpiredTokensAreRefused) {
   const int64_t now_us = absl::ToUnixMicros(absl::Now());
-  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "past", false, Sha256("qbt_past"), now_us - 1000000).status());
-  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "future", false, Sha256("qbt_future"), now_us + 3600000000).status());
+  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "past", TokenRole::kTeam, Sha256("qbt_past"), now_us - 1000000).status());
+  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "future", TokenRole::kTeam, Sha256("qbt_future"), now_us + 3600000000).status());
   EXPECT_EQ(VerifyTokenOwner(*db_, "qbt_past").status().code(), absl::StatusCode::kUnauthenticated);
   ASSERT_OK_AND_ASSIGN(TokenOwner owner, VerifyTokenOwner(*db_, "qbt_future"));
   EXPECT_EQ(owner.team_name, "vision");
@@ -1004,6 +1004,34 @@ TEST_F(StoreTest, JobAssetsNeedOwnedBlobsAndRoundTrip) {
   EXPECT_FALSE(assets.eval_dataset->blob_sha256.has_value());
   EXPECT_EQ(assets.calibration_dataset->manifest, "dataset.json");
   EXPECT_EQ(*assets.calibration_dataset->blob_sha256, Sha256("archive"));
+
+  // What a worker token may read (finding 11): the blobs of jobs a worker holds, only
+  // while it holds them.
+  ASSERT_OK_AND_ASSIGN(bool queued, BlobOfAHeldJob(*db_, sha));
+  EXPECT_FALSE(queued) << "a queued job is nobody's yet";
+  ASSERT_OK_AND_ASSIGN(auto claimed, ClaimJob(*db_, "w1", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(claimed.has_value());
+  ASSERT_OK_AND_ASSIGN(bool model_held, BlobOfAHeldJob(*db_, sha));
+  ASSERT_OK_AND_ASSIGN(bool archive_held, BlobOfAHeldJob(*db_, Sha256("archive")));
+  ASSERT_OK_AND_ASSIGN(bool other_held, BlobOfAHeldJob(*db_, Sha256("something else")));
+  EXPECT_TRUE(model_held);
+  EXPECT_TRUE(archive_held);
+  EXPECT_FALSE(other_held);
+  ASSERT_OK(CompleteJob(*db_, claimed->lease));
+  ASSERT_OK_AND_ASSIGN(bool after, BlobOfAHeldJob(*db_, sha));
+  EXPECT_FALSE(after);
+}
+
+TEST_F(StoreTest, WorkerTokensCarryTheirRoleAndAreNeverAdmin) {
+  ASSERT_OK(CreateTokenForDigest(*db_, "vision", "w", TokenRole::kWorker, Sha256("qbt_w"), std::nullopt).status());
+  ASSERT_OK_AND_ASSIGN(TokenOwner w, VerifyTokenOwner(*db_, "qbt_w"));
+  EXPECT_TRUE(w.worker);
+  EXPECT_FALSE(w.admin);
+  ASSERT_OK_AND_ASSIGN(TokenOwner admin, VerifyTokenOwner(*db_, CreateToken(*db_, team_, "a", true)->plaintext));
+  EXPECT_FALSE(admin.worker);
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work tx{c};
+  EXPECT_THROW(tx.exec("UPDATE tokens SET worker = true WHERE admin"), pqxx::check_violation);
 }
 
 TEST_F(StoreTest, ProgressOutcomesExportsAndEnvironment) {

@@ -46,15 +46,15 @@ absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string&
 }
 
 absl::StatusOr<int64_t> CreateTokenForDigest(Db& db, const std::string& team_name, const std::string& name,
-                                             bool admin, const std::string& sha256,
+                                             TokenRole role, const std::string& sha256,
                                              std::optional<int64_t> expires_unix_micros) {
   if (name.empty()) return absl::InvalidArgumentError("token name must not be empty");
   if (sha256.size() != 32) return absl::InvalidArgumentError("token digest must be 32 bytes");
   return InTransaction(db, "create token", [&](pqxx::work& tx) -> absl::StatusOr<int64_t> {
     auto r = tx.exec_params(
-        "INSERT INTO tokens(team_id, name, sha256, admin, expires_at) "
-        "SELECT id, $2, $3, $4, to_timestamp($5::bigint / 1e6) FROM teams WHERE name = $1 RETURNING id",
-        team_name, name, Bytes(sha256), admin, expires_unix_micros);
+        "INSERT INTO tokens(team_id, name, sha256, admin, worker, expires_at) "
+        "SELECT id, $2, $3, $4, $5, to_timestamp($6::bigint / 1e6) FROM teams WHERE name = $1 RETURNING id",
+        team_name, name, Bytes(sha256), role == TokenRole::kAdmin, role == TokenRole::kWorker, expires_unix_micros);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("team \"", team_name, "\" not found"));
     return r[0][0].as<int64_t>();
   });
@@ -66,12 +66,12 @@ absl::StatusOr<TokenOwner> VerifyTokenOwner(Db& db, const std::string& plaintext
   return InAutocommit(db, "verify token", [&](pqxx::nontransaction& tx) -> absl::StatusOr<TokenOwner> {
     auto r = ExecPrepared(
         db, tx, "verify_token",
-        "SELECT k.id, t.id, t.name, k.admin FROM tokens k JOIN teams t ON t.id = k.team_id "
+        "SELECT k.id, t.id, t.name, k.admin, k.worker FROM tokens k JOIN teams t ON t.id = k.team_id "
         "WHERE k.sha256 = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
         Bytes(digest));
     if (r.empty()) return absl::UnauthenticatedError("unknown, revoked or expired API token");
     return TokenOwner{r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<std::string>(),
-                      r[0][3].as<std::string>() == "t"};
+                      r[0][3].as<std::string>() == "t", r[0][4].as<std::string>() == "t"};
   });
 }
 

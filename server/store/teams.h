@@ -27,11 +27,15 @@ struct NewToken {
 // INVALID_ARGUMENT for an empty name, NOT_FOUND for an unknown team.
 absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string& name, bool admin = false);
 
+// What a token may do besides its team's own calls: administer (the Admin service, every
+// team's blobs) or run jobs (download the blobs of jobs some worker holds).
+enum class TokenRole { kTeam, kAdmin, kWorker };
+
 // Records a token whose secret the caller generated and hashed (`sha256`: 32 raw bytes).
 // `expires_unix_micros`: when it stops being accepted (microseconds since the Unix
 // epoch); none: never. NOT_FOUND for an unknown team name.
 absl::StatusOr<int64_t> CreateTokenForDigest(Db& db, const std::string& team_name, const std::string& name,
-                                             bool admin, const std::string& sha256,
+                                             TokenRole role, const std::string& sha256,
                                              std::optional<int64_t> expires_unix_micros);
 
 // Who a token belongs to.
@@ -40,6 +44,7 @@ struct TokenOwner {
   int64_t team_id = 0;
   std::string team_name;
   bool admin = false;
+  bool worker = false;
 };
 
 // UNAUTHENTICATED for an unknown, malformed, revoked or expired token.
