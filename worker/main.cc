@@ -43,7 +43,8 @@ void Usage(FILE* f) {
                "       qbench-worker --db URI [--server HOST:PORT (--insecure | --ca FILE)] [--token-file FILE]\n"
                "                     [--id ID] [--cache-dir DIR] [--lease-seconds 30] [--poll-seconds 5]\n"
                "                     [--db-retry-seconds 120] [--once] [--max-jobs N]\n"
-               "                     [--job-memory-mib N] [--job-seconds 21600]\n\n");
+               "                     [--job-memory-mib N] [--job-seconds 21600] [--shared-root DIR]...\n"
+               "                     [--job-limit NAME=N]...\n\n");
   std::fputs(qbench::FlagHelp(AllFlags()).c_str(), f);
 }
 

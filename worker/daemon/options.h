@@ -43,7 +43,7 @@ inline constexpr FlagSpec kDaemonFlags[] = {
     {"--server", "HOST:PORT", "qbench-server for blob downloads and export uploads"},
     {"--insecure", nullptr, "plaintext connection to --server (local use only)"},
     {"--ca", "FILE", "PEM roots for TLS to --server (default: system roots)"},
-    {"--token-file", "FILE", "file holding the (admin) API token; default $QBENCH_TOKEN"},
+    {"--token-file", "FILE", "file holding the worker's API token (admin token create --worker); default $QBENCH_TOKEN"},
     {"--id", "ID", "worker id (default: the hostname)"},
     {"--cache-dir", "DIR", "blob and dataset cache (default $XDG_CACHE_HOME/qbench or ~/.cache/qbench)"},
     {"--lease-seconds", "N", "job lease, renewed every N/3 s (default 30)"},
