@@ -134,6 +134,50 @@ absl::Status FinishCancelled(Db& db, const Lease& lease) {
   return Finish(db, "finish cancelled job", lease, "cancelled", "cancelled", std::nullopt);
 }
 
+absl::StatusOr<std::string> RetryCrashedAttempt(Db& db, const Lease& lease, const std::string& reason,
+                                                absl::Duration retry_after) {
+  if (reason.empty()) return absl::InvalidArgumentError("crash reason must not be empty");
+  constexpr char kCrashed[] = "engine crashed: ";
+  return InTransaction(db, "retry crashed attempt", [&](pqxx::work& tx) -> absl::StatusOr<std::string> {
+    auto state = LockLeased(tx, lease);
+    if (!state.ok()) return state.status();
+    if (*state == "cancelling") {
+      tx.exec_params("UPDATE jobs SET state = 'cancelled', lease_until = NULL, finished_at = now(), updated_at = now() "
+                     "WHERE id = $1",
+                     lease.job_id);
+      InsertEvent(tx, lease.job_id, EventKind::kState, std::string("cancelled"), std::nullopt, lease.attempt,
+                  lease.worker_id, absl::StrCat("cancelled; its engine had crashed: ", reason));
+      return std::string("cancelled");
+    }
+    auto row = tx.exec_params1("SELECT attempts, max_attempts FROM jobs WHERE id = $1", lease.job_id);
+    const int attempts = row[0].as<int>(), max_attempts = row[1].as<int>();
+    if (attempts < max_attempts) {
+      tx.exec_params("UPDATE jobs SET state = 'queued', lease_until = NULL, stage = NULL, updated_at = now(), "
+                     "not_before = now() + make_interval(secs => $2::double precision) WHERE id = $1",
+                     lease.job_id, absl::ToDoubleSeconds(retry_after));
+      InsertEvent(tx, lease.job_id, EventKind::kState, std::string("queued"), std::nullopt, lease.attempt,
+                  lease.worker_id, absl::StrCat(kCrashed, reason));
+      return std::string("queued");
+    }
+    // The earlier attempts that crashed their engine left a "queued" event saying so.
+    const int64_t earlier_crashes =
+        tx.exec_params1("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = 'state' AND state = 'queued' "
+                        "AND starts_with(message, $2)",
+                        lease.job_id, std::string(kCrashed))[0]
+            .as<int64_t>();
+    const std::string error =
+        earlier_crashes + 1 >= attempts
+            ? absl::StrCat("the engine crashed on every one of the job's ", attempts, " attempts; the last: ", reason)
+            : absl::StrCat("the engine crashed on attempt ", attempts, " of ", max_attempts, ": ", reason);
+    tx.exec_params("UPDATE jobs SET state = 'failed', lease_until = NULL, stage = NULL, finished_at = now(), "
+                   "updated_at = now(), error = $2 WHERE id = $1",
+                   lease.job_id, error);
+    InsertEvent(tx, lease.job_id, EventKind::kState, std::string("failed"), std::nullopt, lease.attempt,
+                lease.worker_id, error);
+    return std::string("failed");
+  });
+}
+
 absl::Status ReleaseJob(Db& db, const Lease& lease) {
   return InTransaction(db, "release job", [&](pqxx::work& tx) -> absl::Status {
     auto state = LockLeased(tx, lease);

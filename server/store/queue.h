@@ -64,6 +64,14 @@ absl::Status FailJob(Db& db, const Lease& lease, const std::string& reason);
 // cancelling -> cancelled after the worker stopped.
 absl::Status FinishCancelled(Db& db, const Lease& lease);
 
+// The attempt's engine crashed (a signal, an abort; the worker itself lives): running ->
+// queued for another attempt, with a state event "engine crashed: <reason>", after a
+// backoff of `retry_after`; on the job's last attempt -> failed, the error saying whether
+// every attempt crashed its engine. A cancelling job becomes cancelled. Returns the new
+// state ("queued", "failed" or "cancelled"); FAILED_PRECONDITION when the lease was lost.
+absl::StatusOr<std::string> RetryCrashedAttempt(Db& db, const Lease& lease, const std::string& reason,
+                                                absl::Duration retry_after = absl::Seconds(1));
+
 // Hands a running job back when its worker shuts down (SIGTERM) mid-job: running ->
 // queued at once (not_before = now(), lease cleared, NOTIFY via the requeue trigger),
 // with a state event "released by worker shutdown". The attempt stays counted. A

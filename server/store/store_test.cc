@@ -814,6 +814,31 @@ TEST_F(StoreTest, FailedJobIsNotRetried) {
   EXPECT_EQ(CancelJob(*db_, team_, created.job.id).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Issue 17, finding 5: an attempt whose engine crashed goes back to the queue; the last
+// attempt fails the job, saying whether every attempt crashed.
+TEST_F(StoreTest, CrashedAttemptsAreRetriedThenFailSayingAllCrashed) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, MakeJob()));
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+    for (int i = 0; i < 30 && !job; ++i) {  // the retry waits out its 10 ms backoff
+      absl::SleepFor(absl::Milliseconds(20));
+      ASSERT_OK_AND_ASSIGN(job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));
+    }
+    ASSERT_TRUE(job.has_value()) << "attempt " << attempt;
+    EXPECT_EQ(job->lease.attempt, attempt);
+    EXPECT_EQ(RetryCrashedAttempt(*db_, job->lease, "").status().code(), absl::StatusCode::kInvalidArgument);
+    ASSERT_OK_AND_ASSIGN(std::string state,
+                         RetryCrashedAttempt(*db_, job->lease, "signal 11 (SIGSEGV)", absl::Milliseconds(10)));
+    EXPECT_EQ(state, attempt < 3 ? "queued" : "failed");
+    EXPECT_EQ(RetryCrashedAttempt(*db_, job->lease, "again").status().code(), absl::StatusCode::kFailedPrecondition)
+        << "the lease ended with the first call";
+  }
+  ASSERT_OK_AND_ASSIGN(Job failed, GetJob(*db_, team_, created.job.id));
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_EQ(failed.error.value_or(""),
+            "the engine crashed on every one of the job's 3 attempts; the last: signal 11 (SIGSEGV)");
+}
+
 TEST_F(StoreTest, LayerResultsUpsert) {
   ASSERT_OK(CreateJob(*db_, MakeJob()).status());
   ASSERT_OK_AND_ASSIGN(auto job, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(30)));

@@ -350,14 +350,15 @@ class Supervisor {
         return absl::CancelledError("the engine process was stopped");
       std::string why = absl::StrCat("the engine process was killed by ", DescribeSignal(sig), " ", Where());
       if (sig == SIGKILL) absl::StrAppend(&why, " (SIGKILL: the kernel's out-of-memory killer, or an operator)");
-      if (sig == SIGXCPU) absl::StrAppend(&why, " (past its CPU-time limit)");
-      return absl::InternalError(why);
+      // Past its CPU-time limit: the same job would stop there again.
+      if (sig == SIGXCPU) return absl::InternalError(absl::StrCat(why, " (past its CPU-time limit)"));
+      return EngineCrashError(why);
     }
     if (kill_ == Kill::kGrace) return absl::CancelledError("the engine process was stopped");
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
       return absl::InternalError("the engine process could not be started");
-    return absl::InternalError(absl::StrCat("the engine process exited with status ",
-                                            WIFEXITED(status) ? WEXITSTATUS(status) : -1, " ", Where()));
+    return EngineCrashError(absl::StrCat("the engine process exited with status ",
+                                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, " ", Where()));
   }
 
   const RunnerContext& ctx_;

@@ -6,6 +6,7 @@
 #include <map>
 #include <new>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -123,10 +124,23 @@ class JobRun {
       Interrupted(&end);
       return end;
     }
+    if (status.GetPayload(kEngineCrashPayload)) return Crashed(std::string(status.message()));
     return Fail(std::string(status.message()));
   }
 
  private:
+  // The engine crashed: another attempt, unless this was the last (then failed).
+  JobEnd Crashed(const std::string& why) {
+    auto s = Store("retry crashed attempt", [&] { return store::RetryCrashedAttempt(db_, lease_, why); });
+    if (s.ok() && *s == "queued")
+      return Ended(JobEnd::kReleased, absl::StrCat(why, "; queued again for attempt ", lease_.attempt + 1, " of ",
+                                                   job_.max_attempts));
+    if (s.ok() && *s == "cancelled") return Ended(JobEnd::kCancelled, why);
+    if (s.ok()) return Ended(JobEnd::kFailed, absl::StrCat(why, " on its last attempt"));
+    if (absl::IsFailedPrecondition(s.status())) return Ended(JobEnd::kLost, "the lease was lost; dropped");
+    return Ended(JobEnd::kAbandoned, absl::StrCat("could not record the crash (", s.status().message(), "); dropped"));
+  }
+
   // A store call with retries. FAILED_PRECONDITION marks the lease lost; a retryable
   // error that outlasted the budget abandons the job; any other error becomes the
   // job's failure reason. Once the lease is lost nothing more is written.
@@ -278,6 +292,12 @@ JobEnd RunClaimedJob(const RunnerContext& ctx, store::Db& db, const store::Claim
 
 JobEnd RunJobHere(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job, JobFlags& flags) {
   return JobRun(ctx, db, job, flags).Run();
+}
+
+absl::Status EngineCrashError(const std::string& why) {
+  absl::Status s = absl::InternalError(why);
+  s.SetPayload(kEngineCrashPayload, absl::Cord("1"));
+  return s;
 }
 
 JobEnd ConcludeJob(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job, JobFlags& flags,

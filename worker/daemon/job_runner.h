@@ -15,8 +15,12 @@
 //                                         reaper retries it             (kAbandoned)
 //   past max_job_seconds / --job-seconds -> the engine stops at its next check; FailJob
 //                                         with the limit named                 (kFailed)
-//   the engine process crashed, was killed, or did not stop a grace period after the
-//   time limit                        -> FailJob with the reason, by the parent (kFailed)
+//   the engine process crashed or was killed (a signal, an unexpected exit)
+//                                      -> RetryCrashedAttempt, by the parent: queued for
+//                                         the next attempt (kReleased), or failed on the
+//                                         last one, saying whether all crashed (kFailed)
+//   the engine process did not stop a grace period after the time limit, or hit its
+//   CPU-time limit                    -> FailJob with the reason, by the parent (kFailed)
 #pragma once
 
 #include <atomic>
@@ -61,9 +65,16 @@ JobEnd RunJobHere(const RunnerContext& ctx, store::Db& db, const store::ClaimedJ
 // The job in an engine child process, supervised from here (engine_process.cc).
 JobEnd RunJobInEngineProcess(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job);
 
+// An engine process that crashed (a signal, an unexpected exit): its status carries this
+// payload, and the attempt is retried on the queue instead of failing the job at once
+// (store::RetryCrashedAttempt: the last attempt fails it, saying whether all crashed).
+inline constexpr char kEngineCrashPayload[] = "type.qbench.dev/engine-crash";
+absl::Status EngineCrashError(const std::string& why);
+
 // Records the end of a job whose run stopped without recording it (its engine process
-// died): CANCELLED -> FinishCancelled when the user cancelled, else ReleaseJob; any other
-// status -> FailJob with its message. Nothing is written once flags.lost is set.
+// died): CANCELLED -> FinishCancelled when the user cancelled, else ReleaseJob; an engine
+// crash (EngineCrashError) -> RetryCrashedAttempt; any other status -> FailJob with its
+// message. Nothing is written once flags.lost is set.
 // `start` is when the attempt began (for the log line).
 JobEnd ConcludeJob(const RunnerContext& ctx, store::Db& db, const store::ClaimedJob& job, JobFlags& flags,
                    const absl::Status& status, absl::Time start);
