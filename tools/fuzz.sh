@@ -19,13 +19,14 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 start=$(date +%s)
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQB_FUZZ=ON \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" >/dev/null
-cmake --build "$build" --target qb_fuzz_targets -j "$(nproc)"
-echo "fuzz: build done after $(( $(date +%s) - start )) s"
-
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
+  cmake --build "$build" --target qb_fuzz_targets -j "$(nproc)"
   for f in "$build"/fuzz/*_fuzz; do targets+=("$(basename "$f" _fuzz)"); done
+else  # only what the named targets need
+  cmake --build "$build" -j "$(nproc)" --target "${targets[@]/%/_fuzz}"
 fi
+echo "fuzz: build done after $(( $(date +%s) - start )) s"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMP_NUM_THREADS=1

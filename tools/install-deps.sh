@@ -20,6 +20,7 @@ pkgs=(
   libonnx-testdata dataset-fashion-mnist
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   time
+  clang libclang-rt-14-dev                          # tools/fuzz.sh: libFuzzer with ASan and UBSan
   docker-compose                                    # deploy_test: validates deploy/compose*.yml
 )
 # Node.js (for ONNX Runtime's npm package in bench/): the machine image ships its own nodejs
