@@ -42,10 +42,9 @@ TEST(QdqOpsTest, PerAxisDequantizeLinear) {
   testing::ExpectNear((*y)[0], {5, 9, 22, -1, 2, 10});
 }
 
-// TODO(bug in ops/quantize_linear.cc, outside this test's files): QdqParams never checks
-// that the scale count equals the input's extent along `axis`, so three scales on an
-// axis of 2 silently use the wrong ones, and two scales on an axis of 3 read past the
-// end of the scale vector. Enable once InferQuantize/InferDequantize check it.
+// Per-axis parameters must have one scale per element of the input along `axis`: three
+// scales on an axis of 2 would use the wrong ones, and two on an axis of 3 would read past
+// the end of the scale vector (QdqParams in ops/quantize_linear.cc refuses both).
 TEST(QdqOpsTest, PerAxisScaleCountMustMatchTheAxis) {
   Tensor x = MakeTensor<int8_t>(DType::kS8, {2, 3}, {10, 10, 10, -2, 3, 4});
   Attributes a;
