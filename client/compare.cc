@@ -145,6 +145,14 @@ std::string Number(const char* format, double v) {
   return buf;
 }
 
+// "value [low, high]", or the value alone when the interval is unknown.
+std::string WithInterval(const char* format, double value, const std::optional<double>& low,
+                         const std::optional<double>& high) {
+  std::string out = Number(format, value);
+  if (low && high) absl::StrAppend(&out, " [", Number(format, *low), ", ", Number(format, *high), "]");
+  return out;
+}
+
 // A cell as text; `empty` stands for an unset figure.
 std::string Cell(const Column& c, const CompareRow& r, const std::string& empty) {
   switch (c.kind) {
@@ -152,20 +160,12 @@ std::string Cell(const Column& c, const CompareRow& r, const std::string& empty)
     case Kind::kInt: return r.*c.integer > 0 ? absl::StrCat(r.*c.integer) : empty;
     case Kind::kFlag: return r.pareto ? "*" : "";
     case Kind::kNumber: return r.*c.number ? Number(c.format, *(r.*c.number)) : empty;
-    case Kind::kMedianCi: {
+    case Kind::kMedianCi:
       if (!(r.*c.number)) return empty;
-      std::string out = Number(c.format, *(r.*c.number));
-      if (r.median_ci_low_ms && r.median_ci_high_ms)
-        absl::StrAppend(&out, " [", Number(c.format, *r.median_ci_low_ms), ", ", Number(c.format, *r.median_ci_high_ms),
-                        "]");
-      return out;
-    }
+      return WithInterval(c.format, *(r.*c.number), r.median_ci_low_ms, r.median_ci_high_ms);
     case Kind::kDeltaCi: {
       if (!(r.*c.number)) return empty;
-      std::string out = Number(c.format, *(r.*c.number));
-      if (r.delta_ci_low_pts && r.delta_ci_high_pts)
-        absl::StrAppend(&out, " [", Number(c.format, *r.delta_ci_low_pts), ", ", Number(c.format, *r.delta_ci_high_pts),
-                        "]");
+      std::string out = WithInterval(c.format, *(r.*c.number), r.delta_ci_low_pts, r.delta_ci_high_pts);
       // Two spaces for a significant delta keep the brackets of right-aligned cells in line.
       if (r.delta_significant) absl::StrAppend(&out, *r.delta_significant ? "  " : absl::StrCat(" ", kNotSignificant));
       return out;

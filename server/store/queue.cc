@@ -134,6 +134,20 @@ absl::Status FinishCancelled(Db& db, const Lease& lease) {
   return Finish(db, "finish cancelled job", lease, "cancelled", "cancelled", std::nullopt);
 }
 
+namespace {
+
+// A leased job whose user asked to cancel it ends cancelled when its attempt stops early
+// (the worker shuts down, the engine crashed): the results so far are kept.
+void CancelLeasedJob(pqxx::work& tx, const Lease& lease, const std::string& message) {
+  tx.exec_params("UPDATE jobs SET state = 'cancelled', lease_until = NULL, finished_at = now(), updated_at = now() "
+                 "WHERE id = $1",
+                 lease.job_id);
+  InsertEvent(tx, lease.job_id, EventKind::kState, std::string("cancelled"), std::nullopt, lease.attempt,
+              lease.worker_id, message);
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> RetryCrashedAttempt(Db& db, const Lease& lease, const std::string& reason,
                                                 absl::Duration retry_after) {
   if (reason.empty()) return absl::InvalidArgumentError("crash reason must not be empty");
@@ -142,11 +156,7 @@ absl::StatusOr<std::string> RetryCrashedAttempt(Db& db, const Lease& lease, cons
     auto state = LockLeased(tx, lease);
     if (!state.ok()) return state.status();
     if (*state == "cancelling") {
-      tx.exec_params("UPDATE jobs SET state = 'cancelled', lease_until = NULL, finished_at = now(), updated_at = now() "
-                     "WHERE id = $1",
-                     lease.job_id);
-      InsertEvent(tx, lease.job_id, EventKind::kState, std::string("cancelled"), std::nullopt, lease.attempt,
-                  lease.worker_id, absl::StrCat("cancelled; its engine had crashed: ", reason));
+      CancelLeasedJob(tx, lease, absl::StrCat("cancelled; its engine had crashed: ", reason));
       return std::string("cancelled");
     }
     auto row = tx.exec_params1("SELECT attempts, max_attempts FROM jobs WHERE id = $1", lease.job_id);
@@ -183,11 +193,7 @@ absl::Status ReleaseJob(Db& db, const Lease& lease) {
     auto state = LockLeased(tx, lease);
     if (!state.ok()) return state.status();
     if (*state == "cancelling") {
-      tx.exec_params("UPDATE jobs SET state = 'cancelled', lease_until = NULL, finished_at = now(), updated_at = now() "
-                     "WHERE id = $1",
-                     lease.job_id);
-      InsertEvent(tx, lease.job_id, EventKind::kState, std::string("cancelled"), std::nullopt, lease.attempt,
-                  lease.worker_id, "cancelled while its worker shut down");
+      CancelLeasedJob(tx, lease, "cancelled while its worker shut down");
       return absl::OkStatus();
     }
     tx.exec_params("UPDATE jobs SET state = 'queued', lease_until = NULL, stage = NULL, not_before = now(), "

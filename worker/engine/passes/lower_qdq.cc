@@ -91,13 +91,17 @@ void TakeOverOutput(Graph& g, Node& n, const std::vector<int>& qs) {
   n.outputs[0] = yq;
 }
 
-// Whether every weight lies on the signed `bits` grid [-2^(bits-1), 2^(bits-1) - 1].
-bool FitsSignedBits(const Tensor& w, int bits) {
-  const int lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
-  for (int64_t i = 0; i < w.num_elements(); ++i) {
-    const int v = w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i];
-    if (v < lo || v > hi) return false;
-  }
+// The signed `bits` grid [-2^(bits-1), 2^(bits-1) - 1].
+struct SignedGrid {
+  explicit SignedGrid(int bits) : lo(-(1 << (bits - 1))), hi((1 << (bits - 1)) - 1) {}
+  bool Holds(int v) const { return v >= lo && v <= hi; }
+  int lo, hi;
+};
+
+// Whether every weight lies on `grid`.
+bool FitsGrid(const Tensor& w, SignedGrid grid) {
+  for (int64_t i = 0; i < w.num_elements(); ++i)
+    if (!grid.Holds(w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i])) return false;
   return true;
 }
 
@@ -109,8 +113,8 @@ std::optional<int> SymmetrizeWeights(Graph& g, int wq, QuantParams* p, int bits)
   bool any = false;
   for (int32_t z : p->zero_point) any |= z != 0;
   const Tensor& w = *g.values[wq].constant;
-  if (!any) return FitsSignedBits(w, bits) ? std::optional<int>(wq) : std::nullopt;
-  const int lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
+  const SignedGrid grid(bits);
+  if (!any) return FitsGrid(w, grid) ? std::optional<int>(wq) : std::nullopt;
   Tensor out(DType::kS8, w.shape());
   const int64_t channels = p->per_channel() ? w.shape()[p->axis] : 1;
   int64_t inner = 1;
@@ -119,7 +123,7 @@ std::optional<int> SymmetrizeWeights(Graph& g, int wq, QuantParams* p, int bits)
   for (int64_t i = 0; i < w.num_elements(); ++i) {
     const int64_t c = channels == 1 ? 0 : (i / inner) % channels;
     const int32_t q = (w.dtype() == DType::kS8 ? w.data<int8_t>()[i] : w.data<uint8_t>()[i]) - p->zero_point[c];
-    if (q < lo || q > hi) return std::nullopt;
+    if (!grid.Holds(q)) return std::nullopt;
     out.data<int8_t>()[i] = static_cast<int8_t>(q);
   }
   Value v = g.values[wq];
