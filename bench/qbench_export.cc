@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -26,6 +28,7 @@
 #include "worker/engine/onnx/importer.h"
 #include "worker/engine/quant/calibrate.h"
 #include "worker/engine/quant/config.h"
+#include "worker/engine/quant/hessian.h"
 #include "worker/engine/quant/quantize_graph.h"
 #include "worker/engine/runtime/session.h"
 
@@ -110,15 +113,23 @@ absl::Status Export(const Options& o) {
   QB_ASSIGN_OR_RETURN(auto fp32, Session::Create(std::move(graph), so));
 
   quant::CalibrationData cal;
-  if (config.needs_calibration()) {
+  std::optional<quant::HessianSet> hessians;
+  if (config.needs_calibration() || config.needs_hessians()) {
     if (o.calib.empty()) return absl::InvalidArgumentError(absl::StrCat("--config \"", config.name, "\" needs --calib"));
     QB_ASSIGN_OR_RETURN(auto ds, data::OpenDataset(o.calib));
     const int loaders = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     quant::CalibrationOptions co{config.calibration_samples > 0 ? config.calibration_samples : o.samples,
                                  config.calibration_seed.value_or(static_cast<uint64_t>(o.seed)), o.batch, loaders};
     QB_ASSIGN_OR_RETURN(cal, quant::Calibrate(*fp32, *ds, o.calib, co));
+    if (config.needs_hessians()) {
+      std::set<int> layers;
+      for (int i = 0; i < static_cast<int>(fp32->graph().nodes.size()); ++i) layers.insert(i);
+      QB_ASSIGN_OR_RETURN(hessians, quant::CollectHessians(*fp32, *ds, cal.indices, o.batch, loaders, layers));
+    }
   }
-  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm, quant::QuantizeGraph(fp32->graph(), config, cal.histograms));
+  QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm,
+                      quant::QuantizeGraph(fp32->graph(), config, cal.histograms, &cal.channel_means,
+                                           hessians ? &*hessians : nullptr));
   ExportOptions eo;
   eo.int32_bias = o.int32_bias;
   ExportStats st;

@@ -16,7 +16,10 @@ our oneDNN kernels add the float32 bias. The informational column "ORT f32 bias"
 same export with float biases (ORT then computes float convolutions on dequantized values),
 which isolates the effect of that rounding. --no-float-bias-column skips it.
 
-Usage: /usr/bin/python3 bench/qdq_ort_check.py [--build build] [--configs w8a8,w4a8]
+A config may be PRESET+ROUNDING (w4a8+gptq, w4a8+adaround): the preset with MSE weight ranges
+and that weight rounding, so the exports of GPTQ and AdaRound models are checked too.
+
+Usage: /usr/bin/python3 bench/qdq_ort_check.py [--build build] [--configs w8a8,w4a8,w4a8+gptq]
        [--only cnn_bn] [--threads 2] [--work DIR] [--tolerance 0.2]
 Exit code: 0 when every row is within tolerance, 1 otherwise (2: a tool failed).
 """
@@ -62,6 +65,15 @@ def input_name(model):
     return [i.name for i in m.graph.input if i.name not in inits][0]
 
 
+def config_arg(name):
+    """A config entry: a short name, or PRESET+ROUNDING (for example w4a8+gptq), the preset
+    with MSE weight ranges and that weight rounding (docs/quantization.md section 7d)."""
+    if "+" not in name:
+        return name
+    preset, rounding = name.split("+", 1)
+    return {"name": name, "preset": preset, "weights": {"method": "mse", "rounding": rounding}}
+
+
 def ours(args, model, work):
     spec = {
         "name": f"qdq-ort-check-{model}",
@@ -73,7 +85,7 @@ def ours(args, model, work):
         "threads": args.threads,
         "backend": "onednn",
         "latency": {"warmup_iters": 0, "warmup_seconds": 0, "min_iters": 1, "min_seconds": 0},
-        "configs": args.configs,
+        "configs": [config_arg(c) for c in args.configs],
         "calibration": {"dataset": os.path.join(FM, "train_dataset.json"), "samples": args.calib_samples,
                         "seed": args.seed},
         "sqnr_samples": 0,
@@ -98,7 +110,8 @@ def ort(args, model, config, x_npy, labels, work, float_bias=False):
     q = os.path.join(work, f"{tag}.onnx")
     summary = json.loads(run([os.path.join(args.build, "bench", "qbench-export"), "--model",
                               os.path.join(FM, f"{model}.onnx"), "--calib", os.path.join(FM, "train_dataset.json"),
-                              "--samples", str(args.calib_samples), "--seed", str(args.seed), "--config", config,
+                              "--samples", str(args.calib_samples), "--seed", str(args.seed), "--config",
+                              config if "+" not in config else json.dumps(config_arg(config)),
                               "--out", q] + (["--float-bias"] if float_bias else []),
                              f"qbench-export ({tag})"))
     out_dir = os.path.join(work, f"{tag}_ort")

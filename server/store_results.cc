@@ -192,6 +192,10 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
       lr->set_isolated_sqnr_db(l.isolated_sqnr_db.value_or(0));
       lr->set_isolated_output_sqnr_db(l.isolated_output_sqnr_db.value_or(0));
       lr->set_note(l.note);
+      lr->set_rounding(l.rounding);
+      lr->set_rounding_seconds(l.rounding_seconds.value_or(0));
+      lr->set_rounding_sqnr_db(l.rounding_sqnr_db.value_or(0));
+      lr->set_nearest_sqnr_db(l.nearest_sqnr_db.value_or(0));
     }
   }
   return out;

@@ -144,14 +144,18 @@ absl::Status UpsertLayerResults(Db& db, const Lease& lease, const std::string& c
       const LayerResult& l = layers[i];
       tx.exec_params(
           "INSERT INTO layer_results(job_id, config_id, layer, op_type, sqnr_db, ordinal, quantized, weight_bits, "
-          "  activation_bits, isolated_sqnr_db, isolated_output_sqnr_db, note) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+          "  activation_bits, isolated_sqnr_db, isolated_output_sqnr_db, note, rounding, rounding_seconds, "
+          "  rounding_sqnr_db, nearest_sqnr_db) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
           "ON CONFLICT (job_id, config_id, layer) DO UPDATE SET op_type = EXCLUDED.op_type, sqnr_db = EXCLUDED.sqnr_db, "
           "  ordinal = EXCLUDED.ordinal, quantized = EXCLUDED.quantized, weight_bits = EXCLUDED.weight_bits, "
           "  activation_bits = EXCLUDED.activation_bits, isolated_sqnr_db = EXCLUDED.isolated_sqnr_db, "
-          "  isolated_output_sqnr_db = EXCLUDED.isolated_output_sqnr_db, note = EXCLUDED.note",
+          "  isolated_output_sqnr_db = EXCLUDED.isolated_output_sqnr_db, note = EXCLUDED.note, "
+          "  rounding = EXCLUDED.rounding, rounding_seconds = EXCLUDED.rounding_seconds, "
+          "  rounding_sqnr_db = EXCLUDED.rounding_sqnr_db, nearest_sqnr_db = EXCLUDED.nearest_sqnr_db",
           lease.job_id, config_id, l.layer, l.op_type, l.sqnr_db, static_cast<int>(i), l.quantized, l.weight_bits,
-          l.activation_bits, l.isolated_sqnr_db, l.isolated_output_sqnr_db, l.note);
+          l.activation_bits, l.isolated_sqnr_db, l.isolated_output_sqnr_db, l.note, l.rounding, l.rounding_seconds,
+          l.rounding_sqnr_db, l.nearest_sqnr_db);
     }
     return absl::OkStatus();
   });
@@ -162,7 +166,7 @@ absl::StatusOr<std::vector<LayerResult>> ListLayerResults(Db& db, int64_t job_id
     std::vector<LayerResult> layers;
     for (const auto& row : tx.exec_params(
              "SELECT l.layer, l.op_type, l.sqnr_db, l.quantized, l.weight_bits, l.activation_bits, l.isolated_sqnr_db, "
-             "  l.isolated_output_sqnr_db, l.note "
+             "  l.isolated_output_sqnr_db, l.note, l.rounding, l.rounding_seconds, l.rounding_sqnr_db, l.nearest_sqnr_db "
              "FROM layer_results l JOIN job_configs c ON c.id = l.config_id "
              "WHERE l.job_id = $1 AND c.name = $2 ORDER BY l.ordinal, l.layer",
              job_id, config)) {
@@ -176,6 +180,10 @@ absl::StatusOr<std::vector<LayerResult>> ListLayerResults(Db& db, int64_t job_id
       l.isolated_sqnr_db = OptField<double>(row[6]);
       l.isolated_output_sqnr_db = OptField<double>(row[7]);
       l.note = row[8].as<std::string>();
+      l.rounding = row[9].as<std::string>();
+      l.rounding_seconds = OptField<double>(row[10]);
+      l.rounding_sqnr_db = OptField<double>(row[11]);
+      l.nearest_sqnr_db = OptField<double>(row[12]);
       layers.push_back(std::move(l));
     }
     return layers;

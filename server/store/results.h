@@ -56,6 +56,8 @@ struct LayerResult {
   std::optional<int> weight_bits, activation_bits;
   std::optional<double> isolated_sqnr_db, isolated_output_sqnr_db;
   std::string note;  // why the layer stayed in float
+  std::string rounding = "nearest";  // how the weights were rounded (quant/rounding.h)
+  std::optional<double> rounding_seconds, rounding_sqnr_db, nearest_sqnr_db;
 };
 
 // Upserts the per-layer table of one configuration (ON CONFLICT (job, config, layer)).

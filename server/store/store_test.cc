@@ -850,6 +850,27 @@ TEST_F(StoreTest, LayerResultsUpsert) {
   EXPECT_DOUBLE_EQ(layers[0].sqnr_db.value_or(0), 31.5);
   EXPECT_FALSE(layers[1].sqnr_db.has_value());
   EXPECT_EQ(UpsertLayerResults(*db_, job->lease, "nope", {}).code(), absl::StatusCode::kNotFound);
+  // Weight rounding (0007): method, seconds and both SQNRs round-trip; nearest by default.
+  EXPECT_EQ(layers[1].rounding, "nearest");
+  EXPECT_FALSE(layers[1].rounding_sqnr_db.has_value());
+  LayerResult g = Layer("conv1", "Conv", 32.0);
+  g.rounding = "gptq";
+  g.rounding_seconds = 0.25;
+  g.rounding_sqnr_db = 29.5;
+  g.nearest_sqnr_db = 22.75;
+  ASSERT_OK(UpsertLayerResults(*db_, job->lease, "w8a8", {g}));
+  ASSERT_OK_AND_ASSIGN(layers, ListLayerResults(*db_, job->lease.job_id, "w8a8"));
+  EXPECT_EQ(layers[0].rounding, "gptq");
+  EXPECT_DOUBLE_EQ(layers[0].rounding_seconds.value_or(0), 0.25);
+  EXPECT_DOUBLE_EQ(layers[0].rounding_sqnr_db.value_or(0), 29.5);
+  EXPECT_DOUBLE_EQ(layers[0].nearest_sqnr_db.value_or(0), 22.75);
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work tx{c};
+  auto v = tx.exec_params("SELECT rounding, nearest_sqnr_db FROM layer_sensitivity WHERE job_id = $1 AND layer = 'conv1'",
+                          job->lease.job_id);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0][0].as<std::string>(), "gptq");
+  EXPECT_DOUBLE_EQ(v[0][1].as<double>(), 22.75);
 }
 
 TEST_F(StoreTest, WorkersRegisterAndList) {

@@ -79,6 +79,12 @@ std::vector<store::LayerResult> LayerRows(const ConfigResult& c, bool sensitivit
     if (l.quantized) {
       row.weight_bits = l.weight_bits;
       row.activation_bits = l.activation_bits;
+      row.rounding = l.rounding;
+      if (l.rounding != "nearest") {
+        row.rounding_seconds = l.rounding_seconds;
+        row.rounding_sqnr_db = Finite(l.rounding_sqnr_db);
+        row.nearest_sqnr_db = Finite(l.nearest_sqnr_db);
+      }
       if (sensitivity) {
         row.isolated_sqnr_db = Finite(l.isolated_sqnr_db);
         row.isolated_output_sqnr_db = Finite(l.isolated_output_sqnr_db);

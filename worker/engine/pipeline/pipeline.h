@@ -80,6 +80,11 @@ struct LayerResult {
   double sqnr_db = 0;  // this layer's output against FP32's on the same model inputs
   // Sensitivity: this layer alone quantized (the rest in float, so it sees FP32's input).
   double isolated_sqnr_db = 0, isolated_output_sqnr_db = 0;
+  // Weight rounding (quant/rounding.h): the method that ran on this layer, its seconds,
+  // and the layer's output SQNR on the calibration inputs with it and with nearest
+  // rounding (both 0 for nearest-rounded layers).
+  std::string rounding = "nearest";
+  double rounding_seconds = 0, rounding_sqnr_db = 0, nearest_sqnr_db = 0;
 };
 
 struct ConfigResult {

@@ -170,6 +170,12 @@ json ToJson(const JobResult& r) {
       if (l.quantized) {
         lj["weight_bits"] = l.weight_bits;
         lj["activation_bits"] = l.activation_bits;
+        lj["rounding"] = l.rounding;
+        if (l.rounding != "nearest") {
+          lj["rounding_seconds"] = l.rounding_seconds;
+          lj["rounding_sqnr_db"] = Db(l.rounding_sqnr_db);
+          lj["nearest_sqnr_db"] = Db(l.nearest_sqnr_db);
+        }
         if (r.spec.sensitivity && r.spec.sqnr_samples > 0) {
           lj["alone_sqnr_db"] = Db(l.isolated_sqnr_db);
           lj["alone_output_sqnr_db"] = Db(l.isolated_output_sqnr_db);
@@ -294,9 +300,13 @@ std::string ToTable(const JobResult& r) {
       std::string alone;
       if (l.quantized && r.spec.sensitivity && r.spec.sqnr_samples > 0)
         alone = absl::StrFormat(" | %8s %8s", db(l.isolated_sqnr_db), db(l.isolated_output_sqnr_db));
-      s += absl::StrFormat("  %-28s %-6s %s %8s%s\n", l.node, l.op_type,
+      std::string rounding;
+      if (l.quantized && l.rounding != "nearest")
+        rounding = absl::StrFormat(" | %s %s dB (nearest %s) %.2f s", l.rounding, db(l.rounding_sqnr_db),
+                                   db(l.nearest_sqnr_db), l.rounding_seconds);
+      s += absl::StrFormat("  %-28s %-6s %s %8s%s%s\n", l.node, l.op_type,
                            l.quantized ? absl::StrFormat("w%da%d", l.weight_bits, l.activation_bits) : "fp32",
-                           db(l.sqnr_db), alone);
+                           db(l.sqnr_db), alone, rounding);
     }
   }
   return s;

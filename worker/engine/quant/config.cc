@@ -58,7 +58,46 @@ absl::StatusOr<bool> ParseBool(const json& v, const std::string& where, const st
   return v.get<bool>();
 }
 
-absl::Status ParseWeights(const json& j, const std::string& where, WeightSpec* w) {
+absl::StatusOr<Rounding> ParseRoundingName(const json& v, const std::string& where, const std::string& field) {
+  if (!v.is_string()) return FieldError(where, field, "must be a string");
+  const RoundingDef* d = FindRounding(v.get<std::string>());
+  if (d == nullptr)
+    return FieldError(where, field, absl::StrCat("is \"", v.get<std::string>(), "\"; expected nearest, gptq, adaround or block"));
+  if (!d->available)
+    return FieldError(where, field, absl::StrCat("is \"", std::string(d->name), "\": block reconstruction is not available yet (use gptq or adaround)"));
+  return d->method;
+}
+
+// "rounding": "gptq", or {"method": "adaround", "iterations": 5000, ...}.
+absl::Status ParseRounding(const json& v, const std::string& where, const std::string& field, RoundingOptions* r) {
+  if (v.is_string()) {
+    QB_ASSIGN_OR_RETURN(r->method, ParseRoundingName(v, where, field));
+    return absl::OkStatus();
+  }
+  if (!v.is_object()) return FieldError(where, field, "must be a method name or an object");
+  if (!v.contains("method")) return FieldError(where, field + ".method", "is required");
+  for (const auto& [k, x] : v.items()) {
+    const std::string f = field + "." + k;
+    if (k == "method") {
+      QB_ASSIGN_OR_RETURN(r->method, ParseRoundingName(x, where, f));
+    } else if (k == "iterations") {
+      auto n = JsonInteger(x, 1, 100000);
+      if (!x.is_number_integer() || !n.ok()) return FieldError(where, f, "must be an integer in [1, 100000]");
+      r->iterations = static_cast<int>(*n);
+    } else if (k == "damp" || k == "reg" || k == "learning_rate") {
+      if (!x.is_number() || !(x.get<double>() > 0) || !(x.get<double>() <= 10))
+        return FieldError(where, f, "must be a number in (0, 10]");
+      (k == "damp" ? r->damp : k == "reg" ? r->reg : r->learning_rate) = x.get<double>();
+    } else if (k == "act_order") {
+      QB_ASSIGN_OR_RETURN(r->act_order, ParseBool(x, where, f));
+    } else {
+      return FieldError(where, f, "is not a known field (method, iterations, damp, act_order, reg, learning_rate)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseWeights(const json& j, const std::string& where, WeightSpec* w, RoundingOptions* rounding) {
   if (!j.is_object()) return FieldError(where, "weights", "must be an object");
   for (const auto& [k, v] : j.items()) {
     const std::string f = "weights." + k;
@@ -75,8 +114,10 @@ absl::Status ParseWeights(const json& j, const std::string& where, WeightSpec* w
     } else if (k == "narrow_range") {
       QB_ASSIGN_OR_RETURN(bool narrow, ParseBool(v, where, f));
       w->narrow_range = narrow;
+    } else if (k == "rounding") {
+      QB_RETURN_IF_ERROR(ParseRounding(v, where, f, rounding));
     } else {
-      return FieldError(where, f, "is not a known field (bits, granularity, symmetric, method, narrow_range)");
+      return FieldError(where, f, "is not a known field (bits, granularity, symmetric, method, narrow_range, rounding)");
     }
   }
   return absl::OkStatus();
@@ -127,8 +168,11 @@ absl::StatusOr<LayerOverride> ParseOverride(const json& j, const std::string& wh
         } else if (wk == "method") {
           QB_ASSIGN_OR_RETURN(int m, Lookup(kWeightMethods, wv, where, "weights.method"));
           o.weight_method = static_cast<WeightMethod>(m);
+        } else if (wk == "rounding") {
+          QB_ASSIGN_OR_RETURN(Rounding r, ParseRoundingName(wv, where, "weights.rounding"));
+          o.rounding = r;
         } else {
-          return FieldError(where, "weights." + wk, "is not a known override field (bits, method)");
+          return FieldError(where, "weights." + wk, "is not a known override field (bits, method, rounding)");
         }
       }
     } else if (k == "activations") {
@@ -215,7 +259,7 @@ absl::StatusOr<QuantConfig> ParseConfig(const json& j, const std::string& where)
   for (const auto& [k, v] : j.items()) {
     if (k == "name" || k == "preset") continue;
     if (k == "weights") {
-      QB_RETURN_IF_ERROR(ParseWeights(v, where, &c.weights));
+      QB_RETURN_IF_ERROR(ParseWeights(v, where, &c.weights, &c.rounding));
     } else if (k == "activations") {
       QB_RETURN_IF_ERROR(ParseActivations(v, where, &c.activations));
     } else if (k == "scale") {
@@ -257,6 +301,14 @@ absl::StatusOr<QuantConfig> ParseConfig(const json& j, const std::string& where)
   return c;
 }
 
+bool QuantConfig::needs_hessians() const {
+  if (precision != Precision::kInt) return false;
+  if (RoundingOf(rounding.method).needs_hessian) return true;
+  for (const LayerOverride& o : overrides)
+    if (o.rounding && RoundingOf(*o.rounding).needs_hessian) return true;
+  return false;
+}
+
 bool LimitWeightBits(QuantConfig* c, int max_bits) {
   bool changed = false;
   const auto cap = [&](int& bits) {
@@ -271,6 +323,19 @@ bool LimitWeightBits(QuantConfig* c, int max_bits) {
   return changed;
 }
 
+json RoundingToJson(const RoundingOptions& r) {
+  json j = {{"method", RoundingOf(r.method).name}};
+  if (r.method == Rounding::kGptq) {
+    j["damp"] = r.damp;
+    j["act_order"] = r.act_order;
+  } else if (r.method == Rounding::kAdaround) {
+    j["iterations"] = r.iterations;
+    j["reg"] = r.reg;
+    j["learning_rate"] = r.learning_rate;
+  }
+  return j;
+}
+
 json ConfigToJson(const QuantConfig& c) {
   static const char* kPrecision[] = {"fp32", "bf16", "int"};
   json j = {{"name", c.name}, {"precision", kPrecision[static_cast<int>(c.precision)]}};
@@ -279,7 +344,8 @@ json ConfigToJson(const QuantConfig& c) {
                   {"granularity", c.weights.per_channel ? "per_channel" : "per_tensor"},
                   {"symmetric", c.weights.symmetric},
                   {"method", kWeightMethods[static_cast<int>(c.weights.method)].name},
-                  {"narrow_range", !c.weights.full_range()}};
+                  {"narrow_range", !c.weights.full_range()},
+                  {"rounding", RoundingToJson(c.rounding)}};
   j["activations"] = {{"bits", c.activations.bits},
                       {"type", c.activations.is_signed ? "s8" : "u8"},
                       {"symmetric", c.activations.symmetric},
@@ -300,6 +366,7 @@ json ConfigToJson(const QuantConfig& c) {
     if (o.fp32) oj["fp32"] = true;
     if (o.weight_bits) oj["weights"]["bits"] = *o.weight_bits;
     if (o.weight_method) oj["weights"]["method"] = kWeightMethods[static_cast<int>(*o.weight_method)].name;
+    if (o.rounding) oj["weights"]["rounding"] = RoundingOf(*o.rounding).name;
     if (o.activation_bits) oj["activations"]["bits"] = *o.activation_bits;
     if (o.activation_method) oj["activations"]["method"] = MethodName(*o.activation_method);
     j["overrides"].push_back(oj);

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "worker/engine/quant/qparams.h"
 #include "worker/engine/quant/range_method.h"
+#include "worker/engine/quant/rounding.h"
 
 namespace qbench::quant {
 
@@ -37,12 +38,14 @@ struct LayerOverride {
   std::optional<int> weight_bits, activation_bits;
   std::optional<WeightMethod> weight_method;
   std::optional<CalibMethod> activation_method;
+  std::optional<Rounding> rounding;
 };
 
 struct QuantConfig {
   std::string name;
   Precision precision = Precision::kInt;
   WeightSpec weights;
+  RoundingOptions rounding;  // "weights.rounding": how weights round once their scales are set
   ActivationSpec activations;
   ScaleConstraint scale = ScaleConstraint::kFloat;
   int dyadic_bits = 16;  // multiplier bits for the dyadic constraint
@@ -53,6 +56,8 @@ struct QuantConfig {
   bool equalization = false;
 
   bool needs_calibration() const { return precision == Precision::kInt && !activations.dynamic; }
+  // Whether any layer rounds by a method that reads the input Hessians.
+  bool needs_hessians() const;
 };
 
 // Expands a short name: fp32, bf16, w<B>a<B> (weights 2-8, activations 4-8), with an
@@ -67,6 +72,9 @@ absl::StatusOr<QuantConfig> ParseConfig(const nlohmann::json& j, const std::stri
 // `max_bits`; returns whether any was wider. The pipeline applies the kernels' exact
 // width (Int8ExactWeightBits), so that what runs is the configuration it reports.
 bool LimitWeightBits(QuantConfig* c, int max_bits);
+
+// The rounding choice as written back into results ({"method": ..., and its knobs}).
+nlohmann::json RoundingToJson(const RoundingOptions& r);
 
 // The configuration as a JSON object with every field (results record what ran).
 nlohmann::json ConfigToJson(const QuantConfig& c);

@@ -19,6 +19,7 @@ struct LayerSpec {
   WeightSpec weights;
   ActivationSpec activations;
   bool fp32 = false;
+  Rounding rounding = Rounding::kNearest;
 };
 
 bool Matches(const LayerOverride& o, const Node& n) {
@@ -30,7 +31,7 @@ bool Matches(const LayerOverride& o, const Node& n) {
 }
 
 LayerSpec SpecFor(const Node& n, const QuantConfig& c) {
-  LayerSpec s{c.weights, c.activations, false};
+  LayerSpec s{c.weights, c.activations, false, c.rounding.method};
   for (const LayerOverride& o : c.overrides) {
     if (!Matches(o, n)) continue;
     s.fp32 |= o.fp32;
@@ -38,6 +39,7 @@ LayerSpec SpecFor(const Node& n, const QuantConfig& c) {
     if (o.weight_method) s.weights.method = *o.weight_method;
     if (o.activation_bits) s.activations.bits = *o.activation_bits;
     if (o.activation_method) s.activations.method = *o.activation_method;
+    if (o.rounding) s.rounding = *o.rounding;
   }
   return s;
 }
@@ -99,6 +101,33 @@ Node QdqNode(const std::string& op, const std::string& name, int x, int scale, i
   return n;
 }
 
+// Rounds a layer's weights by a Hessian-guided or learned method (quant/rounding.h),
+// keeping nearest rounding, and saying why, where the layer has no Hessian.
+absl::Status ReRound(const Node& n, const Tensor& w, Rounding method, const RoundingOptions& options,
+                     const HessianSet* hessians, QuantizedWeights* qw, LayerReport* report) {
+  report->rounding = Rounding::kNearest;
+  if (hessians == nullptr) {
+    report->rounding_note = "kept nearest rounding: no calibration Hessians";
+    return absl::OkStatus();
+  }
+  auto h = hessians->layers.find(n.outputs[0]);
+  if (h == hessians->layers.end()) {
+    auto why = hessians->skipped.find(n.outputs[0]);
+    report->rounding_note = absl::StrCat("kept nearest rounding: ",
+                                         why != hessians->skipped.end() ? why->second : "no Hessian for this layer");
+    return absl::OkStatus();
+  }
+  RoundingOptions o = options;
+  o.method = method;
+  QB_ASSIGN_OR_RETURN(RoundingReport r, RoundLayerWeights(n, w, h->second, o, qw));
+  report->rounding = r.method;
+  report->rounding_seconds = r.seconds;
+  report->rounding_sqnr_db = r.sqnr_db;
+  report->nearest_sqnr_db = r.nearest_sqnr_db;
+  report->rounding_note = r.note;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string ParamsSha256(const QuantizedModel& m) {
@@ -135,7 +164,8 @@ int64_t FloatModelBytes(const Graph& g) {
 
 absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfig& config,
                                              const std::map<int, Histogram>& histograms,
-                                             const std::map<int, std::vector<double>>* channel_means) {
+                                             const std::map<int, std::vector<double>>* channel_means,
+                                             const HessianSet* hessians) {
   if (config.precision != Precision::kInt)
     return absl::InvalidArgumentError(absl::StrCat("configuration \"", config.name, "\" is not an integer one"));
   if (config.bias_correction && (config.activations.dynamic || channel_means == nullptr))
@@ -161,6 +191,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
   // 1. Which nodes run quantized.
   std::vector<bool> quantized(n_nodes, false);
   std::vector<LayerSpec> spec(n_nodes);
+  std::map<int, size_t> report_of;  // node index -> its entry in out.layers
   for (int i = 0; i < n_nodes; ++i) {
     const Node& n = g.nodes[i];
     spec[i] = SpecFor(n, config);
@@ -177,6 +208,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
         r.activation_bits = spec[i].activations.bits;
         r.weight_elements = ConstantInput(g, n, 1)->num_elements();
       }
+      report_of[i] = out.layers.size();
       out.layers.push_back(r);
     } else if (!dynamic && IsIntegerMover(n.op_type) && !spec[i].fp32) {
       const int inputs = n.op_type == "Concat" ? static_cast<int>(n.inputs.size()) : 1;
@@ -260,6 +292,8 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
         sw = static_cast<float>(NearestDyadic(static_cast<double>(sx) * sw / sy, config.dyadic_bits) * sy / sx);
       QB_ASSIGN_OR_RETURN(qw.q, QuantizeTensor(w, qw.params));
     }
+    if (RoundingOf(spec[i].rounding).needs_hessian)
+      QB_RETURN_IF_ERROR(ReRound(n, w, spec[i].rounding, config.rounding, hessians, &qw, &out.layers[report_of.at(i)]));
     // The bias: corrected for the weights' quantization shift, then on the int32 grid.
     if (!dynamic) {
       const float sx = out.activations.at(n.inputs[0]).scale[0];

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "worker/engine/graph/graph.h"
 #include "worker/engine/quant/config.h"
+#include "worker/engine/quant/hessian.h"
 #include "worker/engine/quant/histogram.h"
 
 namespace qbench::quant {
@@ -34,6 +35,12 @@ struct LayerReport {
   int weight_bits = 0, activation_bits = 0;
   int output_value = -1;        // value id of the layer's output (for per-layer SQNR)
   int64_t weight_elements = 0;
+  // Weight rounding (quant/rounding.h): the method that ran, its time, and the layer's
+  // output SQNR on the calibration inputs with it and with round-to-nearest (0 when no
+  // Hessian was collected).
+  Rounding rounding = Rounding::kNearest;
+  double rounding_seconds = 0, rounding_sqnr_db = 0, nearest_sqnr_db = 0;
+  std::string rounding_note;
 };
 
 struct QuantizedModel {
@@ -47,10 +54,12 @@ struct QuantizedModel {
 // `fp32` is an optimized graph (Session::graph()); `histograms` come from Calibrate on
 // that graph (unused for dynamic activations).
 // `channel_means` (value id -> mean per channel of axis 1, from calibration) is needed
-// for bias correction only.
+// for bias correction only; `hessians` (CollectHessians on that graph) for rounding
+// methods that read them.
 absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfig& config,
                                              const std::map<int, Histogram>& histograms,
-                                             const std::map<int, std::vector<double>>* channel_means = nullptr);
+                                             const std::map<int, std::vector<double>>* channel_means = nullptr,
+                                             const HessianSet* hessians = nullptr);
 
 // SHA-256 of every quantization parameter of the model (activation and weight scales and
 // zero points, and the quantized weights themselves): equal hashes mean bit-identical
