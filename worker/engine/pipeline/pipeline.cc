@@ -196,6 +196,57 @@ absl::StatusOr<const quant::HessianSet*> HessiansFor(JobContext& ctx, const quan
   return &(ctx.hessians[key] = std::move(h));
 }
 
+// Sequential rounding from quantized inputs: layers go in steps, each step the layers
+// whose upstream Conv/Gemm layers are all rounded. The model is built with those rounded
+// (nearest elsewhere), run beside FP32 on the calibration samples, and the step's layers
+// get the Hessians of the inputs it feeds them, then are rounded (and cached) in turn.
+absl::StatusOr<quant::HessianSet> SequentialHessians(JobContext& ctx, Session& base, const quant::QuantConfig& c,
+                                                    const quant::CalibrationData& cal, quant::RoundingCache* cache,
+                                                    int* steps) {
+  const Graph& g = base.graph();
+  const int n = static_cast<int>(g.nodes.size());
+  const auto is_layer = [&](int i) { return g.nodes[i].op_type == "Conv" || g.nodes[i].op_type == "Gemm"; };
+  std::vector<std::set<int>> upstream(n);  // Conv/Gemm nodes each node's inputs depend on
+  std::set<int> pending;
+  for (int i = 0; i < n; ++i) {
+    for (int v : g.nodes[i].inputs) {
+      const int p = v >= 0 ? g.values[v].producer : -1;
+      if (p < 0) continue;
+      upstream[i].insert(upstream[p].begin(), upstream[p].end());
+      if (is_layer(p)) upstream[i].insert(p);
+    }
+    if (is_layer(i)) pending.insert(i);
+  }
+  quant::HessianSet all;
+  std::set<int> done;
+  *steps = 0;
+  while (!pending.empty()) {
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+    std::set<int> step;
+    for (int i : pending)
+      if (std::includes(done.begin(), done.end(), upstream[i].begin(), upstream[i].end())) step.insert(i);
+    if (step.empty()) return absl::InternalError("sequential rounding: the layers form a cycle");
+    QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm,
+                        quant::QuantizeGraph(g, c, cal.histograms, &cal.channel_means, &all, cache));
+    const std::map<int, int> twins = qm.twins;
+    const std::map<int, QuantParams> params = qm.activations;
+    QB_ASSIGN_OR_RETURN(auto session, Session::Create(std::move(qm.graph), ctx.options));
+    QB_ASSIGN_OR_RETURN(quant::HessianSet hs,
+                        quant::CollectQuantizedInputHessians(base, *session, twins, params, *ctx.calib, cal.indices,
+                                                             ctx.spec.calibration_batch_size, ctx.loader_threads,
+                                                             step));
+    for (auto& [id, h] : hs.layers) all.layers[id] = std::move(h);
+    for (auto& [id, why] : hs.skipped) all.skipped[id] = std::move(why);
+    all.seconds += hs.seconds;
+    for (int i : step) {
+      pending.erase(i);
+      done.insert(i);
+    }
+    ++*steps;
+  }
+  return all;
+}
+
 // What the rounding did, for the notes: methods, layers, time, and the mean SQNR gain.
 void AddRoundingNotes(const quant::HessianSet& h, const std::vector<quant::LayerReport>& layers, ConfigResult* r) {
   std::map<std::string, int> count;
@@ -354,7 +405,17 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
   const auto q0 = Clock::now();
   QB_ASSIGN_OR_RETURN(Session * base, BaseSession(ctx, c));
   const quant::HessianSet* hessians = nullptr;
-  if (c.needs_hessians()) {
+  std::optional<quant::HessianSet> sequential;  // quantized inputs: this configuration's own
+  quant::RoundingCache cache;
+  int steps = 0;
+  if (c.needs_hessians() && c.rounding.quantized_inputs && !c.activations.dynamic) {
+    QB_ASSIGN_OR_RETURN(sequential, SequentialHessians(ctx, *base, c, *cal, &cache, &steps));
+    hessians = &*sequential;
+    r->notes.push_back(absl::StrCat("weight rounding from quantized inputs: ", steps,
+                                    " steps, each one calibration pass of the model with the layers before rounded"));
+  } else if (c.needs_hessians()) {
+    if (c.rounding.quantized_inputs)
+      r->notes.push_back("weight rounding read FP32's layer inputs: quantized inputs need static activations");
     QB_ASSIGN_OR_RETURN(hessians, HessiansFor(ctx, c, *cal));
   }
   if (c.equalization)
@@ -363,7 +424,8 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
                                     "model, which computes the same function)"));
   QB_ASSIGN_OR_RETURN(quant::QuantizedModel qm,
                       quant::QuantizeGraph(base->graph(), c, cal ? cal->histograms : kNoHistograms,
-                                           cal ? &cal->channel_means : nullptr, hessians));
+                                           cal ? &cal->channel_means : nullptr, hessians,
+                                           sequential ? &cache : nullptr));
   if (hessians) AddRoundingNotes(*hessians, qm.layers, r);
   if (c.bias_correction)
     r->notes.push_back("bias correction: each quantized layer's bias is shifted by -sum_k (W_q - W)[c, k] E[x_k], "

@@ -90,8 +90,12 @@ absl::Status ParseRounding(const json& v, const std::string& where, const std::s
       (k == "damp" ? r->damp : k == "reg" ? r->reg : r->learning_rate) = x.get<double>();
     } else if (k == "act_order") {
       QB_ASSIGN_OR_RETURN(r->act_order, ParseBool(x, where, f));
+    } else if (k == "inputs") {
+      if (x != "fp32" && x != "quantized") return FieldError(where, f, "must be fp32 or quantized");
+      r->quantized_inputs = x == "quantized";
     } else {
-      return FieldError(where, f, "is not a known field (method, iterations, damp, act_order, reg, learning_rate)");
+      return FieldError(where, f,
+                        "is not a known field (method, iterations, damp, act_order, reg, learning_rate, inputs)");
     }
   }
   return absl::OkStatus();
@@ -325,6 +329,7 @@ bool LimitWeightBits(QuantConfig* c, int max_bits) {
 
 json RoundingToJson(const RoundingOptions& r) {
   json j = {{"method", RoundingOf(r.method).name}};
+  if (r.method != Rounding::kNearest) j["inputs"] = r.quantized_inputs ? "quantized" : "fp32";
   if (r.method == Rounding::kGptq) {
     j["damp"] = r.damp;
     j["act_order"] = r.act_order;

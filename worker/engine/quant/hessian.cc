@@ -9,6 +9,7 @@
 #include "oneapi/dnnl/dnnl.h"
 #include "worker/engine/ops/conv.h"
 #include "worker/engine/passes/rewrite_util.h"
+#include "worker/engine/quant/qparams.h"
 
 namespace qbench::quant {
 namespace {
@@ -27,11 +28,24 @@ absl::Status AddGram(const float* p, int64_t rows, int64_t cols, float* h) {
   return absl::OkStatus();
 }
 
-void Allocate(const LayerShape& s, LayerHessian* h) {
+// C[cols, cols] += A^T B for two row-aligned `rows` x `cols` matrices.
+absl::Status AddCross(const float* a, const float* b, int64_t rows, int64_t cols, float* c) {
+  if (rows == 0) return absl::OkStatus();
+  if (dnnl_sgemm('T', 'N', cols, cols, rows, 1.f, a, cols, b, cols, 1.f, c, cols) != dnnl_success)
+    return absl::InternalError("oneDNN sgemm failed while accumulating a Hessian");
+  return absl::OkStatus();
+}
+
+void Allocate(const LayerShape& s, bool pair, LayerHessian* h) {
   if (!h->h.empty()) return;
   h->groups = s.groups;
   h->cols = s.cols;
-  h->h.assign(static_cast<size_t>(s.groups * s.cols * s.cols), 0.f);
+  const size_t n = static_cast<size_t>(s.groups * s.cols * s.cols);
+  h->h.assign(n, 0.f);
+  if (pair) {
+    h->cross.assign(n, 0.f);
+    h->h_fp32.assign(n, 0.f);
+  }
 }
 
 // The input rows of a layer, chunk by chunk: a Gemm's rows as they are, a Conv's im2col
@@ -107,21 +121,35 @@ class RowSource {
   std::array<int64_t, 3> in_{1, 1, 1}, out_{1, 1, 1}, k_{1, 1, 1}, s_{1, 1, 1}, d_{1, 1, 1}, pb_{0, 0, 0};
 };
 
-// h += X^T X over the layer's input rows in x.
-absl::Status Accumulate(const Node& node, const Tensor& w, const Tensor& x, LayerHessian* h) {
-  if (x.dtype() != DType::kF32)
+// h += X^T X over the layer's input rows in x (xq null), or the sums of
+// AccumulateHessianPair.
+absl::Status Accumulate(const Node& node, const Tensor& w, const Tensor& x, const Tensor* xq, LayerHessian* h) {
+  if (x.dtype() != DType::kF32 || (xq && xq->dtype() != DType::kF32))
     return absl::InvalidArgumentError(absl::StrCat("node \"", node.name, "\": Hessian input is not float32"));
-  Allocate(ShapeOfLayer(node, w), h);
+  if (xq && xq->shape() != x.shape())
+    return absl::InvalidArgumentError(absl::StrCat("node \"", node.name, "\": quantized input has another shape"));
+  Allocate(ShapeOfLayer(node, w), xq != nullptr, h);
+  if ((xq != nullptr) != !h->cross.empty())
+    return absl::InternalError(absl::StrCat("node \"", node.name, "\": Hessian kinds mixed"));
   QB_ASSIGN_OR_RETURN(RowSource src, RowSource::Create(node, w, x, h->cols));
   const int64_t cols = h->cols, chunk = std::min(kRowsPerChunk, std::max<int64_t>(1, src.rows()));
-  std::vector<float> buf;
+  std::vector<float> a, b;
   for (int64_t n = 0; n < src.batch(); ++n)
-    for (int64_t g = 0; g < src.groups(); ++g)
+    for (int64_t g = 0; g < src.groups(); ++g) {
+      const int64_t at = g * cols * cols;
       for (int64_t first = 0; first < src.rows(); first += chunk) {
         const int64_t count = std::min(chunk, src.rows() - first);
-        QB_RETURN_IF_ERROR(AddGram(src.Fill(x.data<float>(), n, g, first, count, &buf), count, cols,
-                                   h->h.data() + g * cols * cols));
+        const float* p = src.Fill(x.data<float>(), n, g, first, count, &a);
+        if (!xq) {
+          QB_RETURN_IF_ERROR(AddGram(p, count, cols, h->h.data() + at));
+          continue;
+        }
+        const float* pq = src.Fill(xq->data<float>(), n, g, first, count, &b);
+        QB_RETURN_IF_ERROR(AddGram(pq, count, cols, h->h.data() + at));
+        QB_RETURN_IF_ERROR(AddGram(p, count, cols, h->h_fp32.data() + at));
+        QB_RETURN_IF_ERROR(AddCross(p, pq, count, cols, h->cross.data() + at));
       }
+    }
   h->rows += src.batch() * src.rows();
   return absl::OkStatus();
 }
@@ -143,7 +171,12 @@ LayerShape ShapeOfLayer(const Node& node, const Tensor& w) {
 }
 
 absl::Status AccumulateHessian(const Node& node, const Tensor& w, const Tensor& x, LayerHessian* h) {
-  return Accumulate(node, w, x, h);
+  return Accumulate(node, w, x, nullptr, h);
+}
+
+absl::Status AccumulateHessianPair(const Node& node, const Tensor& w, const Tensor& x, const Tensor& xq,
+                                   LayerHessian* h) {
+  return Accumulate(node, w, x, &xq, h);
 }
 
 namespace {
@@ -219,6 +252,56 @@ absl::StatusOr<HessianSet> CollectHessians(Session& session, const data::Dataset
   if (!readers.empty())
     QB_RETURN_IF_ERROR(ForEachBatch(session, dataset, indices, batch_size, loader_threads,
                                     [&](const Tensor& x) { return session.Run({x}, &observe).status(); }));
+  out.seconds = SecondsSince(t0);
+  return out;
+}
+
+absl::StatusOr<HessianSet> CollectQuantizedInputHessians(Session& session, Session& quantized,
+                                                         const std::map<int, int>& twins,
+                                                         const std::map<int, QuantParams>& params,
+                                                         const data::Dataset& dataset,
+                                                         const std::vector<int64_t>& indices, int64_t batch_size,
+                                                         int loader_threads, const std::set<int>& layers) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Graph& g = session.graph();
+  HessianSet out;
+  const std::map<int, std::vector<int>> readers = SelectLayers(g, layers, &out);
+  std::map<int, Tensor> fp32_inputs;  // this batch's FP32 input of each layer, by value id
+  ValueObserver keep = [&](int v, const Tensor& t) -> absl::Status {
+    if (readers.count(v)) fp32_inputs[v] = t.Clone();
+    return absl::OkStatus();
+  };
+  // The quantized model's layers read the integer twin of their FP32 input value.
+  ValueObserver pair = [&](int v, const Tensor& t) -> absl::Status {
+    auto tw = twins.find(v);
+    if (tw == twins.end()) return absl::OkStatus();
+    auto it = readers.find(tw->second);
+    auto x = fp32_inputs.find(tw->second);
+    auto p = params.find(tw->second);
+    if (it == readers.end() || x == fp32_inputs.end() || p == params.end()) return absl::OkStatus();
+    QB_ASSIGN_OR_RETURN(Tensor xq, DequantizeTensor(t, p->second));
+    for (int i : it->second) {
+      const Node& n = g.nodes[i];
+      QB_RETURN_IF_ERROR(
+          AccumulateHessianPair(n, *ConstantInput(g, n, 1), x->second, xq, &out.layers[n.outputs[0]]));
+    }
+    return absl::OkStatus();
+  };
+  if (!readers.empty())
+    QB_RETURN_IF_ERROR(ForEachBatch(session, dataset, indices, batch_size, loader_threads, [&](const Tensor& x) {
+      fp32_inputs.clear();
+      QB_RETURN_IF_ERROR(session.Run({x}, &keep).status());
+      return quantized.Run({x}, &pair).status();
+    }));
+  // A layer whose quantized input was never seen (it reads a float value) gets none.
+  for (const auto& [v, nodes] : readers)
+    for (int i : nodes) {
+      const int id = g.nodes[i].outputs[0];
+      auto it = out.layers.find(id);
+      if (it != out.layers.end() && it->second.rows > 0) continue;
+      out.layers.erase(id);
+      out.skipped[id] = "the quantized model does not feed this layer a quantized input";
+    }
   out.seconds = SecondsSince(t0);
   return out;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "worker/engine/core/quant_params.h"
 #include "worker/engine/core/tensor.h"
 #include "worker/engine/data/dataset.h"
 #include "worker/engine/graph/graph.h"
@@ -35,6 +36,10 @@ struct LayerHessian {
   int64_t cols = 0;       // inputs per output: a Gemm's K, a Conv's C/group x kernel taps
   std::vector<float> h;   // groups x cols x cols, row-major, symmetric
   int64_t rows = 0;       // input rows accumulated (per group)
+  // With quantized inputs (AccumulateHessianPair): h is H~ = sum x~ x~^T over the inputs
+  // x~ the quantized model feeds the layer, cross is C = sum x x~^T with x FP32's input on
+  // the same sample, and h_fp32 is H = sum x x^T. Empty otherwise.
+  std::vector<float> cross, h_fp32;
 };
 
 // The weight-row width and group count of a Conv or Gemm node whose weights are `w`
@@ -48,6 +53,11 @@ LayerShape ShapeOfLayer(const Node& node, const Tensor& w);
 // into `h` (allocated on first use). Fails on an input the node cannot read.
 absl::Status AccumulateHessian(const Node& node, const Tensor& w, const Tensor& x, LayerHessian* h);
 
+// Adds the rows of the FP32 input `x` and of the quantized model's input `xq` to the same
+// layer on the same samples: h += Xq^T Xq, cross += X^T Xq, h_fp32 += X^T X.
+absl::Status AccumulateHessianPair(const Node& node, const Tensor& w, const Tensor& x, const Tensor& xq,
+                                   LayerHessian* h);
+
 // One streaming pass of the FP32 `session` over the samples `indices` of `dataset`,
 // accumulating the Hessian of every Conv/Gemm node whose index is in `layers` and that
 // fits the bounds above. Keyed by the node's first output value id.
@@ -59,5 +69,16 @@ struct HessianSet {
 absl::StatusOr<HessianSet> CollectHessians(Session& session, const data::Dataset& dataset,
                                            const std::vector<int64_t>& indices, int64_t batch_size,
                                            int loader_threads, const std::set<int>& layers);
+
+// The same with quantized inputs: each batch runs through the FP32 `session` and through
+// `quantized` (a model QuantizeGraph built from that session's graph, whose value ids it
+// keeps); `twins` and `params` (QuantizedModel::twins, ::activations) turn the quantized
+// model's integer input of each layer back into the real values its kernels read.
+absl::StatusOr<HessianSet> CollectQuantizedInputHessians(Session& session, Session& quantized,
+                                                         const std::map<int, int>& twins,
+                                                         const std::map<int, QuantParams>& params,
+                                                         const data::Dataset& dataset,
+                                                         const std::vector<int64_t>& indices, int64_t batch_size,
+                                                         int loader_threads, const std::set<int>& layers);
 
 }  // namespace qbench::quant

@@ -104,8 +104,20 @@ Node QdqNode(const std::string& op, const std::string& name, int x, int scale, i
 // Rounds a layer's weights by a Hessian-guided or learned method (quant/rounding.h),
 // keeping nearest rounding, and saying why, where the layer has no Hessian.
 absl::Status ReRound(const Node& n, const Tensor& w, Rounding method, const RoundingOptions& options,
-                     const HessianSet* hessians, QuantizedWeights* qw, LayerReport* report) {
+                     const HessianSet* hessians, RoundingCache* cache, QuantizedWeights* qw, LayerReport* report) {
   report->rounding = Rounding::kNearest;
+  if (cache) {
+    auto c = cache->find(n.outputs[0]);
+    if (c != cache->end() && c->second.q.shape() == qw->q.shape()) {
+      qw->q = c->second.q.Clone();
+      report->rounding = c->second.report.rounding;
+      report->rounding_seconds = c->second.report.rounding_seconds;
+      report->rounding_sqnr_db = c->second.report.rounding_sqnr_db;
+      report->nearest_sqnr_db = c->second.report.nearest_sqnr_db;
+      report->rounding_note = c->second.report.rounding_note;
+      return absl::OkStatus();
+    }
+  }
   if (hessians == nullptr) {
     report->rounding_note = "kept nearest rounding: no calibration Hessians";
     return absl::OkStatus();
@@ -125,6 +137,7 @@ absl::Status ReRound(const Node& n, const Tensor& w, Rounding method, const Roun
   report->rounding_sqnr_db = r.sqnr_db;
   report->nearest_sqnr_db = r.nearest_sqnr_db;
   report->rounding_note = r.note;
+  if (cache) (*cache)[n.outputs[0]] = RoundedLayer{qw->q.Clone(), *report};
   return absl::OkStatus();
 }
 
@@ -165,7 +178,7 @@ int64_t FloatModelBytes(const Graph& g) {
 absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfig& config,
                                              const std::map<int, Histogram>& histograms,
                                              const std::map<int, std::vector<double>>* channel_means,
-                                             const HessianSet* hessians) {
+                                             const HessianSet* hessians, RoundingCache* cache) {
   if (config.precision != Precision::kInt)
     return absl::InvalidArgumentError(absl::StrCat("configuration \"", config.name, "\" is not an integer one"));
   if (config.bias_correction && (config.activations.dynamic || channel_means == nullptr))
@@ -293,7 +306,8 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
       QB_ASSIGN_OR_RETURN(qw.q, QuantizeTensor(w, qw.params));
     }
     if (RoundingOf(spec[i].rounding).needs_hessian)
-      QB_RETURN_IF_ERROR(ReRound(n, w, spec[i].rounding, config.rounding, hessians, &qw, &out.layers[report_of.at(i)]));
+      QB_RETURN_IF_ERROR(ReRound(n, w, spec[i].rounding, config.rounding, hessians, cache, &qw,
+                                 &out.layers[report_of.at(i)]));
     // The bias: corrected for the weights' quantization shift, then on the int32 grid.
     if (!dynamic) {
       const float sx = out.activations.at(n.inputs[0]).scale[0];

@@ -51,6 +51,15 @@ struct QuantizedModel {
   int64_t packed_bytes = 0;  // weights at their bit width, scales, zero points, float rest
 };
 
+// Rounded weights by layer output value id, kept across the QuantizeGraph calls of one
+// configuration: sequential rounding (quantized inputs) builds the model once per step,
+// and a layer rounded in an earlier step is not rounded again.
+struct RoundedLayer {
+  Tensor q;
+  LayerReport report;
+};
+using RoundingCache = std::map<int, RoundedLayer>;
+
 // `fp32` is an optimized graph (Session::graph()); `histograms` come from Calibrate on
 // that graph (unused for dynamic activations).
 // `channel_means` (value id -> mean per channel of axis 1, from calibration) is needed
@@ -59,7 +68,7 @@ struct QuantizedModel {
 absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfig& config,
                                              const std::map<int, Histogram>& histograms,
                                              const std::map<int, std::vector<double>>* channel_means = nullptr,
-                                             const HessianSet* hessians = nullptr);
+                                             const HessianSet* hessians = nullptr, RoundingCache* cache = nullptr);
 
 // SHA-256 of every quantization parameter of the model (activation and weight scales and
 // zero points, and the quantized weights themselves): equal hashes mean bit-identical

@@ -34,6 +34,84 @@ double QuadraticForm(const std::vector<float>& d, const RoundingProblem& p) {
   return std::max(sum, 0.0);
 }
 
+// sum of the elementwise product of two equal-size matrices, in double.
+double Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+
+std::vector<float> Real(const RoundingProblem& p, const int32_t* q) {
+  std::vector<float> out(static_cast<size_t>(p.rows * p.cols));
+  for (int64_t r = 0; r < p.rows; ++r)
+    for (int64_t c = 0; c < p.cols; ++c) out[r * p.cols + c] = RealOf(p, r, q[r * p.cols + c]);
+  return out;
+}
+
+// With quantized inputs (docs/quantization.md section 7d) the layer's error is
+//   ||W_q X~ - W X||^2 = tr(W_q H~ W_q^T) - 2 tr(W C W_q^T) + tr(W H W^T),
+// and it equals tr((W_q - W*) H~ (W_q - W*)^T) plus a constant, with W* = W C H~^-1 the
+// best float weights for those inputs (least squares). So rounding W* under H~ is the
+// same problem as before, with W* as the weights.
+struct Asymmetric {
+  std::vector<float> target;  // W*, rows x cols
+  std::vector<float> wc;      // W C
+  double energy = 0;          // tr(W H W^T)
+};
+
+// W* = W + (W C - W H~) (H~ + damp mean(diag) I)^-1: the damping only shrinks the
+// correction, so W* is W itself when the inputs are FP32's (C = H~).
+bool SolveTarget(const float* w, int64_t rows, int64_t cols, const float* h, const float* cross, const float* h_fp32,
+                 double damp, Asymmetric* a) {
+  const size_t n = static_cast<size_t>(rows * cols);
+  a->wc.assign(n, 0.f);
+  std::vector<float> wh(n), whf(n);
+  dnnl_sgemm('N', 'N', rows, cols, cols, 1.f, w, cols, cross, cols, 0.f, a->wc.data(), cols);
+  dnnl_sgemm('N', 'N', rows, cols, cols, 1.f, w, cols, h, cols, 0.f, wh.data(), cols);
+  dnnl_sgemm('N', 'N', rows, cols, cols, 1.f, w, cols, h_fp32, cols, 0.f, whf.data(), cols);
+  a->energy = 0;
+  for (size_t i = 0; i < n; ++i) a->energy += static_cast<double>(whf[i]) * w[i];
+  double mean = 0;
+  for (int64_t i = 0; i < cols; ++i) mean += h[i * cols + i];
+  mean /= static_cast<double>(cols);
+  if (!(mean > 0)) return false;
+  std::vector<double> l(static_cast<size_t>(cols * cols));  // Cholesky of the dampened H~
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j) l[i * cols + j] = h[i * cols + j] + (i == j ? damp * mean : 0.0);
+  for (int64_t j = 0; j < cols; ++j) {
+    double d = l[j * cols + j];
+    for (int64_t k = 0; k < j; ++k) d -= l[j * cols + k] * l[j * cols + k];
+    if (!(d > 0)) return false;
+    l[j * cols + j] = std::sqrt(d);
+    for (int64_t i = j + 1; i < cols; ++i) {
+      double s = l[i * cols + j];
+      for (int64_t k = 0; k < j; ++k) s -= l[i * cols + k] * l[j * cols + k];
+      l[i * cols + j] = s / l[j * cols + j];
+    }
+  }
+  a->target.assign(n, 0.f);
+  std::vector<double> y(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < cols; ++i) {  // L y = (W C - W H~)_r
+      double s = static_cast<double>(a->wc[r * cols + i]) - wh[r * cols + i];
+      for (int64_t k = 0; k < i; ++k) s -= l[i * cols + k] * y[k];
+      y[i] = s / l[i * cols + i];
+    }
+    for (int64_t i = cols - 1; i >= 0; --i) {  // L^T x = y
+      double s = y[i];
+      for (int64_t k = i + 1; k < cols; ++k) s -= l[k * cols + i] * y[k];
+      y[i] = s / l[i * cols + i];
+    }
+    for (int64_t i = 0; i < cols; ++i) a->target[r * cols + i] = static_cast<float>(w[r * cols + i] + y[i]);
+  }
+  return true;
+}
+
+double AsymmetricError(const RoundingProblem& p, const Asymmetric& a, const int32_t* q) {
+  const std::vector<float> wq = Real(p, q);
+  return std::max(0.0, QuadraticForm(wq, p) - 2.0 * Dot(a.wc, wq) + a.energy);
+}
+
 double Db(double signal, double noise) {
   if (noise <= 0) return std::numeric_limits<double>::infinity();
   return 10.0 * std::log10(signal / noise);
@@ -106,7 +184,15 @@ absl::StatusOr<RoundingReport> RoundLayerWeights(const Node& node, const Tensor&
                       scale.data() + g * per_group, zero.data() + g * per_group, qp.qmin, qp.qmax};
     int32_t* qg = q.data() + g * per_group * cols;
     int32_t* ng = nearest.data() + g * per_group * cols;
-    NearestRound(p, ng);
+    NearestRound(p, ng);  // of W itself: what nearest rounding gives
+    Asymmetric a;
+    const bool asymmetric = !h.cross.empty();
+    if (asymmetric) {
+      if (!SolveTarget(p.w, per_group, cols, p.h, h.cross.data() + at, h.h_fp32.data() + at, o.damp, &a))
+        return absl::FailedPreconditionError(
+            absl::StrCat("node \"", node.name, "\": the Hessian of its quantized inputs is singular"));
+      p.w = a.target.data();
+    }
     absl::Status s = o.method == Rounding::kGptq     ? GptqRound(p, o, qg)
                      : o.method == Rounding::kAdaround ? AdaroundRound(p, o, qg)
                                                        : absl::UnimplementedError(absl::StrCat(
@@ -116,9 +202,15 @@ absl::StatusOr<RoundingReport> RoundLayerWeights(const Node& node, const Tensor&
       rep.method = Rounding::kNearest;
       rep.note = absl::StrCat("kept nearest rounding: ", s.message());
     }
-    signal += OutputEnergy(p);
-    err += OutputError(p, qg);
-    err_nearest += OutputError(p, ng);
+    if (asymmetric) {
+      signal += a.energy;
+      err += AsymmetricError(p, a, qg);
+      err_nearest += AsymmetricError(p, a, ng);
+    } else {
+      signal += OutputEnergy(p);
+      err += OutputError(p, qg);
+      err_nearest += OutputError(p, ng);
+    }
   }
   if (err > err_nearest) {
     // Both methods minimize a surrogate; where the result reconstructs worse than nearest

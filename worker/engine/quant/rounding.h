@@ -41,6 +41,10 @@ struct RoundingOptions {
   int iterations = 5000;     // adaround: gradient steps per layer
   double reg = 1.0;          // adaround: weight of the rounding regularizer (relative units)
   double learning_rate = 1e-2;  // adaround: Adam's step on the rounding variables
+  // "inputs": "quantized": each layer reconstructs FP32's output from the inputs the
+  // quantized model feeds it, its earlier layers already rounded (one calibration pass
+  // per step of layers); "fp32" (default): from FP32's inputs.
+  bool quantized_inputs = false;
 };
 
 struct RoundingDef {

@@ -248,6 +248,65 @@ TEST(RoundLayerWeightsTest, GemmWithoutTransBRoundsColumnsOfB) {
   EXPECT_NEAR(rep->sqnr_db, 10 * std::log10(signal / noise), 0.01);
 }
 
+TEST(RoundLayerWeightsTest, QuantizedInputsReconstructFp32Outputs) {
+  // Gemm {N=4, K=10} (transB) with inputs x and their perturbed copy xq = x + noise, the
+  // quantized model's inputs. With xq = x the pair Hessians are the plain one three times
+  // and the rounding is exactly the FP32-input one (W* = W whatever the damping). With
+  // noise, the reported SQNR is that of ||W_q Xq - W X||^2, computed here directly.
+  std::mt19937 rng(4);
+  Node n;
+  n.name = "fc";
+  n.op_type = "Gemm";
+  n.attrs.Set("transB", int64_t{1});
+  const Tensor w = RandomTensor({4, 10}, rng);
+  Tensor x = RandomTensor({200, 10}, rng);
+  for (int64_t s = 0; s < 200; ++s)
+    for (int64_t k = 1; k < 10; ++k) x.data<float>()[s * 10 + k] += 0.7f * x.data<float>()[s * 10 + k - 1];
+  Tensor xq = x.Clone();
+  const Tensor noise = RandomTensor({200, 10}, rng, 0.2f);
+  for (int64_t i = 0; i < xq.num_elements(); ++i) xq.data<float>()[i] += noise.data<float>()[i];
+  WeightSpec spec;
+  spec.bits = 3;
+  const auto base = QuantizeWeights(w, 0, spec, ScaleConstraint::kFloat, "fc");
+  ASSERT_TRUE(base.ok());
+
+  LayerHessian plain, same, pair;
+  ASSERT_TRUE(AccumulateHessian(n, w, x, &plain).ok());
+  ASSERT_TRUE(AccumulateHessianPair(n, w, x, x, &same).ok());
+  ASSERT_TRUE(AccumulateHessianPair(n, w, x, xq, &pair).ok());
+  EXPECT_EQ(same.h, plain.h);
+  EXPECT_EQ(same.cross, plain.h);
+  EXPECT_EQ(same.h_fp32, plain.h);
+  EXPECT_FALSE(AccumulateHessian(n, w, x, &pair).ok());  // kinds do not mix
+  // Tensors share their buffers on copy: each rounding gets its own.
+  const auto copy = [&] { return QuantizedWeights{base->q.Clone(), base->params}; };
+  QuantizedWeights a = copy(), b = copy(), c = copy();
+  ASSERT_TRUE(RoundLayerWeights(n, w, plain, RoundingOptions{Rounding::kGptq}, &a).ok());
+  ASSERT_TRUE(RoundLayerWeights(n, w, same, RoundingOptions{Rounding::kGptq}, &b).ok());
+  EXPECT_EQ(std::vector<int8_t>(a.q.data<int8_t>(), a.q.data<int8_t>() + 40),
+            std::vector<int8_t>(b.q.data<int8_t>(), b.q.data<int8_t>() + 40));
+
+  auto rep = RoundLayerWeights(n, w, pair, RoundingOptions{Rounding::kGptq}, &c);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  double signal = 0, err = 0, err_nearest = 0;
+  for (int64_t s = 0; s < 200; ++s)
+    for (int64_t j = 0; j < 4; ++j) {
+      double y = 0, yq = 0, yn = 0;
+      for (int64_t k = 0; k < 10; ++k) {
+        const float sc = c.params.scale[j];
+        y += x.data<float>()[s * 10 + k] * w.data<float>()[j * 10 + k];
+        yq += xq.data<float>()[s * 10 + k] * DequantizeValue(c.q.data<int8_t>()[j * 10 + k], sc, 0);
+        yn += xq.data<float>()[s * 10 + k] * DequantizeValue(base->q.data<int8_t>()[j * 10 + k], sc, 0);
+      }
+      signal += y * y;
+      err += (yq - y) * (yq - y);
+      err_nearest += (yn - y) * (yn - y);
+    }
+  EXPECT_NEAR(rep->sqnr_db, 10 * std::log10(signal / err), 0.02);
+  EXPECT_NEAR(rep->nearest_sqnr_db, 10 * std::log10(signal / err_nearest), 0.02);
+  EXPECT_GT(rep->sqnr_db, rep->nearest_sqnr_db);
+}
+
 TEST(RoundingConfigTest, ParsesNamesObjectsAndOverrides) {
   using json = nlohmann::json;
   auto c = ParseConfig(json{{"name", "g"}, {"preset", "w4a8"}, {"weights", {{"rounding", "gptq"}}}}, "configs[0]");
@@ -266,6 +325,11 @@ TEST(RoundingConfigTest, ParsesNamesObjectsAndOverrides) {
   EXPECT_EQ(ConfigToJson(*c)["weights"]["rounding"]["method"], "adaround");
   EXPECT_EQ(ConfigToJson(*c)["overrides"][0]["weights"]["rounding"], "nearest");
   EXPECT_FALSE(ParseConfig(json{{"name", "w8a8"}}, "configs[2]")->needs_hessians());
+  c = ParseConfig(json::parse(R"({"name": "q", "weights": {"rounding": {"method": "gptq", "inputs": "quantized"}}})"),
+                  "configs[4]");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->rounding.quantized_inputs);
+  EXPECT_EQ(ConfigToJson(*c)["weights"]["rounding"]["inputs"], "quantized");
 
   const auto error = [](const char* spec) {
     auto r = ParseConfig(json::parse(spec), "configs[3]");
@@ -280,6 +344,9 @@ TEST(RoundingConfigTest, ParsesNamesObjectsAndOverrides) {
   EXPECT_NE(error(R"({"name": "x", "weights": {"rounding": {"iterations": 5}}})").find("method\" is required"),
             std::string::npos);
   EXPECT_NE(error(R"({"name": "x", "weights": {"rounding": {"method": "gptq", "damp": -1}}})").find("damp"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"name": "x", "weights": {"rounding": {"method": "gptq", "inputs": "int8"}}})")
+                .find("must be fp32 or quantized"),
             std::string::npos);
 }
 
