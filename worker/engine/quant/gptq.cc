@@ -22,26 +22,6 @@
 namespace qbench::quant {
 namespace {
 
-// In-place lower Cholesky factor of the n x n row-major symmetric a (a = L L^T; the
-// upper triangle is left as it was). False when a is not positive definite.
-bool CholeskyLower(std::vector<double>& a, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 0) || !std::isfinite(d)) return false;
-    const double ljj = std::sqrt(d);
-    a[j * n + j] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      const double* li = &a[i * n];
-      const double* lj = &a[j * n];
-      for (int64_t k = 0; k < j; ++k) s -= li[k] * lj[k];
-      a[i * n + j] = s / ljj;
-    }
-  }
-  return true;
-}
-
 // The upper factor U of (L L^T)^-1 = U^T U, from the lower factor L: with
 // M = L^-1 (lower), (L L^T)^-1 = M^T M, whose lower Cholesky factor transposed is U.
 bool UpperFactorOfInverse(const std::vector<double>& l, int64_t n, std::vector<double>* u) {
@@ -70,6 +50,26 @@ bool UpperFactorOfInverse(const std::vector<double>& l, int64_t n, std::vector<d
 }
 
 }  // namespace
+
+// In-place lower Cholesky factor of the n x n row-major symmetric a (a = L L^T; the
+// upper triangle is left as it was). False when a is not positive definite.
+bool CholeskyLower(std::vector<double>& a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0) || !std::isfinite(d)) return false;
+    const double ljj = std::sqrt(d);
+    a[j * n + j] = ljj;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double s = a[i * n + j];
+      const double* li = &a[i * n];
+      const double* lj = &a[j * n];
+      for (int64_t k = 0; k < j; ++k) s -= li[k] * lj[k];
+      a[i * n + j] = s / ljj;
+    }
+  }
+  return true;
+}
 
 absl::Status GptqRound(const RoundingProblem& p, const RoundingOptions& o, int32_t* q) {
   const int64_t n = p.cols;

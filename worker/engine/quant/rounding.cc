@@ -78,17 +78,7 @@ bool SolveTarget(const float* w, int64_t rows, int64_t cols, const float* h, con
   std::vector<double> l(static_cast<size_t>(cols * cols));  // Cholesky of the dampened H~
   for (int64_t i = 0; i < cols; ++i)
     for (int64_t j = 0; j < cols; ++j) l[i * cols + j] = h[i * cols + j] + (i == j ? damp * mean : 0.0);
-  for (int64_t j = 0; j < cols; ++j) {
-    double d = l[j * cols + j];
-    for (int64_t k = 0; k < j; ++k) d -= l[j * cols + k] * l[j * cols + k];
-    if (!(d > 0)) return false;
-    l[j * cols + j] = std::sqrt(d);
-    for (int64_t i = j + 1; i < cols; ++i) {
-      double s = l[i * cols + j];
-      for (int64_t k = 0; k < j; ++k) s -= l[i * cols + k] * l[j * cols + k];
-      l[i * cols + j] = s / l[j * cols + j];
-    }
-  }
+  if (!CholeskyLower(l, cols)) return false;
   a->target.assign(n, 0.f);
   std::vector<double> y(cols);
   for (int64_t r = 0; r < rows; ++r) {

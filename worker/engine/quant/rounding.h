@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "worker/engine/core/tensor.h"
@@ -74,6 +75,10 @@ struct RoundingProblem {
 absl::Status GptqRound(const RoundingProblem& p, const RoundingOptions& o, int32_t* q);
 absl::Status AdaroundRound(const RoundingProblem& p, const RoundingOptions& o, int32_t* q);
 void NearestRound(const RoundingProblem& p, int32_t* q);
+
+// In-place lower Cholesky factor of the n x n row-major symmetric a (a = L L^T; the upper
+// triangle is left as it was). False when a is not positive definite (gptq.cc).
+bool CholeskyLower(std::vector<double>& a, int64_t n);
 
 // tr((W_q - W) H (W_q - W)^T): the summed squared output error over the calibration rows.
 double OutputError(const RoundingProblem& p, const int32_t* q);
