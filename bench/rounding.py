@@ -27,32 +27,13 @@ validation, calibration takes 1000 of them, the figures come from the other 8000
 import argparse
 import json
 import os
-import re
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FM = os.path.join(ROOT, "models", "fashion_mnist")
-
-
-def shared_dir():
-    d = os.environ.get("QB_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
-    return d if os.path.isdir(os.path.join(d, "models")) else None
+import bench_jobs
+from bench_jobs import ROOT, fmt_delta, run_job
 
 
 def models(only):
-    fashion = {"eval": os.path.join(FM, "dataset.json"), "calib": os.path.join(FM, "train_dataset.json"),
-               "validation": None}
-    rows = [(n, os.path.join(FM, f"{n}.onnx"), fashion) for n in ("cnn_bn", "resnet", "dwsep", "mlp")]
-    s = shared_dir()
-    if s:
-        os.environ["QB_SHARED"] = s
-        cifar = os.path.join(ROOT, "bench", "datasets", "cifar10-jpeg.json")
-        rows.append(("resnet20-cifar10", os.path.join(s, "models", "resnet20_cifar10_pre.onnx"),
-                     {"eval": cifar, "calib": cifar, "validation": {"samples": 2000, "seed": 0}}))
-    else:
-        print("rounding: ../shared not found: the ResNet-20 row is skipped", file=sys.stderr)
-    return [r for r in rows if not only or r[0] in only]
+    return bench_jobs.models(only, who="rounding")
 
 
 def end_layers(model):
@@ -101,23 +82,6 @@ def spec_for(name, model, d, cfgs, samples, out):
     with open(path, "w") as f:
         json.dump(spec, f)
     return path
-
-
-def run_job(worker, spec, result, env):
-    cmd = ["/usr/bin/time", "-v", worker, "--local", spec, "--out", result]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{p.stderr[-3000:]}")
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    with open(result) as f:
-        return json.load(f), int(rss.group(1)) / 1024 if rss else float("nan")
-
-
-def fmt_delta(d):
-    if not d:
-        return ""
-    lo, hi = d["ci95_points"]
-    return f"{d['points']:+6.2f} [{lo:+.2f}, {hi:+.2f}] {d['fp32_right_config_wrong']}/{d['fp32_wrong_config_right']}"
 
 
 def rounding_seconds(c):

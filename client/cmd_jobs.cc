@@ -15,6 +15,7 @@
 #include "client/dataset_archive.h"
 #include "client/job_format.h"
 #include "client/progress.h"
+#include "client/search_view.h"
 #include "client/submit.h"
 #include "client/temp_file.h"
 #include "client/watch.h"
@@ -42,6 +43,13 @@ constexpr FlagSpec kSubmitFlags[] = {
     {"--wait", nullptr, "follow the job to its end, then print the comparison"},
     {"--json", nullptr, "print the created job as JSON"},
     {"--batch", "N", "with --wait: compare only this batch size"},
+    {"--search", "JSON|FILE", "search per-layer precisions: the spec's \"search\" object, inline or in a file"},
+    {"--max-drop", "POINTS", "search: the accuracy budget, top-1 points vs FP32 on validation (default 0.5)"},
+    {"--objective", "NAME", "search: latency (default), size, energy, or a mix as JSON"},
+    {"--choices", "LIST", "search: per-layer choices, e.g. fp32,bf16,w8a8,w4a8+gptq"},
+    {"--search-batch", "N", "search: the batch size latency is measured at (default 64)"},
+    {"--evaluations", "N", "search: at most N candidate evaluations (default 64)"},
+    {"--minutes", "M", "search: at most M minutes (default 60)"},
 };
 constexpr FlagSpec kWatchFlags[] = {{"--batch", "N", "compare table: only this batch size"}};
 constexpr FlagSpec kListFlags[] = {
@@ -74,6 +82,7 @@ CommandResult WatchToEnd(const CliEnv& env, const Connection& c, const std::stri
   auto results = FetchResults(c, job);
   if (results.ok()) {
     env.out << "\n" << FormatCompareTable(BuildCompareRows(std::span(&*results, 1), batch));
+    if (results->has_search()) env.out << "\n" << FormatSearchTable(results->search());
   } else {
     env.err << "qbench: " << results.status().message() << "\n";  // the job's outcome still decides the exit code
   }
@@ -123,6 +132,13 @@ CommandResult Submit(const CliEnv& env, const ParsedArgs& args) {
   if (args.Has("--device") && args.Has("--device-class"))
     return absl::InvalidArgumentError("submit: give --device or --device-class, not both");
   QB_ASSIGN_OR_RETURN(ResolvedSpec spec, SpecFromArgs(args));
+  SearchFlags search{args.Value("--search"), args.Value("--max-drop"), args.Value("--objective"),
+                     args.Value("--search-batch"), args.Value("--evaluations"), args.Value("--minutes"),
+                     SplitList(args.Value("--choices"))};
+  if (args.Has("--search-job") && !search.any()) search.search = "{}";  // `qbench search`: the defaults
+  std::string note;
+  QB_RETURN_IF_ERROR(ApplySearchFlags(search, &spec, &note));
+  if (!note.empty()) env.err << note << "\n";
   QB_ASSIGN_OR_RETURN(int64_t batch, args.Int("--batch", 0, 1));
   QB_ASSIGN_OR_RETURN(Connection c, env.Connect());
   // Printed first: rerunning with --request-id after any failure cannot queue a duplicate.
@@ -153,6 +169,14 @@ CommandResult Submit(const CliEnv& env, const ParsedArgs& args) {
   }
   if (!args.Has("--wait")) return kExitOk;
   return WatchToEnd(env, c, job.name(), batch);
+}
+
+// `qbench search SPEC.json [--max-drop ...]`: submit with a search, its defaults for
+// whatever neither the spec nor a flag sets.
+CommandResult SubmitSearch(const CliEnv& env, const ParsedArgs& args) {
+  ParsedArgs with = args;
+  with.flags.push_back({"--search-job", ""});
+  return Submit(env, with);
 }
 
 CommandResult Watch(const CliEnv& env, const ParsedArgs& args) {
@@ -289,6 +313,9 @@ CommandResult Export(const CliEnv& env, const ParsedArgs& args) {
 constexpr Command kCommands[] = {
     {"submit", "[SPEC.json]", "Upload a job's model and datasets and queue it; prints jobs/<id>", kSubmitFlags, 0, 1,
      Submit},
+    {"search", "[SPEC.json]",
+     "Queue a mixed-precision search: the precision of every layer within an accuracy budget (submit's flags)",
+     kSubmitFlags, 0, 1, SubmitSearch},
     {"watch", "jobs/ID", "Follow a job live, then print its comparison; exit 1 if it failed", kWatchFlags, 1, 1, Watch},
     {"list", "", "The team's jobs, newest first", kListFlags, 0, 0, List},
     {"show", "jobs/ID", "One job's state, inputs and progress", kJsonFlag, 1, 1, Show},

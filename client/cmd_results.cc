@@ -1,10 +1,12 @@
 // qbench compare / devices.
+#include <fstream>
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/compare.h"
 #include "client/job_format.h"
+#include "client/search_view.h"
 #include "client/watch.h"
 #include "common/status.h"
 #include "qbench/v1/qbench.grpc.pb.h"
@@ -17,6 +19,8 @@ namespace v1 = qbench::v1;
 constexpr FlagSpec kCompareFlags[] = {
     {"--format", "FORMAT", "table (default), json or csv"},
     {"--batch", "N", "only this batch size"},
+    {"--plot", "FILE.svg", "a search job's candidates: accuracy vs latency and vs size, the front marked"},
+    {"--all-candidates", nullptr, "a search job's table lists every candidate, not only the front and baselines"},
 };
 constexpr FlagSpec kDevicesFlags[] = {{"--json", nullptr, "JSON output"}};
 
@@ -43,6 +47,21 @@ CommandResult Compare(const CliEnv& env, const ParsedArgs& args) {
     results.push_back(std::move(r));
   }
   env.out << format(BuildCompareRows(results, batch));
+  const v1::JobResults* searched = nullptr;
+  for (const v1::JobResults& r : results) {
+    if (!r.has_search()) continue;
+    if (format == FormatCompareTable)
+      env.out << "\n" << r.job() << " " << FormatSearchTable(r.search(), args.Has("--all-candidates"));
+    if (!searched) searched = &r;
+  }
+  if (args.Has("--plot")) {
+    if (!searched) return absl::InvalidArgumentError("compare: --plot needs a search job (none of these searched)");
+    const std::string path = args.Value("--plot");
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << FrontSvg(searched->search(), searched->job());
+    if (!f.flush()) return absl::UnavailableError(absl::StrCat("compare: cannot write ", path));
+    env.err << "front of " << searched->job() << " -> " << path << "\n";
+  }
   return kExitOk;
 }
 

@@ -54,7 +54,8 @@ std::string Device(const v1::DeviceSelector& d) {
 }
 
 std::string ProgressText(const v1::ConfigProgress& p) {
-  return absl::StrCat(p.config(), " ", StageName(p.stage()), " ", p.done(), "/", p.total());
+  return absl::StrCat(p.config(), " ", StageName(p.stage()), " ", p.done(), "/", p.total(),
+                      p.note().empty() ? "" : absl::StrCat(": ", p.note()));
 }
 
 }  // namespace

@@ -93,6 +93,56 @@ absl::StatusOr<ResolvedSpec> SpecFromFlags(const QuickSpec& q) {
   return ResolveSpec(spec.dump(), fs::current_path().string(), "from flags");
 }
 
+absl::Status ApplySearchFlags(const SearchFlags& f, ResolvedSpec* spec, std::string* note) {
+  note->clear();
+  if (!f.any()) return absl::OkStatus();
+  Json search = spec->spec.contains("search") ? spec->spec["search"] : Json::object();
+  if (!f.search.empty()) {
+    std::string text = f.search;
+    if (text.find('{') == std::string::npos) {  // a file
+      std::ifstream in(f.search);
+      if (!in) return absl::NotFoundError(absl::StrCat("--search ", f.search, ": cannot open"));
+      std::ostringstream all;
+      all << in.rdbuf();
+      text = all.str();
+    }
+    search = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!search.is_object()) return absl::InvalidArgumentError("--search: must be a JSON object or a file holding one");
+  }
+  if (!search.is_object()) return absl::InvalidArgumentError("job spec: field \"search\" must be an object");
+  auto number = [&](const char* flag, const std::string& v, const char* key, bool integer) -> absl::Status {
+    if (v.empty()) return absl::OkStatus();
+    Json x = Json::parse(v, nullptr, false);
+    if (!x.is_number() || (integer && !x.is_number_integer()))
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": expected ", integer ? "an integer" : "a number", ", got \"",
+                                                     v, "\""));
+    if (std::string(key).rfind("budget.", 0) == 0) {
+      if (!search.contains("budget") || !search["budget"].is_object()) search["budget"] = Json::object();
+      search["budget"][std::string(key).substr(7)] = x;
+    } else {
+      search[key] = x;
+    }
+    return absl::OkStatus();
+  };
+  QB_RETURN_IF_ERROR(number("--max-drop", f.max_drop, "max_drop", false));
+  QB_RETURN_IF_ERROR(number("--search-batch", f.batch_size, "batch_size", true));
+  QB_RETURN_IF_ERROR(number("--evaluations", f.evaluations, "budget.evaluations", true));
+  QB_RETURN_IF_ERROR(number("--minutes", f.minutes, "budget.minutes", false));
+  if (!f.objective.empty()) {
+    Json o = Json::parse(f.objective, nullptr, false);  // a mix: '{"latency": 1, "size": 0.5}'
+    search["objective"] = o.is_object() ? o : Json(f.objective);
+  }
+  if (!f.choices.empty()) search["choices"] = f.choices;
+  spec->spec["search"] = search;
+  if (!spec->spec.contains("validation")) {
+    spec->spec["validation"] = {{"fraction", 0.5}, {"seed", 0}};
+    *note =
+        "search: the spec has no \"validation\"; half of the evaluation samples are the validation split "
+        "(\"validation\": {\"fraction\": 0.5}); the test figures come from the other half";
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::CreateJobRequest> BuildCreateJobRequest(const ResolvedSpec& spec, bool shared,
                                                            const Uploader& upload) {
   v1::CreateJobRequest req;

@@ -37,6 +37,24 @@ struct QuickSpec {
 // working directory.
 absl::StatusOr<ResolvedSpec> SpecFromFlags(const QuickSpec& q);
 
+// A search from the command line (`submit --search ...`, `qbench search`): `search` is an
+// inline JSON object or a file holding one (it replaces the spec's "search"), and each
+// set shorthand overrides one field of it. Empty strings are unset.
+struct SearchFlags {
+  std::string search;  // '{"max_drop": 0.5}' or FILE.json
+  std::string max_drop, objective, batch_size, evaluations, minutes;
+  std::vector<std::string> choices;
+  bool any() const {
+    return !search.empty() || !max_drop.empty() || !objective.empty() || !batch_size.empty() ||
+           !evaluations.empty() || !minutes.empty() || !choices.empty();
+  }
+};
+// Puts the search into spec.spec. A search chooses by accuracy on validation samples:
+// a spec without "validation" gets half of its evaluation samples as the validation
+// split (seed 0), and `*note` says so. INVALID_ARGUMENT naming the flag for a bad value
+// (the worker's parser checks the rest, with the server's when the job is created).
+absl::Status ApplySearchFlags(const SearchFlags& f, ResolvedSpec* spec, std::string* note);
+
 // Uploads a local file and returns "blobs/<sha256>"; with `dataset`, `path` is a
 // manifest to pack first.
 using Uploader = std::function<absl::StatusOr<std::string>(const std::string& path, bool dataset)>;

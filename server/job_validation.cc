@@ -143,7 +143,7 @@ absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& req
                                                         " configurations with fp32, the limit is ", limits.max_configs));
   if (parsed->samples > limits.max_samples)
     return FieldError("spec_json.samples", absl::StrCat(parsed->samples, " exceeds the limit of ", limits.max_samples));
-  for (const auto& c : parsed->configs) job.config_names.push_back(c.name);
+  job.config_names = qbench::JobConfigNames(*parsed);
   job.samples = parsed->samples;
   job.spec_json = request.spec_json();
   job.display_name = request.display_name().empty() ? parsed->name : request.display_name();

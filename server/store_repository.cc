@@ -232,6 +232,7 @@ absl::StatusOr<JobRepository::EventsPage> StoreRepository::ListEvents(const std:
         p->set_stage(static_cast<qbench::v1::Stage>(StageFrom(e.stage)));
         p->set_done(e.done.value_or(0));
         p->set_total(e.total.value_or(0));
+        p->set_note(e.message);
       } else if (e.kind == "result") {
         if (!results) {
           QB_ASSIGN_OR_RETURN(qbench::v1::JobResults r, LoadResults(db, id));

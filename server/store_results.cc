@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "server/store/outcomes.h"
 #include "server/store/results.h"
+#include "server/store/search.h"
 #include "server/store_repository.h"
 
 namespace qbench::server {
@@ -88,6 +89,90 @@ void SetEvaluation(const std::string& text, qbench::v1::EvaluationSplit* out) {
   out->set_calibration_test_overlap(num("calibration_test_overlap"));
 }
 
+// A search's candidates (rows) and, once it has ended, its summary (jobs.search, the
+// daemon's SearchSummaryJson). The summary is ours, written by a worker; what is
+// unreadable in it is left out.
+void SetSearch(const std::vector<store::SearchCandidateRow>& rows, const std::optional<std::string>& summary,
+               qbench::v1::SearchResults* out) {
+  for (const store::SearchCandidateRow& r : rows) {
+    auto* c = out->add_candidates();
+    c->set_key(r.key);
+    c->set_strategy(r.strategy);
+    for (const std::string& a : r.assignment) c->add_assignment(a);
+    c->set_samples(r.samples);
+    c->set_top1(r.top1);
+    c->set_drop_points(r.drop_points);
+    c->set_delta_ci_low_points(r.ci_low_points);
+    c->set_delta_ci_high_points(r.ci_high_points);
+    c->set_timed(r.timed);
+    c->set_latency_ms(r.latency_ms.value_or(0));
+    c->set_latency_ci_low_ms(r.latency_ci_low_ms.value_or(0));
+    c->set_latency_ci_high_ms(r.latency_ci_high_ms.value_or(0));
+    c->set_batch_size(r.batch_size);
+    c->set_model_size_bytes(r.model_bytes);
+    c->set_energy_joules_per_sample(r.energy_j);
+    c->set_energy_source(qbench::v1::ESTIMATED);
+    c->set_objective(r.objective.value_or(0));
+    c->set_within_budget(r.within_budget);
+    c->set_on_front(r.on_front);
+    c->set_attempt(r.attempt);
+    c->set_worker(absl::StrCat("workers/", r.worker));
+  }
+  if (!summary) return;
+  const nlohmann::json j = nlohmann::json::parse(*summary, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  auto str = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+  };
+  auto num = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_number() ? o[key].get<double>() : 0.0;
+  };
+  auto integer = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_number_integer() ? o[key].get<int64_t>() : int64_t{0};
+  };
+  out->set_finished(true);
+  if (j.contains("spec") && j["spec"].is_object()) {
+    const nlohmann::json& spec = j["spec"];
+    out->set_max_drop_points(num(spec, "max_drop"));
+    out->set_objective(spec.contains("objective") && spec["objective"].is_string() ? str(spec, "objective") : "mix");
+  }
+  out->set_batch_size(static_cast<int32_t>(integer(j, "batch")));
+  if (j.contains("choices") && j["choices"].is_array())
+    for (const auto& c : j["choices"])
+      if (c.is_string()) out->add_choices(c.get<std::string>());
+  if (j.contains("layers") && j["layers"].is_array())
+    for (const auto& l : j["layers"])
+      if (l.is_object()) out->add_layers(str(l, "node"));
+  out->set_best_key(str(j, "best_key"));
+  out->set_fallback_key(str(j, "fallback_key"));
+  if (j.contains("strategies") && j["strategies"].is_array())
+    for (const auto& t : j["strategies"]) {
+      if (!t.is_object()) continue;
+      auto* st = out->add_strategies();
+      st->set_strategy(str(t, "strategy"));
+      st->set_method(str(t, "method"));
+      st->set_evaluations(integer(t, "evaluations"));
+      st->set_chosen_key(str(t, "chosen_key"));
+      st->set_note(str(t, "note"));
+    }
+  if (j.contains("correlations") && j["correlations"].is_array())
+    for (const auto& c : j["correlations"]) {
+      if (!c.is_object()) continue;
+      auto* co = out->add_correlations();
+      co->set_choice(str(c, "choice"));
+      co->set_layers(static_cast<int32_t>(integer(c, "layers")));
+      co->set_eagl_spearman(num(c, "eagl_spearman"));
+      co->set_sensitivity_spearman(num(c, "sensitivity_spearman"));
+    }
+  out->set_signal_evaluations(integer(j, "signal_evaluations"));
+  out->set_candidate_evaluations(integer(j, "candidate_evaluations"));
+  out->set_reused(integer(j, "reused"));
+  out->set_seconds(num(j, "seconds"));
+  if (j.contains("notes") && j["notes"].is_array())
+    for (const auto& n : j["notes"])
+      if (n.is_string()) out->add_notes(n.get<std::string>());
+}
+
 }  // namespace
 
 absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id) {
@@ -109,6 +194,9 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
   qbench::v1::JobResults out;
   out.set_job(absl::StrCat("jobs/", job_id));
   if (evaluation) SetEvaluation(*evaluation, out.mutable_evaluation());
+  QB_ASSIGN_OR_RETURN(std::vector<store::SearchCandidateRow> candidates, store::ListSearchCandidates(db, job_id));
+  QB_ASSIGN_OR_RETURN(std::optional<std::string> search, store::GetJobSearch(db, job_id));
+  if (!candidates.empty() || search) SetSearch(candidates, search, out.mutable_search());
   for (const store::ConfigName& c : configs) {
     // Rows of this configuration grouped by device (rows come ordered by config, device, batch).
     std::map<std::string, std::vector<const store::ResultRow*>> by_device;

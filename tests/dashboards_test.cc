@@ -49,6 +49,15 @@ constexpr char kSpec[] = R"({
   "calibration": {"samples": 128}, "configs": ["fp32", "w8a8"], "sensitivity": true,
   "sqnr_samples": 64, "profile_iters": 0})";
 
+// A small size search (the search dashboard's job): a few candidates on the front.
+constexpr char kSearchSpec[] = R"({
+  "name": "dashboards-search", "samples": 512, "batch_sizes": [8], "threads": 1, "eval_batch_size": 64,
+  "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 5, "min_seconds": 0.05},
+  "calibration": {"samples": 128}, "configs": ["fp32"], "sensitivity": false, "sqnr_samples": 64,
+  "profile_iters": 0, "validation": {"samples": 256},
+  "search": {"max_drop": 1.0, "objective": "size", "batch_size": 8, "choices": ["fp32", "w8a8", "w4a8"],
+             "budget": {"evaluations": 12}, "latency": {"warmup_iters": 1, "min_iters": 3, "min_seconds": 0.02}}})";
+
 std::string DashboardsDir() { return SourceDir() + "/deploy/grafana/dashboards"; }
 
 std::vector<std::pair<std::string, Json>> LoadDashboards() {
@@ -154,7 +163,9 @@ class DashboardsTest : public ::testing::Test {
 
   void SetUp() override { ASSERT_EQ(error_, nullptr) << "setup failed: " << *error_; }
 
-  // Submits the job and runs it with the worker daemon in this process (once per process).
+  // Submits the jobs and runs them with the worker daemon in this process (once per
+  // process): first a mixed-precision search on another model (for the search dashboard),
+  // then the job every other dashboard reads (the newest, so it is what they offer first).
   static void RunJob() {
     if (job_id_ != 0) return;
     auto db = store::Db::Connect(cluster_->Uri("lab"));
@@ -162,14 +173,23 @@ class DashboardsTest : public ::testing::Test {
     auto team = store::CreateTeam(**db, "vision");
     ASSERT_TRUE(team.ok()) << team.status();
     const std::string models = SourceDir() + "/models/fashion_mnist";
-    store::NewJob job;
-    job.team_id = *team;
-    job.spec_json = kSpec;
     auto path = [&](const char* file) {
       store::AssetRef a;
       a.path = models + file;
       return a;
     };
+    store::NewJob search;
+    search.team_id = *team;
+    search.spec_json = kSearchSpec;
+    search.assets.model = path("/dwsep.onnx");
+    search.assets.eval_dataset = path("/dataset.json");
+    search.assets.calibration_dataset = path("/train_dataset.json");
+    search.configs = {{"fp32", "{}", true}, {"search:best", "{}", false}, {"search:fallback", "{}", false}};
+    auto searched = store::CreateJob(**db, search);
+    ASSERT_TRUE(searched.ok()) << searched.status();
+    store::NewJob job;
+    job.team_id = *team;
+    job.spec_json = kSpec;
     job.assets.model = path("/cnn_bn.onnx");
     job.assets.eval_dataset = path("/dataset.json");
     job.assets.calibration_dataset = path("/train_dataset.json");
@@ -184,6 +204,10 @@ class DashboardsTest : public ::testing::Test {
     o.poll = absl::Milliseconds(200);
     o.once = true;
     std::atomic<bool> stop{false};
+    ASSERT_TRUE(worker::RunDaemon(o, stop).ok());
+    auto search_done = store::GetJob(**db, *team, searched->job.id);
+    ASSERT_TRUE(search_done.ok()) << search_done.status();
+    ASSERT_EQ(search_done->state, store::JobState::kSucceeded) << search_done->error.value_or("");
     ASSERT_TRUE(worker::RunDaemon(o, stop).ok());
     auto done = store::GetJob(**db, *team, created->job.id);
     ASSERT_TRUE(done.ok()) << done.status();
@@ -441,7 +465,7 @@ TEST_F(DashboardsTest, GrafanaLoginRoleIsReadOnly) {
   pqxx::connection c{uri};
   for (const char* view : {"config_comparison", "pareto", "model_catalog", "model_pareto", "layer_sensitivity",
                            "job_overview", "queue_state", "job_throughput", "worker_status", "latency_samples",
-                           "config_accuracy"}) {
+                           "config_accuracy", "search_front"}) {
     pqxx::work w{c};
     EXPECT_NO_THROW(w.exec(absl::StrCat("SELECT * FROM ", view, " LIMIT 1"))) << view;
   }

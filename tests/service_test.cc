@@ -403,6 +403,99 @@ TEST_F(ServiceTest, KilledWorkersJobCompletesElsewhere) {
   EXPECT_TRUE(lease_expired);
 }
 
+// Issue 14, the crash test: a search's candidates are stored as they are measured; kill -9
+// the worker mid-search and the job completes on another worker, which reuses the stored
+// candidates instead of measuring them again (the size objective: every decision rests
+// on accuracy and bytes, so the second attempt asks for the same candidates first).
+TEST_F(ServiceTest, KilledSearchResumesFromStoredCandidatesElsewhere) {
+  const int w1 = StartWorker("w1");
+  nlohmann::json spec = nlohmann::json::parse(SmallSpec({"fp32"}, 1000, {16}, 0.05, 256));
+  spec["validation"] = {{"samples", 500}, {"seed", 0}};
+  spec["search"] = {{"max_drop", 1.0},
+                    {"objective", "size"},
+                    {"batch_size", 16},
+                    {"choices", {"fp32", "w8a8", "w4a8", "w2a8"}},
+                    {"budget", {{"evaluations", 24}}},
+                    {"latency", {{"warmup_iters", 1}, {"min_iters", 3}, {"min_seconds", 0.02}}}};
+  const std::string name = Create("acme", spec.dump()).name();
+  // Wait for some candidates, then kill the worker that stored them.
+  int stored = 0;
+  for (absl::Time until = absl::Now() + absl::Seconds(180); absl::Now() < until && stored < 8;) {
+    absl::SleepFor(absl::Milliseconds(100));
+    stored = Results("acme", name).search().candidates_size();
+  }
+  ASSERT_GE(stored, 8) << "the search stores candidates as it measures them";
+  lab_->worker(w1).Signal(SIGKILL);
+  EXPECT_EQ(lab_->worker(w1).Wait(), 128 + SIGKILL);
+  const v1::JobResults at_kill = Results("acme", name);
+  const int killed_with = at_kill.search().candidates_size();
+  EXPECT_FALSE(at_kill.search().finished());
+  StartWorker("w2");
+  auto job = lab_->WaitForEnd(lab_->token("acme"), name, absl::Seconds(300));
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_EQ(job->state(), v1::SUCCEEDED) << job->failure_reason();
+  EXPECT_EQ(job->attempts(), 2);
+  EXPECT_EQ(job->worker(), "workers/w2");
+  const v1::JobResults r = Results("acme", name);
+  ASSERT_TRUE(r.has_search());
+  const v1::SearchResults& s = r.search();
+  EXPECT_TRUE(s.finished());
+  std::cerr << "crash test: " << killed_with << " candidates stored when the worker was killed; the second attempt "
+            << "reused " << s.reused() << " and measured " << s.candidates_size() - killed_with << " more ("
+            << s.candidates_size() << " in all)\n";
+  EXPECT_GE(s.reused(), killed_with) << "every candidate the first attempt stored is reused, none measured again";
+  int first_attempt = 0, front = 0;
+  std::set<std::string> keys;
+  for (const v1::SearchCandidate& c : s.candidates()) {
+    first_attempt += c.attempt() == 1;
+    front += c.on_front();
+    EXPECT_TRUE(keys.insert(c.key()).second) << "one row per candidate: " << c.key();
+    EXPECT_EQ(c.assignment_size(), s.layers_size()) << c.key();
+    EXPECT_EQ(c.worker(), c.attempt() == 1 ? "workers/w1" : "workers/w2") << c.key();
+  }
+  EXPECT_EQ(first_attempt, killed_with) << "the reused rows keep who measured them";
+  EXPECT_GT(front, 0);
+  ASSERT_FALSE(s.best_key().empty());
+  // The chosen candidate was re-measured on the test split as "search:best", within
+  // the budget on validation, and smaller than the fallback baseline.
+  const v1::SearchCandidate* best = nullptr;
+  const v1::SearchCandidate* fallback = nullptr;
+  for (const v1::SearchCandidate& c : s.candidates()) {
+    if (c.key() == s.best_key()) best = &c;
+    if (c.key() == s.fallback_key()) fallback = &c;
+  }
+  ASSERT_NE(best, nullptr);
+  EXPECT_TRUE(best->within_budget());
+  EXPECT_TRUE(best->on_front());
+  if (fallback) EXPECT_LE(best->model_size_bytes(), fallback->model_size_bytes());
+  bool measured = false;
+  for (const auto& c : r.configs())
+    if (c.config() == "search:best") measured = c.latency_size() == 1 && c.samples() > 0;
+  EXPECT_TRUE(measured) << "search:best has its test-split results";
+  // The CLI shows the front and plots it.
+  std::string out;
+  const std::string svg = lab_->dir() + "/front.svg";
+  ASSERT_EQ(Cli("acme", {"compare", name, "--plot", svg}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("BEST"));
+  EXPECT_THAT(out, HasSubstr("search: max drop 1.00 points"));
+  std::cerr << out;
+  // The watch replays the search's progress: each candidate, the best so far, the front.
+  ASSERT_EQ(Cli("acme", {"watch", name}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("search:best EVALUATING"));
+  EXPECT_THAT(out, HasSubstr("best so far"));
+  EXPECT_THAT(out, HasSubstr("on the front"));
+  const std::string plot = ReadTextFile(svg);
+  EXPECT_THAT(plot, HasSubstr("<svg"));
+  EXPECT_THAT(plot, HasSubstr(">best<"));
+  // Another team sees none of it.
+  v1::GetResultsRequest req;
+  req.set_name(name);
+  v1::JobResults other;
+  auto ctx = Lab::Context(lab_->token("beta"));
+  EXPECT_FALSE(lab_->jobs().GetResults(ctx.get(), req, &other).ok());
+  EXPECT_EQ(other.search().candidates_size(), 0);
+}
+
 TEST_F(ServiceTest, CancelQueuedAndRunningJobs) {
   // Queued (no worker yet): cancelled at once.
   const std::string queued = Create("acme", SmallSpec({"fp32"}, 64, {1})).name();

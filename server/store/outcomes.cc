@@ -29,8 +29,8 @@ absl::Status ReportProgress(Db& db, const Lease& lease, const Progress& p) {
     tx.exec_params("UPDATE jobs SET stage = $2, updated_at = now() WHERE id = $1", lease.job_id, p.stage);
     tx.exec_params(
         "INSERT INTO job_events(job_id, kind, stage, attempt, worker, message, config, done, total) "
-        "VALUES ($1, 'progress', $2, $3, $4, '', $5, $6, $7)",
-        lease.job_id, p.stage, lease.attempt, lease.worker_id, p.config, p.done, p.total);
+        "VALUES ($1, 'progress', $2, $3, $4, $8, $5, $6, $7)",
+        lease.job_id, p.stage, lease.attempt, lease.worker_id, p.config, p.done, p.total, p.message);
     return absl::OkStatus();
   });
 }

@@ -22,6 +22,7 @@ struct Progress {
   std::string config;
   std::string stage;  // one of kStages
   int64_t done = 0, total = 0;
+  std::string message;  // a line about the work (a search's best so far); may be empty
 };
 
 // Appends a progress event and sets jobs.stage. INVALID_ARGUMENT for an unknown stage or

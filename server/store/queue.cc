@@ -42,7 +42,8 @@ absl::Status Finish(Db& db, const char* what, const Lease& lease, const std::str
 // earlier attempt wrote may stay visible beside it. Called in the transaction that
 // claims the attempt, before it can write anything: every result row, layer row, export
 // and per-configuration outcome of the job is an earlier attempt's, and so are its
-// environment and evaluation record. The events (the history) are kept.
+// environment, evaluation record and search summary. The events (the history) are kept,
+// and so are the search candidates (0008): the new attempt resumes from them.
 void ClearEarlierAttempts(pqxx::work& tx, int64_t job_id) {
   tx.exec_params("DELETE FROM results WHERE job_id = $1", job_id);
   tx.exec_params("DELETE FROM layer_results WHERE job_id = $1", job_id);
@@ -57,7 +58,7 @@ void ClearEarlierAttempts(pqxx::work& tx, int64_t job_id) {
       "  validation_top1_delta_ci_low = NULL, validation_top1_delta_ci_high = NULL "
       "WHERE job_id = $1",
       job_id);
-  tx.exec_params("UPDATE jobs SET environment = NULL, evaluation = NULL WHERE id = $1", job_id);
+  tx.exec_params("UPDATE jobs SET environment = NULL, evaluation = NULL, search = NULL WHERE id = $1", job_id);
 }
 
 }  // namespace

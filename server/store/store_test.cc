@@ -24,6 +24,7 @@
 #include "server/store/pool.h"
 #include "server/store/queue.h"
 #include "server/store/results.h"
+#include "server/store/search.h"
 #include "server/store/teams.h"
 #include "server/store/workers.h"
 #include "tests/pg_test_util.h"
@@ -871,6 +872,92 @@ TEST_F(StoreTest, LayerResultsUpsert) {
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0][0].as<std::string>(), "gptq");
   EXPECT_DOUBLE_EQ(v[0][1].as<double>(), 22.75);
+}
+
+// Search candidates (0008) outlive a new claim, so that the next attempt resumes from
+// them; the summary does not. Rows upsert by key; the front is set at the end.
+TEST_F(StoreTest, SearchCandidatesSurviveANewAttemptAndMarkTheFront) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, MakeJob()));
+  const int64_t id = created.job.id;
+  ASSERT_OK_AND_ASSIGN(auto first, ClaimJob(*db_, "w1", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(first.has_value());
+  SearchCandidateRow a;
+  a.key = "0.0";
+  a.hardware = "EPYC avx512_core_vnni x1";
+  a.strategy = "uniform";
+  a.assignment = {"w8a8", "w8a8"};
+  a.samples = 500;
+  a.top1 = 0.9;
+  a.drop_points = 0.2;
+  a.ci_low_points = -0.5;
+  a.ci_high_points = 0.1;
+  a.timed = true;
+  a.latency_ms = 1.5;
+  a.batch_size = 64;
+  a.model_bytes = 3000;
+  a.energy_j = 1e-6;
+  a.objective = 0.4;
+  a.within_budget = true;
+  a.candidate_json = R"({"key": "0.0"})";
+  SearchCandidateRow b = a;
+  b.key = "1.0";
+  b.ordinal = 1;
+  b.strategy = "signal";
+  b.timed = false;
+  b.latency_ms.reset();
+  b.objective.reset();
+  ASSERT_OK(UpsertSearchCandidate(*db_, first->lease, a));
+  ASSERT_OK(UpsertSearchCandidate(*db_, first->lease, b));
+  b.top1 = 0.85;  // measured again: one row, the latest figures
+  ASSERT_OK(UpsertSearchCandidate(*db_, first->lease, b));
+  ASSERT_OK(FinishSearch(*db_, first->lease, R"({"best_key": "0.0"})", {"0.0"}));
+  SearchCandidateRow bad = a;
+  bad.candidate_json = "[1]";
+  EXPECT_EQ(UpsertSearchCandidate(*db_, first->lease, bad).code(), absl::StatusCode::kInvalidArgument);
+  bad = a;
+  bad.key = "";
+  EXPECT_EQ(UpsertSearchCandidate(*db_, first->lease, bad).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FinishSearch(*db_, first->lease, "[]", {}).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK(ReleaseJob(*db_, first->lease));  // the worker shut down mid-search
+  EXPECT_EQ(UpsertSearchCandidate(*db_, first->lease, a).code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_OK_AND_ASSIGN(auto second, ClaimJob(*db_, "w2", {"cpu"}, {}, absl::Seconds(30)));
+  ASSERT_TRUE(second.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> summary, GetJobSearch(*db_, id));
+  EXPECT_FALSE(summary.has_value()) << "the earlier attempt's summary is cleared";
+  ASSERT_OK_AND_ASSIGN(std::vector<SearchCandidateRow> rows, ListSearchCandidates(*db_, id));
+  ASSERT_EQ(rows.size(), 2u) << "the candidates are kept for the new attempt";
+  EXPECT_EQ(rows[0].key, "0.0");
+  EXPECT_EQ(rows[0].worker, "w1");
+  EXPECT_EQ(rows[0].attempt, 1);
+  EXPECT_TRUE(rows[0].on_front);
+  EXPECT_THAT(rows[0].assignment, ::testing::ElementsAre("w8a8", "w8a8"));
+  EXPECT_DOUBLE_EQ(rows[0].latency_ms.value_or(0), 1.5);
+  EXPECT_EQ(rows[0].candidate_json, R"({"key": "0.0"})");
+  EXPECT_FALSE(rows[1].latency_ms.has_value());
+  EXPECT_DOUBLE_EQ(rows[1].top1, 0.85);
+  EXPECT_FALSE(rows[1].on_front);
+  // The second attempt measures "1.0" with its latency and ends with a new front.
+  b.timed = true;
+  b.latency_ms = 1.0;
+  b.objective = 0.3;
+  ASSERT_OK(UpsertSearchCandidate(*db_, second->lease, b));
+  ASSERT_OK(FinishSearch(*db_, second->lease, R"({"best_key": "1.0"})", {"1.0"}));
+  ASSERT_OK_AND_ASSIGN(rows, ListSearchCandidates(*db_, id));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_FALSE(rows[0].on_front);
+  EXPECT_EQ(rows[1].attempt, 2);
+  EXPECT_TRUE(rows[1].on_front);
+  ASSERT_OK_AND_ASSIGN(summary, GetJobSearch(*db_, id));
+  EXPECT_THAT(summary.value_or(""), ::testing::HasSubstr("1.0"));
+  // The dashboards' view: team, chosen flag.
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work tx{c};
+  auto v = tx.exec_params("SELECT key, chosen, on_front FROM search_front WHERE job_id = $1 ORDER BY key", id);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_FALSE(v[0][1].as<bool>());
+  EXPECT_TRUE(v[1][1].as<bool>());
+  EXPECT_TRUE(v[1][2].as<bool>());
 }
 
 TEST_F(StoreTest, WorkersRegisterAndList) {

@@ -6,6 +6,8 @@
 #include <map>
 #include <new>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,7 @@
 #include "server/store/jobs.h"
 #include "server/store/outcomes.h"
 #include "server/store/results.h"
+#include "server/store/search.h"
 #include "worker/daemon/lease_keeper.h"
 #include "worker/daemon/local_spec.h"
 #include "worker/daemon/log.h"
@@ -85,6 +88,13 @@ class JobRun {
     };
     hooks.config_done = [this](const ConfigResult& c) { OnConfigDone(c); };
     hooks.cancelled = [this] { return ShouldStop(); };
+    if (spec->search.enabled) {
+      if (absl::Status s = LoadStoredCandidates(*spec); !s.ok()) return Conclude(s);
+      hooks.stored_candidate = [this](const std::string& key) { return StoredCandidate(key); };
+      hooks.candidate_done = [this](const search::Candidate& c, const std::vector<search::Choice>& choices) {
+        OnCandidate(c, choices);
+      };
+    }
     absl::StatusOr<JobResult> result = absl::UnknownError("not run");
     try {
       result = RunJob(*spec, hooks);
@@ -98,6 +108,7 @@ class JobRun {
     if (JobEnd end; Interrupted(&end)) return end;
     const std::string env = EnvironmentJson(*result, ctx_.worker);
     absl::Status s = Store("set environment", [&] { return store::SetJobEnvironment(db_, lease_, env); });
+    if (s.ok() && result->search) s = FinishSearch(*result->search);
     if (s.ok()) {
       const std::string evaluation = EvaluationJson(result->split);
       s = Store("set evaluation", [&] { return store::SetJobEvaluation(db_, lease_, evaluation); });
@@ -212,6 +223,10 @@ class JobRun {
   // and every stage's end. Best effort: a failed write is not retried.
   void OnProgress(const std::string& config, RunStage stage, int64_t done, int64_t total) {
     const std::string name = RunStageName(stage);
+    if (config == kSearchBestConfig && stage == RunStage::kEvaluating) {
+      search_done_ = done;
+      search_total_ = total;
+    }
     config_ = config;
     stage_ = name;
     if (ShouldStop()) return;
@@ -252,6 +267,78 @@ class JobRun {
                                           : absl::StrCat(name_, ": ", c.config.name, " could not run: ", c.error));
   }
 
+  // Search (issue 14): the candidates earlier attempts stored, by key. Only those measured
+  // on this hardware are reused; the others are measured again.
+  absl::Status LoadStoredCandidates(const JobSpec& spec) {
+    hardware_ = SearchHardware(ctx_.worker, spec.threads);
+    auto rows = Store("list search candidates", [&] { return store::ListSearchCandidates(db_, lease_.job_id); });
+    if (!rows.ok()) return rows.status();
+    for (store::SearchCandidateRow& r : *rows) {
+      if (r.hardware != hardware_) {
+        ++stored_elsewhere_;
+        continue;
+      }
+      search::Candidate c;
+      if (!search::CandidateFromJson(nlohmann::json::parse(r.candidate_json, nullptr, false), &c) || c.key != r.key)
+        continue;
+      stored_[r.key] = std::move(c);
+    }
+    if (!rows->empty())
+      Log(lease_.worker_id, absl::StrCat(name_, ": ", rows->size(), " search candidates stored by earlier attempts (",
+                                         stored_.size(), " reusable on this hardware)"));
+    return absl::OkStatus();
+  }
+
+  std::optional<search::Candidate> StoredCandidate(const std::string& key) {
+    auto it = stored_.find(key);
+    if (it == stored_.end()) return std::nullopt;
+    Seen(it->second);
+    return it->second;
+  }
+
+  // Each candidate is stored as soon as it is measured, so that the best so far is never
+  // lost and a later attempt can resume; watchers get a progress line with it.
+  void OnCandidate(const search::Candidate& c, const std::vector<search::Choice>& choices) {
+    if (ShouldStop()) return;
+    const store::SearchCandidateRow row = CandidateRow(c, choices, hardware_);
+    if (!Store("write search candidate", [&] { return store::UpsertSearchCandidate(db_, lease_, row); }).ok()) return;
+    Seen(c);
+    std::vector<search::Candidate> front;
+    for (const auto& [key, x] : seen_) front.push_back(x);
+    search::MarkParetoFront(&front);
+    const search::Candidate* best = nullptr;
+    int on_front = 0;
+    for (const search::Candidate& x : front) {
+      on_front += x.on_front;
+      if (x.timed && x.within_budget && (!best || x.objective < best->objective)) best = &x;
+    }
+    std::string note = absl::StrFormat("%s %s: drop %.2f [%.2f, %.2f] points%s", c.strategy, c.key, c.drop_points,
+                                       -c.ci_high, -c.ci_low,
+                                       c.timed ? absl::StrFormat(", objective %.3f", c.objective) : std::string());
+    if (best)
+      absl::StrAppend(&note, absl::StrFormat("; best so far %s (objective %.3f, drop %.2f)", best->key,
+                                             best->objective, best->drop_points));
+    absl::StrAppend(&note, "; ", seen_.size(), " candidates, ", on_front, " on the front");
+    store::Progress p{kSearchBestConfig, RunStageName(RunStage::kEvaluating), search_done_, search_total_, note};
+    if (absl::IsFailedPrecondition(store::ReportProgress(db_, lease_, p))) flags_.lost.store(true);
+  }
+
+  void Seen(const search::Candidate& c) {
+    search::Candidate& s = seen_[c.key];
+    if (s.key.empty() || c.timed) s = c;
+  }
+
+  absl::Status FinishSearch(const SearchResult& r) {
+    const std::string summary =
+        SearchSummaryJson(r, static_cast<int64_t>(stored_.size()), stored_elsewhere_);
+    std::vector<std::string> front;
+    for (const search::Candidate& c : r.candidates)
+      if (c.on_front) front.push_back(c.key);
+    Log(lease_.worker_id, absl::StrCat(name_, ": search done: ", r.candidates.size(), " candidates (", r.reused,
+                                       " reused), ", front.size(), " on the front"));
+    return Store("finish search", [&] { return store::FinishSearch(db_, lease_, summary, front); });
+  }
+
   struct Throttle {
     std::string stage;
     absl::Time last = absl::InfinitePast();
@@ -272,6 +359,11 @@ class JobRun {
   std::string config_, stage_;  // what the engine reported last
   bool abandoned_ = false;    // the database stayed away past the retry budget
   std::string abort_reason_;  // a write failed for good: the job fails with this
+  std::string hardware_;      // SearchHardware of this attempt
+  std::map<std::string, search::Candidate> stored_;  // reusable stored candidates by key
+  int64_t stored_elsewhere_ = 0;                     // stored ones measured on other hardware
+  std::map<std::string, search::Candidate> seen_;    // this attempt's candidates so far
+  int64_t search_done_ = 0, search_total_ = 0;       // the search's last progress counts
 };
 
 }  // namespace

@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/json_parse.h"
 #include "common/status.h"
+#include "worker/engine/pipeline/job_spec.h"
 
 namespace qbench::worker {
 namespace {
@@ -29,6 +31,7 @@ absl::Status Localize(json& obj, const char* key, const std::optional<store::Ass
 absl::StatusOr<json> ConfigList(const store::ClaimedJob& job) {
   json list = json::array();
   for (const store::JobConfig& c : job.configs) {
+    if (absl::StartsWith(c.name, kSearchConfigPrefix)) continue;  // the search's results, not run as such
     QB_ASSIGN_OR_RETURN(json cj, ParseJson(c.spec_json.empty() ? std::string_view("{}") : std::string_view(c.spec_json),
                                            absl::StrCat("configuration \"", c.name, "\"")));
     if (cj.is_object() && !cj.empty()) {

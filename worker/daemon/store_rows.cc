@@ -1,9 +1,12 @@
 #include "worker/daemon/store_rows.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
 #include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
 
 namespace qbench::worker {
 namespace {
@@ -176,6 +179,60 @@ std::string EnvironmentJson(const JobResult& r, const WorkerIdentity& worker) {
   env["energy_meters"] = worker.info.energy_meters;
   env["backend"] = r.spec.backend == Backend::kOneDnn ? "onednn" : "reference";
   return env.dump();
+}
+
+std::string SearchHardware(const WorkerIdentity& worker, int threads) {
+  return absl::StrCat(worker.info.cpu_model, "; ", worker.info.isa, "; ", threads, threads == 1 ? " thread" : " threads");
+}
+
+store::SearchCandidateRow CandidateRow(const search::Candidate& c, const std::vector<search::Choice>& choices,
+                                       const std::string& hardware) {
+  store::SearchCandidateRow r;
+  r.key = c.key;
+  r.ordinal = static_cast<int>(c.id);
+  r.hardware = hardware;
+  r.strategy = c.strategy;
+  for (int i : c.assignment)
+    r.assignment.push_back(i >= 0 && static_cast<size_t>(i) < choices.size() ? choices[i].name : "?");
+  r.samples = c.samples;
+  r.top1 = c.top1;
+  r.drop_points = c.drop_points;
+  r.ci_low_points = c.ci_low;
+  r.ci_high_points = c.ci_high;
+  r.timed = c.timed;
+  if (c.timed) {
+    r.latency_ms = c.latency_ms;
+    r.latency_ci_low_ms = c.latency_ci_low;
+    r.latency_ci_high_ms = c.latency_ci_high;
+    r.objective = c.objective;
+  }
+  r.batch_size = static_cast<int>(std::max<int64_t>(1, c.batch));
+  r.model_bytes = c.bytes;
+  r.energy_j = c.energy_joules;
+  r.within_budget = c.within_budget;
+  r.on_front = c.on_front;
+  r.seconds = c.seconds;
+  r.candidate_json = search::CandidateToJson(c).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+std::string SearchSummaryJson(const SearchResult& r, int64_t stored, int64_t stored_elsewhere) {
+  nlohmann::json j = SearchJson(r);
+  j.erase("candidates");
+  auto key = [&](const std::optional<int64_t>& id) -> nlohmann::json {
+    if (!id || *id < 0 || static_cast<size_t>(*id) >= r.candidates.size()) return nullptr;
+    return r.candidates[*id].key;
+  };
+  for (size_t i = 0; i < r.strategies.size() && i < j["strategies"].size(); ++i)
+    j["strategies"][i]["chosen_key"] =
+        r.strategies[i].chosen ? nlohmann::json(r.strategies[i].chosen->key) : nlohmann::json(nullptr);
+  j["best_key"] = key(r.best_id);
+  j["fallback_key"] = key(r.fallback_id);
+  j["front"] = nlohmann::json::array();
+  for (const search::Candidate& c : r.candidates)
+    if (c.on_front) j["front"].push_back(c.key);
+  j["stored_candidates"] = {{"found", stored}, {"reused", r.reused}, {"other_hardware", stored_elsewhere}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace qbench::worker

@@ -7,6 +7,7 @@
 
 #include "server/store/outcomes.h"
 #include "server/store/results.h"
+#include "server/store/search.h"
 #include "worker/daemon/describe.h"
 #include "worker/engine/pipeline/pipeline.h"
 
@@ -35,6 +36,20 @@ std::vector<store::LayerResult> LayerRows(const ConfigResult& c, bool sensitivit
 // p-value, discordant counts and methods) and on the validation samples. `device` is the
 // worker device it ran on (WorkerIdentity::device).
 store::ConfigOutcome Outcome(const ConfigResult& c, const std::string& device = "");
+
+// What a search's figures depend on beyond the job: the CPU, the ISA oneDNN picked and
+// the thread count. A later attempt reuses stored candidates only on the same.
+std::string SearchHardware(const WorkerIdentity& worker, int threads);
+
+// A search candidate as its store row (choice names from `choices`, the figures, the
+// engine's JSON record).
+store::SearchCandidateRow CandidateRow(const search::Candidate& c, const std::vector<search::Choice>& choices,
+                                       const std::string& hardware);
+
+// The search's summary for jobs.search: the engine's search JSON without the candidates
+// (they are rows of their own), with the chosen and fallback keys and what was found
+// stored from earlier attempts.
+std::string SearchSummaryJson(const SearchResult& r, int64_t stored, int64_t stored_elsewhere);
 
 // The job's evaluation split (which samples are test and validation samples) as the JSON
 // object jobs.evaluation holds (0005_accuracy.sql), index lists included.

@@ -16,7 +16,7 @@ int64_t PerSample(const Value& v) {
 
 }  // namespace
 
-OpCounts CountOps(const Graph& g, bool bf16, int64_t weight_bytes) {
+OpCounts CountOps(const Graph& g, int64_t weight_bytes) {
   OpCounts ops;
   ops.weight_bytes = weight_bytes;
   for (const Node& n : g.nodes) {
@@ -30,7 +30,7 @@ OpCounts CountOps(const Graph& g, bool bf16, int64_t weight_bytes) {
     // sample's row takes K * N MACs = all weights.
     const int64_t macs = n.op_type == "Conv" ? out * (w.num_elements() / w.dim(0)) : w.num_elements();
     if (n.quant) ops.macs_int8 += macs;
-    else if (bf16 && n.attrs.Has("__bf16")) ops.macs_bf16 += macs;
+    else if (n.attrs.Has("__bf16")) ops.macs_bf16 += macs;
     else ops.macs_fp32 += macs;
   }
   return ops;

@@ -19,7 +19,8 @@ struct EnergyResult {
 };
 
 // Op counts per sample of an optimized (and, for integer configurations, lowered) graph.
-// `bf16` marks a bf16 configuration; `weight_bytes` is the configuration's model size.
-OpCounts CountOps(const Graph& g, bool bf16, int64_t weight_bytes);
+// Layers marked to run in bf16 count as bf16 MACs; `weight_bytes` is the configuration's
+// model size.
+OpCounts CountOps(const Graph& g, int64_t weight_bytes);
 
 }  // namespace qbench

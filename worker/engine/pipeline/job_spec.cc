@@ -13,8 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/json_parse.h"
+#include "common/spec_reader.h"
 
 namespace qbench {
 
@@ -79,80 +81,14 @@ namespace {
 
 using json = nlohmann::json;
 
-absl::Status FieldError(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat("job spec: field \"", field, "\" ", what));
-}
+absl::Status FieldError(const std::string& field, const std::string& what) { return SpecFieldError(field, what); }
 
 std::string Resolve(const std::string& base, const std::string& p) {
   if (p.empty() || p[0] == '/' || base.empty()) return p;
   return (std::filesystem::path(base) / p).lexically_normal().string();
 }
 
-// Typed readers of an optional field `key` of object `j`; a present field of another type
-// or out of range is an error naming it with its parent ("latency.min_iters"). A value
-// above a configurable limit names the limit too.
-class Reader {
- public:
-  Reader(const json& j, std::string parent) : j_(j), parent_(std::move(parent)) {}
-
-  absl::Status String(const char* key, std::string* out) const {
-    const json* v = Find(key);
-    if (v == nullptr) return absl::OkStatus();
-    if (!v->is_string()) return FieldError(parent_ + key, "must be a string");
-    *out = v->get<std::string>();
-    return absl::OkStatus();
-  }
-  absl::Status Bool(const char* key, bool* out) const {
-    const json* v = Find(key);
-    if (v == nullptr) return absl::OkStatus();
-    if (!v->is_boolean()) return FieldError(parent_ + key, "must be true or false");
-    *out = v->get<bool>();
-    return absl::OkStatus();
-  }
-  // An integer in [lo, hi]; `limit` names the JobSpecLimits entry that hi comes from.
-  template <typename Int>
-  absl::Status Integer(const char* key, int64_t lo, int64_t hi, Int* out, const char* limit = nullptr) const {
-    const json* v = Find(key);
-    if (v == nullptr) return absl::OkStatus();
-    auto x = JsonInteger(*v, lo, hi);
-    if (!x.ok()) return RangeError(key, *v, hi, limit, x.status());
-    *out = static_cast<Int>(*x);
-    return absl::OkStatus();
-  }
-  absl::Status Unsigned(const char* key, uint64_t* out) const {
-    const json* v = Find(key);
-    if (v == nullptr) return absl::OkStatus();
-    auto x = JsonUnsigned(*v);
-    if (!x.ok()) return FieldError(parent_ + key, std::string(x.status().message()));
-    *out = *x;
-    return absl::OkStatus();
-  }
-  absl::Status Number(const char* key, double lo, double hi, double* out, const char* limit = nullptr) const {
-    const json* v = Find(key);
-    if (v == nullptr) return absl::OkStatus();
-    auto x = JsonNumber(*v, lo, hi);
-    if (!x.ok()) return RangeError(key, *v, hi, limit, x.status());
-    *out = *x;
-    return absl::OkStatus();
-  }
-
-  absl::Status RangeError(const std::string& key, const json& v, double hi, const char* limit,
-                          const absl::Status& s) const {
-    if (limit != nullptr && v.is_number() && v.get<double>() > hi)
-      return FieldError(parent_ + key, absl::StrCat("is ", v.dump(), ", above the job limit \"", limit, "\" of ",
-                                                    hi == std::floor(hi) && hi < 9e15 ? absl::StrCat(int64_t(hi))
-                                                                                      : absl::StrCat(hi)));
-    return FieldError(parent_ + key, std::string(s.message()));
-  }
-
- private:
-  const json* Find(const char* key) const {
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  const json& j_;
-  std::string parent_;
-};
+using Reader = SpecReader;
 
 #define QB_SPEC_TRY(expr)                                  \
   do {                                                     \
@@ -167,18 +103,7 @@ int UsableCpus() {
 }
 
 absl::Status CheckKeys(const json& obj, const std::string& field, std::initializer_list<const char*> known) {
-  if (!obj.is_object()) return FieldError(field, "must be an object");
-  for (const auto& [key, value] : obj.items()) {
-    bool ok = false;
-    for (const char* k : known) ok = ok || key == k;
-    if (!ok) {
-      std::string list;
-      for (const char* k : known) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
-      return FieldError(field.empty() ? key : absl::StrCat(field, ".", key),
-                        absl::StrCat("is not a known field (", list, ")"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckSpecKeys(obj, field, known);
 }
 
 absl::Status ParseLatency(const json& l, const JobSpecLimits& limits, LatencySpec* out) {
@@ -235,11 +160,33 @@ absl::Status ParseValidation(const json& v, const std::string& base_dir, const J
   return absl::OkStatus();
 }
 
+// "search" (search/search_spec.h), with what it needs from the rest of the spec.
+absl::Status ParseSearch(const json& j, const JobSpecLimits& limits, JobSpec* s) {
+  search::SearchLimits sl;
+  sl.batch_size = limits.batch_size;
+  sl.minutes = limits.max_job_seconds / 60;
+  sl.latency_iters = limits.latency_iters;
+  sl.latency_seconds = limits.latency_seconds;
+  auto parsed = search::ParseSearchSpec(j, sl);
+  if (!parsed.ok()) return parsed.status();
+  s->search = *std::move(parsed);
+  if (!s->validation.enabled())
+    return FieldError("search", "needs a validation split (\"validation\"): choices by accuracy are made on it");
+  if (s->calibration_dataset.empty())
+    return FieldError("calibration.dataset", "is required: the search's integer choices use static activations");
+  if (s->search.base.rounding.quantized_inputs)
+    return FieldError("search.base.weights.rounding.inputs", "\"quantized\" is not available in a search yet");
+  if (s->search.base.calibration_samples > limits.calibration_samples)
+    return FieldError("search.base.calibration.samples",
+                      absl::StrCat("is above the job limit \"calibration.samples\" of ", limits.calibration_samples));
+  return absl::OkStatus();
+}
+
 absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpecLimits& limits, JobSpec& s) {
   QB_SPEC_TRY(CheckKeys(j, "", {"name", "model", "eval_dataset", "samples", "eval_batch_size", "batch_sizes",
                                     "threads", "backend", "latency", "seed", "sub_batch", "pin_threads", "configs",
                                     "calibration", "sqnr_samples", "export_dir", "sensitivity", "profile_iters",
-                                    "offline", "validation", "max_job_seconds"}));
+                                    "offline", "validation", "max_job_seconds", "search"}));
   const Reader r(j, "");
   QB_SPEC_TRY(r.String("name", &s.name));
   QB_SPEC_TRY(r.String("model", &s.model));
@@ -322,6 +269,9 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
     auto c = quant::ParseConfig(configs[i], where);
     if (!c.ok()) return c.status();
     if (!names.insert(c->name).second) return FieldError(where, absl::StrCat("repeats the name \"", c->name, "\""));
+    if (absl::StartsWith(c->name, kSearchConfigPrefix))
+      return FieldError(where + ".name", absl::StrCat("\"", c->name, "\": names starting with \"", kSearchConfigPrefix,
+                                                      "\" are reserved for a search's results"));
     if (c->calibration_samples > limits.calibration_samples)
       return FieldError(where + ".calibration.samples",
                         absl::StrCat("is ", c->calibration_samples, ", above the job limit \"calibration.samples\" of ",
@@ -332,6 +282,7 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
     s.configs.push_back(*std::move(c));
   }
   if (!names.count("fp32")) s.configs.insert(s.configs.begin(), *quant::ConfigFromShortName("fp32"));
+  if (auto it = j.find("search"); it != j.end()) QB_SPEC_TRY(ParseSearch(*it, limits, &s));
   return absl::OkStatus();
 }
 

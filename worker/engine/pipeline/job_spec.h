@@ -36,8 +36,12 @@
 //                                                back; throughput per pass (absent: off)
 //   "export_dir": "out/"                         writes each integer configuration as a QDQ
 //                                                ONNX model, <export_dir>/<config name>.onnx
-//   "max_job_seconds": 3600                      wall-clock limit of the whole job (default:
+//   "max_job_seconds": 3600,                     wall-clock limit of the whole job (default:
 //                                                JobSpecLimits::default_job_seconds)
+//   "search": {"max_drop": 0.5, "objective": "latency", ...}
+//                                                the precision of every layer searched under an
+//                                                accuracy budget (search/search_spec.h); needs a
+//                                                validation split
 // }
 //
 // Every count, size and duration is an integer (or number) checked against its range in
@@ -52,6 +56,7 @@
 
 #include "absl/status/statusor.h"
 #include "worker/engine/quant/config.h"
+#include "worker/engine/search/search_spec.h"
 #include "worker/engine/runtime/session.h"
 
 namespace qbench {
@@ -130,6 +135,13 @@ absl::Status SetJobSpecLimit(const std::string& name_equals_value, JobSpecLimits
 // The --job-limit help: one line per limit with its default.
 std::string JobSpecLimitsHelp();
 
+// A search's results come back as two more configurations (JobResult::configs): the
+// chosen candidate and the fallback baseline, re-measured on the test split. Names that
+// start with "search:" are reserved for them; the server adds them to a search job's
+// configurations, and a worker leaves them out of the ones it runs.
+inline constexpr char kSearchConfigPrefix[] = "search:";
+inline constexpr char kSearchBestConfig[] = "search:best";
+inline constexpr char kSearchFallbackConfig[] = "search:fallback";
 struct JobSpec {
   std::string name;
   std::string model;         // resolved to an absolute or cwd-relative path
@@ -158,7 +170,20 @@ struct JobSpec {
   double max_job_seconds = 86400;
   // What the spec asked for when the worker lowered `threads` to its CPUs (0: not lowered).
   int requested_threads = 0;
+  search::SearchSpec search;  // enabled: the job searches per-layer precisions
 };
+
+// The configuration names a parsed spec's job stores: its configurations, then the
+// search's two when it searches.
+inline std::vector<std::string> JobConfigNames(const JobSpec& spec) {
+  std::vector<std::string> names;
+  for (const quant::QuantConfig& c : spec.configs) names.push_back(c.name);
+  if (spec.search.enabled) {
+    names.push_back(kSearchBestConfig);
+    names.push_back(kSearchFallbackConfig);
+  }
+  return names;
+}
 
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name
 // the field ("job spec: field \"batch_sizes[1]\" must be >= 1").

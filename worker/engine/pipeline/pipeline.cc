@@ -18,6 +18,7 @@
 #include "worker/engine/onnx/exporter.h"
 #include "worker/engine/onnx/importer.h"
 #include "worker/engine/pipeline/evaluate.h"
+#include "worker/engine/pipeline/job_context.h"
 #include "worker/engine/pipeline/split.h"
 #include "worker/engine/quant/calibrate.h"
 #include "worker/engine/quant/equalize.h"
@@ -27,64 +28,18 @@
 #include "worker/engine/runtime/pinning.h"
 
 namespace qbench {
-namespace {
+namespace pipeline_internal {
 
 using Clock = std::chrono::steady_clock;
 
 // What QuantizeGraph gets for configurations without calibration (dynamic activations).
-const std::map<int, quant::Histogram> kNoHistograms;
+const std::map<int, quant::Histogram> kNoHistograms{};
 
 bool HasBf16() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
-// Everything shared by the configurations of one job.
-struct JobContext {
-  explicit JobContext(const JobSpec& s) : spec(s) {}
-  const JobSpec& spec;
-  SessionOptions options;
-  std::unique_ptr<Session> fp32;
-  std::unique_ptr<data::Dataset> eval;
-  std::unique_ptr<data::Dataset> calib;
-  EvalOptions eval_options;  // the test samples
-  Fp32Reference reference;
-  EvaluationSplit split;     // eval_options.indices and val_options.indices point into it
-  std::unique_ptr<data::Dataset> val_owned;  // a validation dataset of its own
-  const data::Dataset* val = nullptr;        // where validation samples come from (null: none)
-  EvalOptions val_options;
-  Fp32Reference val_reference;
-  std::map<std::tuple<int64_t, uint64_t, bool>, quant::CalibrationData> calibrations;  // (samples, seed, equalized)
-  std::map<std::tuple<int64_t, uint64_t, bool>, quant::HessianSet> hessians;         // the same keys
-  std::optional<RaplMeter> rapl;  // measured energy, when readable
-  std::string rapl_status;        // the domains read, or why energy is not measured
-  double idle_watts = 0;
-  std::unique_ptr<Session> equalized;  // FP32 after cross-layer equalization (same function)
-  int equalized_pairs = 0;
-  int loader_threads = 1;
-  const RunHooks* hooks = nullptr;
-  std::string config;  // the configuration being run, for progress
-
-  absl::Status CheckCancelled() const {
-    if (hooks && hooks->cancelled && hooks->cancelled()) return absl::CancelledError("the job was cancelled");
-    return absl::OkStatus();
-  }
-  void Progress(RunStage stage, int64_t done, int64_t total) const {
-    if (hooks && hooks->progress) hooks->progress(config, stage, done, total);
-  }
-  // EvalOptions whose per-batch callback reports `stage` and polls for cancellation. A
-  // pass that is part of a larger stage reports from `offset` of `total` (0: its own).
-  EvalOptions Tracked(EvalOptions o, RunStage stage, int64_t offset = 0, int64_t total = 0) const {
-    if (hooks) o.on_batch = [this, stage, offset, total](int64_t done, int64_t own) {
-      Progress(stage, offset + done, total > 0 ? total : own);
-      return CheckCancelled();
-    };
-    return o;
-  }
-  std::function<absl::Status()> Poll() const {
-    return [this] { return CheckCancelled(); };
-  }
-};
 
 absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool is_fp32) {
   QB_RETURN_IF_ERROR(ctx.CheckCancelled());
@@ -142,7 +97,7 @@ absl::Status MeasureAll(JobContext& ctx, Session& session, ConfigResult* r, bool
     QB_ASSIGN_OR_RETURN(r->profile, session.Profile({batch}, ctx.spec.profile_iters));
     r->profile_batch = bs;
   }
-  r->energy.ops = CountOps(session.graph(), r->config.precision == quant::Precision::kBf16, r->model_bytes);
+  r->energy.ops = CountOps(session.graph(), r->model_bytes);
   r->energy.modeled = ModelEnergy(r->energy.ops);
   r->energy.measured_source = ctx.rapl_status;
   if (!r->latency.empty() && r->latency.back().measured_joules_per_sample)
@@ -511,7 +466,9 @@ absl::Status OpenEvaluationSplit(JobContext& ctx, int64_t total, int64_t eval_ba
   return absl::OkStatus();
 }
 
-}  // namespace
+}  // namespace pipeline_internal
+
+using namespace pipeline_internal;
 
 const char* RunStageName(RunStage stage) {
   static constexpr const char* kNames[] = {"calibrating", "quantizing", "evaluating", "benchmarking"};
@@ -616,6 +573,10 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
     }
     if (hooks.config_done) hooks.config_done(cr);
     r.configs.push_back(std::move(cr));
+  }
+  if (spec.search.enabled) {
+    QB_RETURN_IF_ERROR(ctx.CheckCancelled());
+    QB_RETURN_IF_ERROR(RunSearch(ctx, &r));
   }
   r.split = ctx.split;
   r.env.peak_rss_bytes = PeakRssBytes();

@@ -16,6 +16,8 @@
 #include "worker/engine/measure/paired.h"
 #include "worker/engine/pipeline/energy.h"
 #include "worker/engine/pipeline/job_spec.h"
+#include "worker/engine/search/candidate.h"
+#include "worker/engine/search/strategies.h"
 
 namespace qbench {
 
@@ -121,6 +123,34 @@ struct EnvironmentInfo {
   int64_t peak_rss_bytes = 0; // of the whole job, read when it ends
 };
 
+// The search (search/): the per-layer signals, every candidate it measured on the
+// validation split, what each strategy chose, and which configurations were then measured
+// in full on the test split (in JobResult::configs, named "search:best" and
+// "search:fallback").
+struct SearchResult {
+  search::SearchSpec spec;
+  std::vector<search::Choice> choices;  // as searched (a choice this worker cannot run is dropped)
+  std::vector<search::LayerSignals> layers;
+  std::vector<search::Candidate> candidates;  // every measured one, in measurement order
+  std::vector<search::StrategyOutcome> strategies;
+  std::optional<int64_t> best_id, fallback_id;  // candidate ids
+  std::string best_config, fallback_config;     // their names in JobResult::configs
+  // Rank correlation (Spearman) over the layers, per integer choice, of each predictor
+  // with the measured isolated accuracy loss.
+  struct Correlation {
+    std::string choice;
+    int layers = 0;
+    double eagl = 0, sensitivity = 0;
+  };
+  std::vector<Correlation> correlations;
+  int64_t signal_evaluations = 0, candidate_evaluations = 0, reused = 0;
+  double seconds = 0, signal_seconds = 0;
+  int64_t batch = 0;            // the batch latency was measured at
+  double attributed_share = 0;  // of the profiled step time, the share on searched layers
+  bool budget_spent = false;
+  std::vector<std::string> notes;
+};
+
 struct JobResult {
   JobSpec spec;
   std::string model_name;
@@ -128,6 +158,7 @@ struct JobResult {
   std::vector<ConfigResult> configs;  // fp32 first
   EvaluationSplit split;
   EnvironmentInfo env;
+  std::optional<SearchResult> search;
 };
 
 // The stages a configuration goes through (the service reports them as progress).
@@ -143,12 +174,20 @@ struct RunHooks {
   std::function<void(const ConfigResult& result)> config_done;
   // Polled between batches and steps: true stops the job with CANCELLED.
   std::function<bool()> cancelled;
+  // Search: a candidate an earlier attempt of this job measured, by assignment key (it is
+  // reused, not measured again), and each candidate as soon as it is measured.
+  std::function<std::optional<search::Candidate>(const std::string& key)> stored_candidate;
+  // `choices` names the assignment's indices.
+  std::function<void(const search::Candidate& c, const std::vector<search::Choice>& choices)> candidate_done;
 };
 
 absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks = {});
 
 nlohmann::json ToJson(const JobResult& r);
 std::string ToTable(const JobResult& r);
+// The search's part of both (search_report.cc).
+nlohmann::json SearchJson(const SearchResult& r);
+std::string SearchTable(const SearchResult& r);
 EnvironmentInfo DescribeEnvironment(int threads);
 int64_t PeakRssBytes();
 

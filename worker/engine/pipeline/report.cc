@@ -225,6 +225,7 @@ json ToJson(const JobResult& r) {
                       {"compiler", r.env.compiler},             {"threads", r.env.threads},
                       {"cores", r.env.cores},                   {"seed", r.spec.seed},
                       {"peak_rss_bytes", r.env.peak_rss_bytes}};
+  if (r.search) j["search"] = SearchJson(*r.search);
   return j;
 }
 
@@ -305,10 +306,13 @@ std::string ToTable(const JobResult& r) {
         rounding = absl::StrFormat(" | %s %s dB (nearest %s) %.2f s", l.rounding, db(l.rounding_sqnr_db),
                                    db(l.nearest_sqnr_db), l.rounding_seconds);
       s += absl::StrFormat("  %-28s %-6s %s %8s%s%s\n", l.node, l.op_type,
-                           l.quantized ? absl::StrFormat("w%da%d", l.weight_bits, l.activation_bits) : "fp32",
+                           l.quantized                                  ? absl::StrFormat("w%da%d", l.weight_bits, l.activation_bits)
+                           : l.note.find("bf16") != std::string::npos ? "bf16"
+                                                                      : "fp32",
                            db(l.sqnr_db), alone, rounding);
     }
   }
+  if (r.search) s += SearchTable(*r.search);
   return s;
 }
 

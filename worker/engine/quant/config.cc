@@ -163,6 +163,9 @@ absl::StatusOr<LayerOverride> ParseOverride(const json& j, const std::string& wh
       (k == "node" ? o.node : o.op_type) = v.get<std::string>();
     } else if (k == "fp32") {
       QB_ASSIGN_OR_RETURN(o.fp32, ParseBool(v, where, k));
+    } else if (k == "bf16") {
+      QB_ASSIGN_OR_RETURN(o.bf16, ParseBool(v, where, k));
+      o.fp32 |= o.bf16;
     } else if (k == "weights") {
       if (!v.is_object()) return FieldError(where, k, "must be an object");
       for (const auto& [wk, wv] : v.items()) {
@@ -193,7 +196,7 @@ absl::StatusOr<LayerOverride> ParseOverride(const json& j, const std::string& wh
         }
       }
     } else {
-      return FieldError(where, k, "is not a known field (node, op_type, fp32, weights, activations)");
+      return FieldError(where, k, "is not a known field (node, op_type, fp32, bf16, weights, activations)");
     }
   }
   if (o.node.empty() == o.op_type.empty())
@@ -369,6 +372,7 @@ json ConfigToJson(const QuantConfig& c) {
     if (!o.node.empty()) oj["node"] = o.node;
     if (!o.op_type.empty()) oj["op_type"] = o.op_type;
     if (o.fp32) oj["fp32"] = true;
+    if (o.bf16) oj["bf16"] = true;
     if (o.weight_bits) oj["weights"]["bits"] = *o.weight_bits;
     if (o.weight_method) oj["weights"]["method"] = kWeightMethods[static_cast<int>(*o.weight_method)].name;
     if (o.rounding) oj["weights"]["rounding"] = RoundingOf(*o.rounding).name;

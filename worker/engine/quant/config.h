@@ -35,6 +35,7 @@ struct ActivationSpec {
 struct LayerOverride {
   std::string node, op_type;
   bool fp32 = false;  // keep this layer in float
+  bool bf16 = false;  // keep this layer in float and run it in bfloat16 (implies fp32)
   std::optional<int> weight_bits, activation_bits;
   std::optional<WeightMethod> weight_method;
   std::optional<CalibMethod> activation_method;

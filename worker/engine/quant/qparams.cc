@@ -181,4 +181,23 @@ double Sqnr(std::span<const float> ref, std::span<const float> test) {
   return 10 * std::log10(signal / noise);
 }
 
+double EntropyBits(const Tensor& q) {
+  int64_t count[256] = {};
+  const int64_t n = q.num_elements();
+  if (q.dtype() == DType::kS8) {
+    for (int64_t i = 0; i < n; ++i) ++count[q.data<int8_t>()[i] + 128];
+  } else if (q.dtype() == DType::kU8) {
+    for (int64_t i = 0; i < n; ++i) ++count[q.data<uint8_t>()[i]];
+  } else {
+    return 0;
+  }
+  double h = 0;
+  for (int64_t c : count)
+    if (c > 0) {
+      const double p = static_cast<double>(c) / n;
+      h -= p * std::log2(p);
+    }
+  return h;
+}
+
 }  // namespace qbench::quant

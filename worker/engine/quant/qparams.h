@@ -72,4 +72,9 @@ double NearestDyadic(double x, int bits, int64_t* m = nullptr, int* k = nullptr)
 // 10 log10(sum ref^2 / sum (ref - test)^2); +inf when identical.
 double Sqnr(std::span<const float> ref, std::span<const float> test);
 
+// The entropy in bits of integer weights (s8 or u8): -sum_v p_v log2 p_v over the values
+// v the tensor holds, p_v their frequencies. At most the grid's width; EAGL reads it as the
+// bits a layer's weights really use on that grid.
+double EntropyBits(const Tensor& q);
+
 }  // namespace qbench::quant

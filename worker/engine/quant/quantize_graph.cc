@@ -19,6 +19,7 @@ struct LayerSpec {
   WeightSpec weights;
   ActivationSpec activations;
   bool fp32 = false;
+  bool bf16 = false;  // a float layer that runs in bfloat16
   Rounding rounding = Rounding::kNearest;
 };
 
@@ -31,10 +32,11 @@ bool Matches(const LayerOverride& o, const Node& n) {
 }
 
 LayerSpec SpecFor(const Node& n, const QuantConfig& c) {
-  LayerSpec s{c.weights, c.activations, false, c.rounding.method};
+  LayerSpec s{c.weights, c.activations, false, false, c.rounding.method};
   for (const LayerOverride& o : c.overrides) {
     if (!Matches(o, n)) continue;
     s.fp32 |= o.fp32;
+    s.bf16 |= o.bf16;
     if (o.weight_bits) s.weights.bits = *o.weight_bits;
     if (o.weight_method) s.weights.method = *o.weight_method;
     if (o.activation_bits) s.activations.bits = *o.activation_bits;
@@ -213,6 +215,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
       r.output_value = n.outputs[0];
       const std::string blocker = ComputeBlocker(g, n);
       if (!blocker.empty()) r.reason = blocker;
+      else if (spec[i].bf16) r.reason = "kept in float by an override, run in bf16";
       else if (spec[i].fp32) r.reason = "kept in fp32 by an override";
       else quantized[i] = true;
       r.quantized = quantized[i];
@@ -308,6 +311,7 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
     if (RoundingOf(spec[i].rounding).needs_hessian)
       QB_RETURN_IF_ERROR(ReRound(n, w, spec[i].rounding, config.rounding, hessians, cache, &qw,
                                  &out.layers[report_of.at(i)]));
+    out.layers[report_of.at(i)].weight_entropy_bits = EntropyBits(qw.q);
     // The bias: corrected for the weights' quantization shift, then on the int32 grid.
     if (!dynamic) {
       const float sx = out.activations.at(n.inputs[0]).scale[0];
@@ -403,13 +407,24 @@ absl::StatusOr<QuantizedModel> QuantizeGraph(const Graph& fp32, const QuantConfi
   g.nodes = std::move(nodes);
   g.RebuildProducers();
 
-  // The float constants that remain (biases, fp32 layers) count at full size.
+  // Float layers overridden to bf16 take bfloat16 inputs and weights (the kernels read
+  // the attribute, as in a bf16 configuration).
+  for (Node& n : g.nodes)
+    if ((n.op_type == "Conv" || n.op_type == "Gemm") && ComputeBlocker(g, n).empty() && SpecFor(n, config).bf16)
+      n.attrs.Set("__bf16", int64_t{1});
+
+  // The float constants that remain (biases, fp32 layers) count at full size; the
+  // weights of a bf16 layer at two bytes each.
   std::set<int> counted;
   for (const Node& n : g.nodes) {
     if (n.op_type == "DequantizeLinear" || n.op_type == "QuantizeLinear") continue;
-    for (int v : n.inputs)
-      if (v >= 0 && g.values[v].constant && counted.insert(v).second)
-        out.packed_bytes += static_cast<int64_t>(g.values[v].constant->nbytes());
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (v < 0 || !g.values[v].constant || !counted.insert(v).second) continue;
+      const Tensor& t = *g.values[v].constant;
+      const bool bf16_weight = k == 1 && n.attrs.Has("__bf16") && t.dtype() == DType::kF32;
+      out.packed_bytes += bf16_weight ? t.num_elements() * 2 : static_cast<int64_t>(t.nbytes());
+    }
   }
   return out;
 }

@@ -35,6 +35,7 @@ struct LayerReport {
   int weight_bits = 0, activation_bits = 0;
   int output_value = -1;        // value id of the layer's output (for per-layer SQNR)
   int64_t weight_elements = 0;
+  double weight_entropy_bits = 0;  // EntropyBits of the integer weights (qparams.h)
   // Weight rounding (quant/rounding.h): the method that ran, its time, and the layer's
   // output SQNR on the calibration inputs with it and with round-to-nearest (0 when no
   // Hessian was collected).
