@@ -15,9 +15,12 @@ def shared_dir():
     return d if os.path.isdir(os.path.join(d, "models")) else None
 
 
-def models(only, fashion_names=("cnn_bn", "resnet", "dwsep", "mlp"), fashion_validation=None, who="bench"):
+def models(only, fashion_names=("cnn_bn", "resnet", "dwsep", "mlp"), fashion_validation=None, who="bench",
+           imagenet=False):
     """(name, model path, data) rows: our Fashion-MNIST nets, and with ../shared ResNet-20 on CIFAR-10
-    (its test set only: 2000 images held out for validation, calibration on 1000 of them)."""
+    (its test set only: 2000 images held out for validation, calibration on 1000 of them); with
+    `imagenet`, SqueezeNet 1.1 (torchvision's squeezenet1_1 architecture, Caffe2 weights) on the
+    1000-image ImageNet sample, half of it held out for validation."""
     fashion = {"eval": os.path.join(FM, "dataset.json"), "calib": os.path.join(FM, "train_dataset.json"),
                "validation": fashion_validation}
     rows = [(n, os.path.join(FM, f"{n}.onnx"), fashion) for n in fashion_names]
@@ -27,6 +30,10 @@ def models(only, fashion_names=("cnn_bn", "resnet", "dwsep", "mlp"), fashion_val
         cifar = os.path.join(ROOT, "bench", "datasets", "cifar10-jpeg.json")
         rows.append(("resnet20-cifar10", os.path.join(s, "models", "resnet20_cifar10_pre.onnx"),
                      {"eval": cifar, "calib": cifar, "validation": {"samples": 2000, "seed": 0}}))
+        if imagenet:
+            inet = os.path.join(ROOT, "bench", "datasets", "imagenet-sample.json")
+            rows.append(("squeezenet1.1", os.path.join(s, "models", "squeezenet1.1-caffe2-fp32-upcast-from-fp16.onnx"),
+                         {"eval": inet, "calib": inet, "validation": {"samples": 500, "seed": 0}}))
     else:
         print(f"{who}: ../shared not found: the ResNet-20 row is skipped", file=sys.stderr)
     return [r for r in rows if not only or r[0] in only]

@@ -30,11 +30,13 @@ CHOICES = {"latency": ["fp32", "bf16", "w8a8", "w4a8"], "size": ["fp32", "w8a8",
 
 
 def spec_for(name, model, d, objective, budget, out):
-    batch = 1 if name.startswith("resnet20") else 64  # ResNet-20's export has a fixed batch of 1
+    fixed = name.startswith(("resnet20", "squeezenet"))  # ResNet-20's export has a fixed batch of 1
+    batch = 1 if fixed else 64
     spec = {"name": f"search-{name}-{objective}-{budget}", "model": model, "eval_dataset": d["eval"],
             "batch_sizes": [batch], "threads": 1, "sensitivity": False, "sqnr_samples": 0,
             "latency": {"warmup_iters": 10, "min_iters": 100, "min_seconds": 1.0, "sessions": 3},
-            "calibration": {"dataset": d["calib"], "samples": 1000, "seed": 0},
+            "calibration": {"dataset": d["calib"], "samples": 300 if name.startswith("squeezenet") else 1000,
+                            "seed": 0},
             "validation": d["validation"], "configs": ["fp32"],
             "search": {"max_drop": budget, "objective": objective, "batch_size": batch,
                        "choices": CHOICES[objective], "budget": {"evaluations": 48, "minutes": 30},
@@ -92,7 +94,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     only = set(filter(None, a.only.split(",")))
     rows = bench_jobs.models(only, fashion_names=("cnn_bn", "resnet", "dwsep"),
-                             fashion_validation={"samples": 2000, "seed": 0}, who="search")
+                             fashion_validation={"samples": 2000, "seed": 0}, who="search",
+                             imagenet=not only or "squeezenet1.1" in only)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     for name, model, d in rows:
         for objective in a.objectives.split(","):

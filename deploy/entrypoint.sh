@@ -3,7 +3,8 @@
 # QBENCH_* environment variables and secret files into the binaries' flags, so compose files
 # carry no secrets and no long command lines. One role per call:
 #   migrate      qbench-server --migrate (forward-only; run before every upgrade)
-#   bootstrap    the first admin token into QBENCH_ADMIN_TOKEN_FILE, unless it exists
+#   bootstrap    the first admin token into QBENCH_ADMIN_TOKEN_FILE and a worker token into
+#                QBENCH_WORKER_TOKEN_FILE (when set), each unless its file holds one
 #   server       qbench-server
 #   worker       qbench-worker, its id QBENCH_WORKER_PREFIX-<container hostname>
 #   cli ARGS     qbench ARGS, connected to QBENCH_SERVER with QBENCH_TOKEN_FILE
@@ -57,12 +58,11 @@ case "$role" in
     exec qbench-server --db "$(db_uri)" --migrate --migrations "$migrations"
     ;;
   bootstrap)
-    out="${QBENCH_ADMIN_TOKEN_FILE:-/run/qbench/admin/admin.token}"
-    if [ -s "$out" ]; then
-      echo "qbench-entrypoint: $out exists; no new admin token" >&2
-      exit 0
-    fi
-    exec qbench-server --db "$(db_uri)" --bootstrap-admin "${QBENCH_ADMIN_TEAM:-lab}" --token-out "$out"
+    # qbench-server keeps a token file that holds one, so this runs on every `up`.
+    set -- --db "$(db_uri)" --bootstrap-admin "${QBENCH_ADMIN_TEAM:-lab}" \
+      --token-out "${QBENCH_ADMIN_TOKEN_FILE:-/run/qbench/admin/admin.token}"
+    if [ -n "${QBENCH_WORKER_TOKEN_FILE:-}" ]; then set -- "$@" --worker-token-out "$QBENCH_WORKER_TOKEN_FILE"; fi
+    exec qbench-server "$@"
     ;;
   server)
     set -- --db "$(db_uri)" --listen "${QBENCH_LISTEN:-0.0.0.0:50051}" \

@@ -25,7 +25,8 @@ constexpr FlagSpec kFlags[] = {
     {"--migrate", nullptr, "apply the migrations in --migrations to --db, then exit"},
     {"--migrations", "DIR", "the numbered SQL migrations (default ./migrations)"},
     {"--bootstrap-admin", "TEAM", "with --db: create TEAM (if new) and an admin token, print it, then exit"},
-    {"--token-out", "FILE", "with --bootstrap-admin: write the token to FILE (mode 0600) instead of stdout"},
+    {"--token-out", "FILE", "with --bootstrap-admin: write the token to FILE (mode 0600) instead of stdout; kept if FILE holds one"},
+    {"--worker-token-out", "FILE", "with --bootstrap-admin: also a worker token (blobs of held jobs only) into FILE; kept if FILE holds one"},
     {"--reap-seconds", "N", "how often leases of dead workers are taken back (default 5)"},
     {"--handler-threads", "N", "threads running requests that wait on the database (default: one per core)"},
     {"--shared-root", "DIR", "jobs may name shared paths under DIR (repeatable; default none: uploads only)"},
@@ -39,7 +40,7 @@ std::string ServerUsage() {
   std::string out = "usage: qbench-server --data-dir DIR (--tokens-file FILE | --db URI)\n"
                     "                     (--tls-cert FILE --tls-key FILE | --insecure) [--listen HOST:PORT] [--max-upload-bytes N]\n"
                     "       qbench-server --db URI --migrate [--migrations DIR]\n"
-                    "       qbench-server --db URI --bootstrap-admin TEAM [--token-out FILE]\n\n";
+                    "       qbench-server --db URI --bootstrap-admin TEAM [--token-out FILE] [--worker-token-out FILE]\n\n";
   out += FlagHelp(kFlags);
   out += JobSpecLimitsHelp();
   return out;
@@ -62,6 +63,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, const char* const* argv) 
     else if (a == "--help") out.help = true;
     else if (a == "--bootstrap-admin") out.bootstrap_team = value;
     else if (a == "--token-out") out.token_out = value;
+    else if (a == "--worker-token-out") out.worker_token_out = value;
     else if (a == "--shared-root") shared_roots.push_back(value);
     else if (a == "--job-limit") {
       JobLimits& limits = out.options.job_limits;

@@ -16,6 +16,7 @@ struct ServerFlags {
   std::string migrations = "migrations";
   std::string bootstrap_team;  // --bootstrap-admin: create this team and an admin token, then exit
   std::string token_out;       // where --bootstrap-admin writes the secret (default: stdout)
+  std::string worker_token_out;  // --bootstrap-admin: also a worker-role token, written here
   int reap_seconds = 5;        // how often expired leases are taken back
   bool help = false;
 };

@@ -10,10 +10,12 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/flags.h"
 #include "server/server.h"
@@ -42,28 +44,60 @@ int Migrate(const qbench::server::ServerFlags& flags) {
   return 0;
 }
 
-// Creates the team when it is new and an admin token for it; the secret goes to stdout
-// or to a 0600 file, never to the log.
+// A token file that already holds something is kept: the compose one-shot runs on every
+// `up`, and a second admin token per `up` would pile up unused secrets.
+bool HoldsToken(const std::string& path) {
+  std::error_code ec;
+  return !path.empty() && std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > 0;
+}
+
+// Writes a secret to a new 0600 file.
+absl::Status WriteSecret(const std::string& flag, const std::string& path, const std::string& secret) {
+  const mode_t old = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  ::umask(old);
+  out << secret << "\n";
+  out.close();
+  if (!out) return absl::InvalidArgumentError(flag + ": cannot write \"" + path + "\"");
+  return absl::OkStatus();
+}
+
+// Creates the team when it is new, an admin token for it (to stdout, or to --token-out
+// unless that file holds one) and, with --worker-token-out, a worker-role token (unless
+// that file holds one). Secrets never go to the log.
 int Bootstrap(const qbench::server::ServerFlags& flags) {
   namespace store = qbench::store;
+  struct Want {
+    const char* flag;
+    std::string path;
+    store::TokenRole role;
+    const char* name;
+  };
+  std::vector<Want> wanted;
+  if (!HoldsToken(flags.token_out)) wanted.push_back({"--token-out", flags.token_out, store::TokenRole::kAdmin, "bootstrap admin"});
+  if (!flags.worker_token_out.empty() && !HoldsToken(flags.worker_token_out))
+    wanted.push_back({"--worker-token-out", flags.worker_token_out, store::TokenRole::kWorker, "bootstrap worker"});
+  if (wanted.empty()) {
+    std::fprintf(stderr, "qbench-server: the token files exist; no new token\n");
+    return 0;
+  }
   auto db = store::Db::Connect(flags.db);
   if (!db.ok()) return Fail(db.status());
   auto team = store::FindTeam(**db, flags.bootstrap_team);
   if (absl::IsNotFound(team.status())) team = store::CreateTeam(**db, flags.bootstrap_team, flags.bootstrap_team);
   if (!team.ok()) return Fail(team.status());
-  auto token = store::CreateToken(**db, *team, "bootstrap admin", /*admin=*/true);
-  if (!token.ok()) return Fail(token.status());
-  if (flags.token_out.empty()) {
-    std::printf("%s\n", token->plaintext.c_str());
-  } else {
-    const mode_t old = ::umask(077);
-    std::ofstream out(flags.token_out, std::ios::trunc);
-    ::umask(old);
-    out << token->plaintext << "\n";
-    if (!out) return Fail(absl::InvalidArgumentError("--token-out: cannot write \"" + flags.token_out + "\""));
+  for (const Want& w : wanted) {
+    auto token = store::CreateToken(**db, *team, w.name, w.role);
+    if (!token.ok()) return Fail(token.status());
+    if (w.path.empty()) {
+      std::printf("%s\n", token->plaintext.c_str());
+    } else if (absl::Status s = WriteSecret(w.flag, w.path, token->plaintext); !s.ok()) {
+      return Fail(s);
+    }
+    std::fprintf(stderr, "qbench-server: %s token teams/%s/tokens/%lld created\n",
+                 w.role == store::TokenRole::kAdmin ? "admin" : "worker", flags.bootstrap_team.c_str(),
+                 static_cast<long long>(token->id));
   }
-  std::fprintf(stderr, "qbench-server: admin token teams/%s/tokens/%lld created\n", flags.bootstrap_team.c_str(),
-               static_cast<long long>(token->id));
   return 0;
 }
 

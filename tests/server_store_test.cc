@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "qbench/v1/qbench.grpc.pb.h"
 #include "server/server.h"
@@ -85,6 +87,70 @@ TEST(ServerStoreTest, MigrateCommand) {
   auto again = store::Migrate(**db, qbench::testing::SourceDir() + "/migrations");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->applied.empty());  // the command already applied everything
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The compose deployment's one-shot: --bootstrap-admin with --token-out and
+// --worker-token-out makes an admin token and a worker-role token, each in a 0600 file; a
+// file that already holds a token is kept (the one-shot runs on every `up`), and a missing
+// one is made again alone.
+TEST(ServerStoreTest, BootstrapMakesAdminAndWorkerTokensOnce) {
+  auto cluster = qbench::testing::PgTestCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string bin = std::string(QB_SERVER_BINARY) + " --db '" + (*cluster)->Uri() + "'";
+  ASSERT_EQ(std::system((bin + " --migrate --migrations " + qbench::testing::SourceDir() + "/migrations 2>/dev/null").c_str()), 0);
+  const std::string dir = ::testing::TempDir() + "/bootstrap_tokens";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string admin = dir + "/admin.token", worker = dir + "/worker.token";
+  const std::string boot = bin + " --bootstrap-admin lab --token-out " + admin + " --worker-token-out " + worker + " 2>/dev/null";
+  ASSERT_EQ(std::system(boot.c_str()), 0);
+  const std::string a1 = Slurp(admin), w1 = Slurp(worker);
+  ASSERT_FALSE(a1.empty());
+  ASSERT_FALSE(w1.empty());
+  EXPECT_NE(a1, w1);
+  for (const auto& f : {admin, worker})
+    EXPECT_EQ(std::filesystem::status(f).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write) << f;
+  auto db = store::Db::Connect((*cluster)->Uri());
+  ASSERT_TRUE(db.ok());
+  auto trim = [](std::string s) { return s.substr(0, s.find_last_not_of("\n") + 1); };
+  auto ao_or = store::VerifyTokenOwner(**db, trim(a1));
+  ASSERT_TRUE(ao_or.ok()) << ao_or.status();
+  const store::TokenOwner& ao = *ao_or;
+  auto wo_or = store::VerifyTokenOwner(**db, trim(w1));
+  ASSERT_TRUE(wo_or.ok()) << wo_or.status();
+  const store::TokenOwner& wo = *wo_or;
+  EXPECT_TRUE(ao.admin);
+  EXPECT_FALSE(ao.worker);
+  EXPECT_TRUE(wo.worker);
+  EXPECT_FALSE(wo.admin);
+  EXPECT_EQ(ao.team_name, "lab");
+  EXPECT_EQ(wo.team_name, "lab");
+
+  // Again: both files kept, no token made.
+  ASSERT_EQ(std::system(boot.c_str()), 0);
+  EXPECT_EQ(Slurp(admin), a1);
+  EXPECT_EQ(Slurp(worker), w1);
+  // The worker token lost (an older deployment had none): only it is made again.
+  std::filesystem::remove(worker);
+  ASSERT_EQ(std::system(boot.c_str()), 0);
+  EXPECT_EQ(Slurp(admin), a1);
+  const std::string w2 = Slurp(worker);
+  ASSERT_FALSE(w2.empty());
+  EXPECT_NE(w2, w1);
+  auto wo2_or = store::VerifyTokenOwner(**db, trim(w2));
+  ASSERT_TRUE(wo2_or.ok()) << wo2_or.status();
+  const store::TokenOwner& wo2 = *wo2_or;
+  EXPECT_TRUE(wo2.worker);
+  // Without --token-out the admin token is printed each time, as before.
+  EXPECT_EQ(std::system((bin + " --bootstrap-admin lab >/dev/null 2>&1").c_str()), 0);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

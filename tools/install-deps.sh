@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency of QBench from Debian bookworm's packages.
 # Idempotent: packages already present are skipped by apt; safe to run on every CI start.
-# Usage: tools/install-deps.sh [--with-peers]   (--with-peers also installs ONNX Runtime from npm for bench/)
+# Usage: tools/install-deps.sh [--with-peers | --build]
+#   --with-peers  also installs ONNX Runtime from npm for bench/
+#   --build       only what compiling the binaries needs (deploy/Dockerfile's build stage):
+#                 no PostgreSQL server, Python, PyTorch, clang, test data or Node.js
 set -euo pipefail
 
-pkgs=(
+build=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   # engine
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers   # oneDNN 2.6; its CMake config insists on OpenCL
@@ -14,9 +17,12 @@ pkgs=(
   libssl-dev                                        # SHA-256 of calibration sample sets
   # service
   libgrpc++-dev protobuf-compiler-grpc libabsl-dev libpqxx-dev libpq-dev
+  libgtest-dev libgmock-dev libbenchmark-dev       # CMake configures the tests and benchmarks too
+)
+pkgs=(
+  "${build[@]}"
   postgresql postgresql-15
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata dataset-fashion-mnist
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   time
@@ -26,6 +32,7 @@ pkgs=(
 # Node.js (for ONNX Runtime's npm package in bench/): the machine image ships its own nodejs
 # with npm; Debian's npm conflicts with it, so only install Debian's when node is absent.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+[[ "${1:-}" == "--build" ]] && pkgs=("${build[@]}")
 
 need=()
 for p in "${pkgs[@]}"; do

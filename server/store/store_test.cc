@@ -1074,7 +1074,7 @@ TEST_F(StoreTest, PoolKeepsDatabaseTextFromCallers) {
 }
 
 TEST_F(StoreTest, TokenOwnerCarriesTeamNameAndAdminFlag) {
-  ASSERT_OK_AND_ASSIGN(NewToken admin, CreateToken(*db_, team_, "ops", /*admin=*/true));
+  ASSERT_OK_AND_ASSIGN(NewToken admin, CreateToken(*db_, team_, "ops", TokenRole::kAdmin));
   ASSERT_OK_AND_ASSIGN(TokenOwner owner, VerifyTokenOwner(*db_, admin.plaintext));
   EXPECT_EQ(owner.team_name, "vision");
   EXPECT_TRUE(owner.admin);
@@ -1160,7 +1160,7 @@ TEST_F(StoreTest, WorkerTokensCarryTheirRoleAndAreNeverAdmin) {
   ASSERT_OK_AND_ASSIGN(TokenOwner w, VerifyTokenOwner(*db_, "qbt_w"));
   EXPECT_TRUE(w.worker);
   EXPECT_FALSE(w.admin);
-  ASSERT_OK_AND_ASSIGN(TokenOwner admin, VerifyTokenOwner(*db_, CreateToken(*db_, team_, "a", true)->plaintext));
+  ASSERT_OK_AND_ASSIGN(TokenOwner admin, VerifyTokenOwner(*db_, CreateToken(*db_, team_, "a", TokenRole::kAdmin)->plaintext));
   EXPECT_FALSE(admin.worker);
   pqxx::connection c{cluster_->Uri(db_name_)};
   pqxx::work tx{c};

@@ -30,15 +30,16 @@ absl::StatusOr<int64_t> FindTeam(Db& db, const std::string& name) {
   });
 }
 
-absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string& name, bool admin) {
+absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string& name, TokenRole role) {
   if (name.empty()) return absl::InvalidArgumentError("token name must not be empty");
   NewToken token;
   token.plaintext = absl::StrCat(kTokenPrefix, HexEncode(RandomBytes(32)));
   const std::string digest = Sha256(token.plaintext);
   return InTransaction(db, "create token", [&](pqxx::work& tx) -> absl::StatusOr<NewToken> {
     auto r = tx.exec_params(
-        "INSERT INTO tokens(team_id, name, sha256, admin) SELECT id, $2, $3, $4 FROM teams WHERE id = $1 RETURNING id",
-        team_id, name, Bytes(digest), admin);
+        "INSERT INTO tokens(team_id, name, sha256, admin, worker) SELECT id, $2, $3, $4, $5 FROM teams WHERE id = $1 "
+        "RETURNING id",
+        team_id, name, Bytes(digest), role == TokenRole::kAdmin, role == TokenRole::kWorker);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("team ", team_id, " not found"));
     token.id = r[0][0].as<int64_t>();
     return token;

@@ -24,12 +24,13 @@ struct NewToken {
   std::string plaintext;  // shown to the admin once, never stored
 };
 
-// INVALID_ARGUMENT for an empty name, NOT_FOUND for an unknown team.
-absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string& name, bool admin = false);
-
 // What a token may do besides its team's own calls: administer (the Admin service, every
 // team's blobs) or run jobs (download the blobs of jobs some worker holds).
 enum class TokenRole { kTeam, kAdmin, kWorker };
+
+// INVALID_ARGUMENT for an empty name, NOT_FOUND for an unknown team.
+absl::StatusOr<NewToken> CreateToken(Db& db, int64_t team_id, const std::string& name,
+                                     TokenRole role = TokenRole::kTeam);
 
 // Records a token whose secret the caller generated and hashed (`sha256`: 32 raw bytes).
 // `expires_unix_micros`: when it stops being accepted (microseconds since the Unix
