@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<Lab>> Lab::Start(const LabOptions& options) {
     for (const char* team : {"acme", "beta", "lab"}) {
       auto id = store::CreateTeam(**db, team);
       if (!id.ok()) return id.status();
-      auto token = store::CreateToken(**db, *id, "test", /*admin=*/std::string(team) == "lab");
+      auto token = store::CreateToken(**db, *id, "test", std::string(team) == "lab" ? store::TokenRole::kAdmin : store::TokenRole::kTeam);
       if (!token.ok()) return token.status();
       const std::string who = std::string(team) == "lab" ? "admin" : team;
       lab->tokens_[who] = token->plaintext;
