@@ -23,14 +23,14 @@
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
 #include "common/status.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/onnx/exporter.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/quant/calibrate.h"
-#include "worker/engine/quant/config.h"
-#include "worker/engine/quant/hessian.h"
-#include "worker/engine/quant/quantize_graph.h"
-#include "worker/engine/runtime/session.h"
+#include "engine/data/dataset.h"
+#include "engine/onnx/exporter.h"
+#include "engine/onnx/importer.h"
+#include "engine/quant/calibrate.h"
+#include "engine/quant/config.h"
+#include "engine/quant/hessian.h"
+#include "engine/quant/quantize_graph.h"
+#include "engine/runtime/session.h"
 
 namespace qbench {
 namespace {

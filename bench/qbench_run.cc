@@ -29,11 +29,11 @@
 #include "absl/strings/str_format.h"
 #include "common/flags.h"
 #include "common/status.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/data/npy.h"
-#include "worker/engine/measure/latency.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/runtime/session.h"
+#include "engine/data/dataset.h"
+#include "engine/data/npy.h"
+#include "engine/measure/latency.h"
+#include "engine/onnx/importer.h"
+#include "engine/runtime/session.h"
 
 namespace qbench {
 namespace {

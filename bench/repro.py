@@ -7,7 +7,7 @@ Exact: every configuration's top-1/top-5, agreement, output SQNR, quantization p
 Latency: for each configuration and batch size, whether the runs' median confidence
 intervals share a point, and the relative difference of the medians. The interval is the
 widest of the iid, run-order block-median and session-median intervals (see
-worker/engine/measure/latency.h); what still differs between processes on a shared host
+engine/measure/latency.h); what still differs between processes on a shared host
 shows up as intervals that do not meet.
 
 Usage: /usr/bin/python3 bench/repro.py [SPEC] [--build build] [--runs 2] [--pin] [--sessions K]

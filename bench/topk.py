@@ -1,4 +1,4 @@
-"""Strict top-k, the rule every QBench figure uses (worker/engine/measure/topk.h).
+"""Strict top-k, the rule every QBench figure uses (engine/measure/topk.h).
 
 Classes are ordered by score, highest first, and equal scores by class index, lowest first;
 a sample is a top-k hit when its label's rank is below k. Top-1 is therefore np.argmax. A

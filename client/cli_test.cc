@@ -22,7 +22,7 @@
 #include "client/test_server.h"
 #include "client/watch.h"
 #include "common/sha256.h"
-#include "worker/engine/data/dataset.h"
+#include "engine/data/dataset.h"
 
 extern char** environ;
 

@@ -14,7 +14,7 @@
 #include "client/profiles.h"
 #include "client/progress.h"
 #include "client/submit.h"
-#include "worker/engine/data/test_util.h"
+#include "engine/data/test_util.h"
 
 namespace qbench::client {
 namespace {

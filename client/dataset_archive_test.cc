@@ -15,8 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/tar.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/data/test_util.h"
+#include "engine/data/dataset.h"
+#include "engine/data/test_util.h"
 
 namespace qbench::client {
 namespace {

@@ -14,7 +14,7 @@
 #include "server/job_repository.h"
 #include "server/server.h"
 #include "server/token_file.h"
-#include "worker/engine/data/test_util.h"
+#include "engine/data/test_util.h"
 
 namespace qbench::client::testing {
 

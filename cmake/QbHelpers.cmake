@@ -11,7 +11,7 @@ if(QB_SANITIZE)
 endif()
 
 # qb_library(name SOURCES a.cc b.cc DEPS lib1 lib2)
-# A static library rooted at the repository top (includes are "worker/engine/...").
+# A static library rooted at the repository top (includes are "engine/...").
 function(qb_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "worker/engine/data/file_util.h"
-#include "worker/engine/data/idx.h"
+#include "engine/data/file_util.h"
+#include "engine/data/idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes(data, data + size);

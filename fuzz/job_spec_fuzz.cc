@@ -8,7 +8,7 @@
 
 #include "qbench/v1/qbench.pb.h"
 #include "server/job_validation.h"
-#include "worker/engine/pipeline/job_spec.h"
+#include "engine/pipeline/job_spec.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "worker/engine/data/image_decode.h"
+#include "engine/data/image_decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto img = qbench::data::DecodeJpeg(data, size, "fuzz.jpeg");

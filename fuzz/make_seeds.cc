@@ -14,9 +14,9 @@
 
 #include "client/tar.h"
 #include "onnx/onnx_pb.h"
-#include "worker/engine/core/tensor.h"
-#include "worker/engine/data/npy.h"
-#include "worker/engine/data/test_util.h"
+#include "engine/core/tensor.h"
+#include "engine/data/npy.h"
+#include "engine/data/test_util.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "worker/engine/data/npy.h"
+#include "engine/data/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto t = qbench::data::ParseNpy(data, size, "fuzz.npy");

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "worker/engine/onnx/importer.h"
+#include "engine/onnx/importer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 20)) return 0;  // the corpus is small models; larger adds only time

@@ -10,8 +10,8 @@
 #include "absl/strings/strip.h"
 #include "common/json_parse.h"
 #include "common/sha256.h"
-#include "worker/engine/data/path_util.h"
-#include "worker/engine/pipeline/job_spec.h"
+#include "engine/data/path_util.h"
+#include "engine/pipeline/job_spec.h"
 
 namespace qbench::server {
 namespace {

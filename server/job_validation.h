@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "qbench/v1/qbench.pb.h"
 #include "server/job_repository.h"
-#include "worker/engine/pipeline/job_spec.h"
+#include "engine/pipeline/job_spec.h"
 
 namespace qbench::server {
 

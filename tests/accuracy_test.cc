@@ -8,13 +8,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_paths.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/onnx/exporter.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/pipeline/pipeline.h"
-#include "worker/engine/quant/calibrate.h"
-#include "worker/engine/quant/quantize_graph.h"
-#include "worker/engine/quant/sampler.h"
+#include "engine/data/dataset.h"
+#include "engine/onnx/exporter.h"
+#include "engine/onnx/importer.h"
+#include "engine/pipeline/pipeline.h"
+#include "engine/quant/calibrate.h"
+#include "engine/quant/quantize_graph.h"
+#include "engine/quant/sampler.h"
 
 namespace qbench {
 namespace {

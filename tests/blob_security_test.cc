@@ -25,7 +25,7 @@
 #include "server/store_verifier.h"
 #include "tests/pg_test_util.h"
 #include "tests/test_paths.h"
-#include "worker/engine/data/test_util.h"
+#include "engine/data/test_util.h"
 
 namespace qbench::server {
 namespace {

@@ -24,8 +24,8 @@
 #include "client/tar.h"
 #include "common/sha256.h"
 #include "worker/daemon/asset_cache.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/data/test_util.h"
+#include "engine/data/dataset.h"
+#include "engine/data/test_util.h"
 
 namespace qbench {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "worker/engine/pipeline/job_spec.h"
+#include "engine/pipeline/job_spec.h"
 
 namespace qbench {
 namespace {

@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_paths.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/pipeline/pipeline.h"
-#include "worker/engine/runtime/session.h"
+#include "engine/onnx/importer.h"
+#include "engine/pipeline/pipeline.h"
+#include "engine/runtime/session.h"
 
 namespace qbench {
 namespace {

@@ -16,10 +16,10 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/onnx/tensor_proto.h"
-#include "worker/engine/ops/op_def.h"
-#include "worker/engine/runtime/session.h"
+#include "engine/onnx/importer.h"
+#include "engine/onnx/tensor_proto.h"
+#include "engine/ops/op_def.h"
+#include "engine/runtime/session.h"
 
 namespace qbench {
 namespace {

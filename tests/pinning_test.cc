@@ -8,7 +8,7 @@
 
 #include <set>
 
-#include "worker/engine/runtime/pinning.h"
+#include "engine/runtime/pinning.h"
 
 namespace qbench {
 namespace {

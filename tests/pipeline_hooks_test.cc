@@ -9,8 +9,8 @@
 #include <set>
 
 #include "tests/test_paths.h"
-#include "worker/engine/pipeline/job_spec.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/pipeline/job_spec.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace qbench {
 namespace {

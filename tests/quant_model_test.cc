@@ -8,12 +8,12 @@
 #include "absl/strings/str_cat.h"
 
 #include "tests/test_paths.h"
-#include "worker/engine/kernels/onednn/int8_util.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/pipeline/pipeline.h"
-#include "worker/engine/quant/calibrate.h"
-#include "worker/engine/quant/quantize_graph.h"
+#include "engine/kernels/onednn/int8_util.h"
+#include "engine/data/dataset.h"
+#include "engine/onnx/importer.h"
+#include "engine/pipeline/pipeline.h"
+#include "engine/quant/calibrate.h"
+#include "engine/quant/quantize_graph.h"
 
 namespace qbench {
 namespace {

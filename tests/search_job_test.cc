@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_paths.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace qbench {
 namespace {

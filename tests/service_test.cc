@@ -23,8 +23,8 @@
 #include "client/blob_client.h"
 #include "tests/service_lab.h"
 #include "tests/test_paths.h"
-#include "worker/engine/pipeline/job_spec.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/pipeline/job_spec.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace qbench::testing {
 namespace {

@@ -7,13 +7,13 @@
 #include <cmath>
 
 #include "tests/test_paths.h"
-#include "worker/engine/data/dataset.h"
-#include "worker/engine/onnx/importer.h"
-#include "worker/engine/quant/calibrate.h"
-#include "worker/engine/quant/config.h"
-#include "worker/engine/quant/quantize_graph.h"
-#include "worker/engine/runtime/session.h"
-#include "worker/engine/runtime/sub_batch.h"
+#include "engine/data/dataset.h"
+#include "engine/onnx/importer.h"
+#include "engine/quant/calibrate.h"
+#include "engine/quant/config.h"
+#include "engine/quant/quantize_graph.h"
+#include "engine/runtime/session.h"
+#include "engine/runtime/sub_batch.h"
 
 namespace qbench {
 namespace {

@@ -18,7 +18,7 @@
 #include "worker/daemon/daemon.h"
 #include "worker/daemon/engine_process.h"
 #include "worker/daemon/options.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace {
 

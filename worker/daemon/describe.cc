@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "worker/engine/measure/nvml.h"
-#include "worker/engine/measure/rapl.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/measure/nvml.h"
+#include "engine/measure/rapl.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace qbench::worker {
 

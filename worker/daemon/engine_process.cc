@@ -25,8 +25,8 @@
 #include "worker/daemon/job_runner.h"
 #include "worker/daemon/log.h"
 #include "worker/daemon/store_retry.h"
-#include "worker/engine/pipeline/job_spec.h"
-#include "worker/engine/runtime/session.h"
+#include "engine/pipeline/job_spec.h"
+#include "engine/runtime/session.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define QB_SANITIZER_SHADOW 1

@@ -23,7 +23,7 @@
 #include "worker/daemon/log.h"
 #include "worker/daemon/store_retry.h"
 #include "worker/daemon/store_rows.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace qbench::worker {
 namespace {

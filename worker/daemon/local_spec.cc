@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/json_parse.h"
 #include "common/status.h"
-#include "worker/engine/pipeline/job_spec.h"
+#include "engine/pipeline/job_spec.h"
 
 namespace qbench::worker {
 namespace {

@@ -9,7 +9,7 @@
 #include "server/store/results.h"
 #include "server/store/search.h"
 #include "worker/daemon/describe.h"
-#include "worker/engine/pipeline/pipeline.h"
+#include "engine/pipeline/pipeline.h"
 
 namespace qbench::worker {
 

@@ -36,7 +36,7 @@
 #include "server/store/teams.h"
 #include "server/store/workers.h"
 #include "tests/pg_test_util.h"
-#include "worker/engine/kernels/onednn/int8_util.h"
+#include "engine/kernels/onednn/int8_util.h"
 #include "worker/daemon/daemon.h"
 #include "worker/daemon/local_spec.h"
 #include "worker/daemon/options.h"
