@@ -6,7 +6,7 @@
 //                 [--config NAME_OR_JSON] --out q.onnx
 //
 // --config takes a short name ("w8a8", "w4a8", ...) or a JSON object as in a job spec's
-// "configs" list (quant/config.h). Calibration uses the job spec's defaults: batch 64, the
+// "configs" list (spec/quant_config.h). Calibration uses the job spec's defaults: batch 64, the
 // oneDNN backend, 1 thread, so the parameters match a worker run with the same samples
 // and seed. Exit codes: 0 ok, 2 usage or input errors, 1 quantization or export failures.
 #include <algorithm>
@@ -27,7 +27,7 @@
 #include "engine/onnx/exporter.h"
 #include "engine/onnx/importer.h"
 #include "engine/quant/calibrate.h"
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 #include "engine/quant/hessian.h"
 #include "engine/quant/quantize_graph.h"
 #include "engine/runtime/session.h"

@@ -34,7 +34,7 @@
 #include "engine/data/dataset.h"
 #include "engine/onnx/importer.h"
 #include "engine/quant/calibrate.h"
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 #include "engine/quant/quantize_graph.h"
 #include "engine/runtime/session.h"
 

@@ -228,6 +228,7 @@ TEST(JobFormatTest, EventsReadAsOneLineEach) {
   v1::ConfigResult& r = *e.mutable_result();
   r.set_error("");
   r.set_config("fp32");
+  r.set_is_baseline(true);  // the baseline's line carries no delta against itself
   r.set_top1(0.9);
   auto* l = r.add_latency();
   l->set_batch_size(1);

@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "client/tar.h"
 #include "common/status.h"
-#include "engine/data/manifest.h"
+#include "spec/manifest.h"
 
 namespace qbench::client {
 namespace {

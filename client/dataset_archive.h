@@ -8,7 +8,7 @@
 
 namespace qbench::client {
 
-// Packs a dataset manifest (engine/data/manifest.h format) and the files it
+// Packs a dataset manifest (spec/manifest.h format) and the files it
 // references ("images", "labels", "root" directory) into one uncompressed ustar archive
 // at out_path: the referenced files go under "data/<basename>" (the root directory
 // recursively under "data/<dirname>/..."), and the manifest is rewritten with those

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "spec/job_state.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -63,7 +64,11 @@ std::string ProgressText(const v1::ConfigProgress& p) {
 std::string StateName(v1::JobState s) { return s == v1::JOB_STATE_UNSPECIFIED ? "" : v1::JobState_Name(s); }
 std::string StageName(v1::Stage s) { return s == v1::STAGE_UNSPECIFIED ? "" : v1::Stage_Name(s); }
 
-bool IsTerminal(v1::JobState s) { return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED; }
+// Terminal as spec/job_state.h defines it, read through the API's value name.
+bool IsTerminal(v1::JobState s) {
+  const std::optional<JobState> state = ParseApiJobState(v1::JobState_Name(s));
+  return state && qbench::IsTerminal(*state);
+}
 
 std::string FormatTime(const google::protobuf::Timestamp& t) {
   if (t.seconds() == 0 && t.nanos() == 0) return "-";
@@ -73,7 +78,7 @@ std::string FormatTime(const google::protobuf::Timestamp& t) {
 std::string FormatResultSummary(const v1::ConfigResult& r) {
   if (!r.error().empty()) return absl::StrCat("result ", r.config(), ": error: ", r.error());
   std::string out = absl::StrFormat("result %s: top-1 %.2f%%", r.config(), r.top1() * 100);
-  if (r.config() != "fp32")
+  if (!r.is_baseline())  // the baseline the server flags (the job's FP32 reference), whatever its name
     absl::StrAppendFormat(&out, " (%+.2f pts), agreement %.2f%%, SQNR %.1f dB", r.top1_delta_vs_fp32() * 100,
                           r.agreement_with_fp32() * 100, r.output_sqnr_db());
   if (r.latency_size() > 0) {

@@ -21,7 +21,7 @@ struct ResolvedSpec {
   std::string model, eval_dataset, calibration_dataset;
 };
 
-// Parses a job spec (engine/pipeline/job_spec.h); `source` names it in errors.
+// Parses a job spec (spec/job_spec.h); `source` names it in errors.
 absl::StatusOr<ResolvedSpec> ResolveSpec(const std::string& json_text, const std::string& base_dir,
                                          const std::string& source);
 absl::StatusOr<ResolvedSpec> ReadSpecFile(const std::string& path);

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "server/api_state.h"
 #include "tests/tls_test_util.h"
 
 namespace qbench::client::testing {
@@ -19,7 +20,7 @@ using server::JobState;
 
 namespace {
 
-v1::JobState ToProtoState(JobState s) { return static_cast<v1::JobState>(s); }
+v1::JobState ToProtoState(JobState s) { return server::ToApiState(s); }
 
 }  // namespace
 
@@ -131,7 +132,7 @@ void MemoryJobs::AddEvent(int64_t id, v1::JobEvent event) {
     event.mutable_time()->set_seconds(absl::ToUnixSeconds(absl::Now()));
     if (event.has_state_changed()) {
       JobRecord& r = jobs_.at(id);
-      r.state = static_cast<JobState>(event.state_changed().state());
+      r.state = server::FromApiState(event.state_changed().state()).value_or(JobState::kFailed);
       r.stage = static_cast<server::JobStage>(event.state_changed().stage());
       r.failure_reason = event.state_changed().reason();
     }

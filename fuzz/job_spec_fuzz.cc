@@ -1,14 +1,15 @@
-// libFuzzer target: bytes as a job spec, through the engine's parser (what a worker and
-// `qbench-worker --local` run) and the server's CreateJob validation. Neither may crash,
-// hang or throw; a spec either parser accepts must be inside the default limits
-// (issue 17: 1e400, deep nesting, narrowing, uncapped iterations and samples).
+// libFuzzer target: bytes as a job spec, through the spec library's parsers (the complete
+// form `qbench-worker --local` runs, the document form the server and workers complete)
+// and the server's CreateJob validation. None may crash, hang or throw; a spec any of them
+// accepts must be inside the default limits, with its baseline first (issue 17: 1e400,
+// deep nesting, narrowing, uncapped iterations and samples).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "qbench/v1/qbench.pb.h"
 #include "server/job_validation.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ void CheckWithinLimits(const qbench::JobSpec& s, const qbench::JobSpecLimits& l)
             !s.configs.empty() && static_cast<int64_t>(s.configs.size()) <= l.configs + 1;
   for (int64_t b : s.batch_sizes) ok = ok && b >= 1 && b <= l.batch_size;
   for (const auto& c : s.configs) ok = ok && c.calibration_samples >= 0 && c.calibration_samples <= l.calibration_samples;
+  ok = ok && s.configs[0].precision == qbench::quant::Precision::kFp32;  // the baseline first
   if (!ok) __builtin_trap();
 }
 
@@ -41,6 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const qbench::JobSpecLimits limits;
   auto spec = qbench::ParseJobSpec(text, "/base");
   if (spec.ok()) CheckWithinLimits(*spec, limits);
+  auto doc = qbench::ParseJobSpecDocument(text);
+  if (doc.ok()) {
+    CheckWithinLimits(*doc, limits);
+    // The complete form accepts exactly the documents whose own paths give their files.
+    if (spec.ok() != qbench::CheckJobFiles(*doc, qbench::FilesOf(*doc)).ok()) __builtin_trap();
+  } else if (spec.ok()) {
+    __builtin_trap();
+  }
 
   qbench::v1::CreateJobRequest request;
   request.set_spec_json(text);

@@ -4,7 +4,7 @@
 
 #include "common/flags.h"
 #include "common/status.h"
-#include "engine/data/path_util.h"
+#include "spec/path_util.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

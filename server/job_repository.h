@@ -11,11 +11,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "spec/job_state.h"
 #include "qbench/v1/qbench.pb.h"
 
 namespace qbench::server {
 
-enum class JobState { kQueued = 1, kRunning, kSucceeded, kFailed, kCancelling, kCancelled };
+using ::qbench::JobState;  // spec/job_state.h
 enum class JobStage { kNone = 0, kCalibrating, kQuantizing, kEvaluating, kBenchmarking };
 
 // A model or dataset: an uploaded blob (by digest) or a path workers can read.
@@ -30,12 +31,12 @@ struct ArtifactSource {
 struct NewJob {
   std::string team_id;
   std::string display_name;
-  std::string spec_json;  // as submitted; it parsed with qbench::ParseJobSpec
+  std::string spec_json;  // as submitted; it parsed with qbench::ParseJobSpecDocument
   ArtifactSource model, eval_dataset, calibration_dataset;
   std::string device_class;  // at most one of device_class and device is set
   std::string device;        // "workers/<host>/devices/<id>"
   std::string request_id;    // empty: none
-  std::vector<std::string> config_names;  // fp32 first, as the engine resolved them
+  std::vector<std::string> config_names;  // the baseline first (spec/job_spec.h JobConfigNames)
   int64_t samples = 0;                    // evaluation samples (0: whole dataset)
 };
 

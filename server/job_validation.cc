@@ -1,22 +1,17 @@
 #include "server/job_validation.h"
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/json_parse.h"
 #include "common/sha256.h"
-#include "engine/data/path_util.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/path_util.h"
+#include "spec/job_spec.h"
 
 namespace qbench::server {
 namespace {
-
-using nlohmann::json;
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(absl::string_view(field.data(), field.size()), ": ",
@@ -26,7 +21,7 @@ absl::Status FieldError(std::string_view field, std::string_view what) {
 bool IsIdChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
 
 // A shared path must be spelled normally and lie under one of the server's shared roots
-// (data/path_util.h); the worker resolves it and checks again.
+// (spec/path_util.h); the worker resolves it and checks again.
 absl::Status CheckSharedPath(const std::string& path, std::string_view field, const JobLimits& limits) {
   return data::CheckSharedPathSpelling(path, limits.shared_roots, field);
 }
@@ -56,9 +51,6 @@ absl::StatusOr<ArtifactSource> ConvertRef(const qbench::v1::ArtifactRef& ref, co
   }
   return out;
 }
-
-// Where a blob will be on a worker; only used so the engine's parser sees a path.
-std::string PlaceholderPath(const ArtifactSource& a) { return "/qbench-blobs/" + a.value; }
 
 }  // namespace
 
@@ -104,40 +96,31 @@ absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& req
   job.eval_dataset = *eval;
   job.calibration_dataset = *calib;
 
-  // Substitute the refs into the spec, check the paths that remain, then let the engine
-  // parse it exactly as a worker will.
-  JsonLimits json_limits;
-  json_limits.max_bytes = static_cast<size_t>(limits.max_spec_bytes);
-  auto parsed_json = ParseJson(request.spec_json(), "spec_json", json_limits);
-  if (!parsed_json.ok()) return parsed_json.status();
-  json spec = *std::move(parsed_json);
-  if (!spec.is_object()) return FieldError("spec_json", "must be a JSON object");
-  auto apply = [&](json& obj, const char* key, ArtifactSource& src, const std::string& field) -> absl::Status {
-    if (src.kind != ArtifactSource::Kind::kNone) {
-      obj[key] = src.kind == ArtifactSource::Kind::kBlob ? PlaceholderPath(src) : src.value;
-      return absl::OkStatus();
-    }
-    if (!obj.contains(key)) return absl::OkStatus();  // the engine reports what is missing
-    if (!obj[key].is_string()) return FieldError(field, "must be a string");
-    src.kind = ArtifactSource::Kind::kSharedPath;
-    src.value = obj[key].get<std::string>();
-    return CheckSharedPath(src.value, field, limits);
-  };
-  if (absl::Status s = apply(spec, "model", job.model, "spec_json.model"); !s.ok()) return s;
-  if (absl::Status s = apply(spec, "eval_dataset", job.eval_dataset, "spec_json.eval_dataset"); !s.ok()) return s;
-  if (job.calibration_dataset.kind != ArtifactSource::Kind::kNone && !spec.contains("calibration"))
-    spec["calibration"] = json::object();
-  if (spec.contains("calibration") && spec["calibration"].is_object()) {
-    if (absl::Status s = apply(spec["calibration"], "dataset", job.calibration_dataset, "spec_json.calibration.dataset");
-        !s.ok())
-      return s;
-  }
-  if (spec.contains("export_dir")) return FieldError("spec_json.export_dir", "is set by the server; use ExportModel");
-
+  // The spec parsed by the same parser the worker uses, paths as written; then each file
+  // comes from the request's reference or, failing that, from the spec's shared path.
   JobSpecLimits spec_limits = limits.spec;
   spec_limits.cap_threads_at_cpus = false;  // the server's CPUs say nothing about a worker's
-  auto parsed = qbench::ParseJobSpec(spec.dump(), "/", spec_limits);
-  if (!parsed.ok()) return FieldError("spec_json", std::string(parsed.status().message()));
+  auto parsed = qbench::ParseJobSpecDocument(request.spec_json(), spec_limits);
+  // The parser names the spec itself ("job spec: ..."); here the field already does.
+  if (!parsed.ok()) return FieldError("spec_json", std::string(absl::StripPrefix(parsed.status().message(), "job spec: ")));
+  if (!parsed->export_dir.empty()) return FieldError("spec_json.export_dir", "is set by the server; use ExportModel");
+  auto from_spec = [&](ArtifactSource& src, const std::string& path, const std::string& field) -> absl::Status {
+    if (src.kind != ArtifactSource::Kind::kNone || path.empty()) return absl::OkStatus();
+    src.kind = ArtifactSource::Kind::kSharedPath;
+    src.value = path;
+    return CheckSharedPath(src.value, field, limits);
+  };
+  if (absl::Status s = from_spec(job.model, parsed->model, "spec_json.model"); !s.ok()) return s;
+  if (absl::Status s = from_spec(job.eval_dataset, parsed->eval_dataset, "spec_json.eval_dataset"); !s.ok()) return s;
+  if (absl::Status s = from_spec(job.calibration_dataset, parsed->calibration_dataset, "spec_json.calibration.dataset");
+      !s.ok())
+    return s;
+  if (!parsed->validation.dataset.empty())
+    if (absl::Status s = CheckSharedPath(parsed->validation.dataset, "spec_json.validation.dataset", limits); !s.ok())
+      return s;
+  const JobFiles files{job.model.kind != ArtifactSource::Kind::kNone, job.eval_dataset.kind != ArtifactSource::Kind::kNone,
+                       job.calibration_dataset.kind != ArtifactSource::Kind::kNone};
+  if (absl::Status s = CheckJobFiles(*parsed, files); !s.ok()) return FieldError("spec_json", std::string(s.message()));
   if (static_cast<int>(parsed->configs.size()) > limits.max_configs)
     return FieldError("spec_json.configs", absl::StrCat("has ", parsed->configs.size(),
                                                         " configurations with fp32, the limit is ", limits.max_configs));
@@ -160,9 +143,6 @@ absl::StatusOr<int64_t> ParseJobName(const std::string& name, const std::string&
 }
 
 absl::StatusOr<JobFilter> ParseJobFilter(const std::string& filter) {
-  static constexpr std::pair<const char*, JobState> kStates[] = {
-      {"QUEUED", JobState::kQueued},       {"RUNNING", JobState::kRunning},       {"SUCCEEDED", JobState::kSucceeded},
-      {"FAILED", JobState::kFailed},       {"CANCELLING", JobState::kCancelling}, {"CANCELLED", JobState::kCancelled}};
   JobFilter out;
   if (absl::StripAsciiWhitespace(filter).empty()) return out;
   for (absl::string_view term : absl::StrSplit(filter, " AND ")) {
@@ -171,8 +151,7 @@ absl::StatusOr<JobFilter> ParseJobFilter(const std::string& filter) {
     const absl::string_view key = absl::StripAsciiWhitespace(kv[0]);
     absl::string_view value = absl::StripAsciiWhitespace(kv[1]);
     if (key == "state") {
-      for (const auto& [name, state] : kStates)
-        if (value == name) out.state = state;
+      out.state = ParseApiJobState(std::string_view(value.data(), value.size()));
       if (!out.state) return FieldError("filter", absl::StrCat("unknown state \"", value, "\""));
     } else if (key == "display_name") {
       if (value.size() < 2 || value.front() != '"' || value.back() != '"')

@@ -9,12 +9,12 @@
 #include "absl/status/statusor.h"
 #include "qbench/v1/qbench.pb.h"
 #include "server/job_repository.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 
 namespace qbench::server {
 
 // Limits on a job's size (the "limits on job size"). `spec` bounds every count,
-// size and duration in the spec (pipeline/job_spec.h; --job-limit NAME=VALUE); workers
+// size and duration in the spec (spec/job_spec.h; --job-limit NAME=VALUE); workers
 // parse with their own JobSpecLimits, so give them the same values.
 struct JobLimits {
   int max_configs = 32;
@@ -27,8 +27,9 @@ struct JobLimits {
   std::vector<std::string> shared_roots;
 };
 
-// Checks every field, parses spec_json with the engine's ParseJobSpec (its errors name
-// the spec field, e.g. "configs[0]"), and returns the job to store.
+// Checks every field, parses spec_json with the spec library's ParseJobSpecDocument (its
+// errors name the spec field, e.g. "configs[0]"), takes each file from the request's
+// reference or the spec's shared path, and returns the job to store.
 absl::StatusOr<NewJob> ValidateCreateJob(const qbench::v1::CreateJobRequest& request, const std::string& team_id,
                                          const JobLimits& limits);
 

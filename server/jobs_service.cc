@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "server/api_state.h"
 #include "server/file_stream.h"
 #include "server/grpc_status.h"
 #include "server/proto_time.h"
@@ -46,7 +47,7 @@ void ToProto(const JobRecord& r, qbench::v1::Job* job) {
   job->set_name(absl::StrCat("jobs/", r.id));
   job->set_display_name(r.job.display_name);
   job->set_team("teams/" + r.job.team_id);
-  job->set_state(static_cast<qbench::v1::JobState>(r.state));
+  job->set_state(ToApiState(r.state));
   job->set_stage(static_cast<qbench::v1::Stage>(r.stage));
   job->set_failure_reason(r.failure_reason);
   job->set_spec_json(r.job.spec_json);

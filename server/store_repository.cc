@@ -17,12 +17,10 @@
 #include "server/store/teams.h"
 #include "server/store/workers.h"
 
+#include "server/api_state.h"
+
 namespace qbench::server {
 namespace {
-
-// store::JobState counts from 0 in API order; the API's enum counts from 1.
-JobState FromStore(store::JobState s) { return static_cast<JobState>(static_cast<int>(s) + 1); }
-store::JobState ToStore(JobState s) { return static_cast<store::JobState>(static_cast<int>(s) - 1); }
 
 JobStage StageFrom(const std::optional<std::string>& stage) {
   if (!stage) return JobStage::kNone;
@@ -68,7 +66,7 @@ JobRecord RecordFrom(const store::Job& j, const std::string& team) {
   r.job.request_id = j.request_id.value_or("");
   if (j.device_name) r.job.device = *j.device_name;
   else r.job.device_class = j.device_class;
-  r.state = FromStore(j.state);
+  r.state = j.state;
   r.stage = j.state == store::JobState::kRunning || j.state == store::JobState::kCancelling ? StageFrom(j.stage)
                                                                                              : JobStage::kNone;
   r.failure_reason = j.error.value_or("");
@@ -89,7 +87,7 @@ absl::StatusOr<store::Job> OwnedJob(store::Db& db, int64_t team, int64_t id) {
 
 qbench::v1::JobState ApiState(const std::string& name) {
   auto s = store::ParseJobState(name);
-  return s ? static_cast<qbench::v1::JobState>(static_cast<int>(*s) + 1) : qbench::v1::JOB_STATE_UNSPECIFIED;
+  return s ? ToApiState(*s) : qbench::v1::JOB_STATE_UNSPECIFIED;
 }
 
 }  // namespace
@@ -171,7 +169,7 @@ absl::StatusOr<JobPage> StoreRepository::ListJobs(const std::string& team_id, co
   QB_ASSIGN_OR_RETURN(int64_t team, TeamKey(team_id));
   store::ListJobsRequest req;
   req.team_id = team;
-  if (filter.state) req.state = ToStore(*filter.state);
+  if (filter.state) req.state = *filter.state;
   req.display_name = filter.display_name;
   req.page_size = page_size;
   req.page_token = page_token;
@@ -281,7 +279,7 @@ absl::StatusOr<qbench::v1::JobResults> StoreRepository::GetResults(const std::st
   return pool_->Run([&](store::Db& db) -> absl::StatusOr<qbench::v1::JobResults> {
     QB_ASSIGN_OR_RETURN(store::Job job, OwnedJob(db, team, id));
     QB_ASSIGN_OR_RETURN(qbench::v1::JobResults r, LoadResults(db, id));
-    r.set_state(static_cast<qbench::v1::JobState>(FromStore(job.state)));
+    r.set_state(ToApiState(job.state));
     return r;
   });
 }

@@ -1,4 +1,4 @@
-// The engine's job spec parser against hostile numbers and shapes (issue 17, findings 1,
+// The spec library's job spec parser against hostile numbers and shapes (issue 17, findings 1,
 // 6, 7 and 11): what a worker, `qbench-worker --local` and the server all parse with.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 
 namespace qbench {
 namespace {
@@ -133,6 +133,44 @@ TEST(JobSpecTest, TypeErrorsNameTheField) {
   ExpectRefused(R"("batch_sizes": 4})", "batch_sizes");
   ExpectRefused(R"("calibration": [1]})", "\"calibration\" must be an object");
   EXPECT_EQ(ParseJobSpec("[1]", "/").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The baseline is configs[0] for every reader (the store flags it, the pipeline measures
+// against it): the first FP32-precision configuration, moved to the front, or "fp32" added
+// when there is none. Before, "fp32" was added by name, so a spec naming its FP32 run "ref"
+// ran FP32 twice, and one listing "fp32" last kept it last.
+TEST(JobSpecTest, TheBaselineComesFirst) {
+  auto s = ParseJobSpec(kHead + R"("configs": ["bf16", {"name": "ref", "preset": "fp32"}]})", "/");
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->configs.size(), 2u);
+  EXPECT_EQ(s->configs[0].name, "ref");
+  EXPECT_EQ(s->configs[1].name, "bf16");
+  EXPECT_TRUE(s->configs_listed);
+  s = ParseJobSpec(kMinimal, "/");
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->configs.size(), 1u);
+  EXPECT_EQ(s->configs[0].name, "fp32");
+  EXPECT_FALSE(s->configs_listed);
+  ExpectRefused(R"("configs": [{"name": "fp32", "preset": "w8a8"}]})", "kept for the FP32 baseline");
+}
+
+// The document form reads every field but requires no file; CheckJobFiles then says which
+// is missing, as the complete form does.
+TEST(JobSpecTest, DocumentsNeedNoFilesUntilCompleted) {
+  auto doc = ParseJobSpecDocument(R"({"configs": ["w8a8"], "samples": 5})");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_TRUE(doc->model.empty());
+  EXPECT_EQ(doc->samples, 5);
+  absl::Status s = CheckJobFiles(*doc, FilesOf(*doc));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("\"model\" is required"));
+  s = CheckJobFiles(*doc, {true, true, false});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("\"calibration.dataset\" is required: configuration \"w8a8\""));
+  EXPECT_TRUE(CheckJobFiles(*doc, {true, true, true}).ok());
+  // Field errors are the same in both forms.
+  EXPECT_THAT(std::string(ParseJobSpecDocument(R"({"samples": -1})").status().message()), HasSubstr("samples"));
+  auto relative = ParseJobSpecDocument(R"({"model": "m.onnx"})");
+  ASSERT_TRUE(relative.ok());
+  EXPECT_EQ(relative->model, "m.onnx");  // as written: the document form resolves nothing
 }
 
 }  // namespace

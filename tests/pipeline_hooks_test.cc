@@ -9,7 +9,7 @@
 #include <set>
 
 #include "tests/test_paths.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 #include "engine/pipeline/pipeline.h"
 
 namespace qbench {

@@ -553,6 +553,52 @@ TEST(JobValidationTest, SharedPathsOnlyUnderTheServersRoots) {
   EXPECT_FALSE(ValidateCreateJob(req, "acme", lab).ok());
 }
 
+// Issue 17, the typed job contract: the store flags the job's first configuration as its
+// baseline, and the pipeline measures against FP32. A spec listing "w8a8" before "fp32"
+// made w8a8 the stored baseline; the spec library now puts the baseline first.
+TEST(JobValidationTest, TheStoredBaselineIsTheFp32ConfigurationWhereverItIsListed) {
+  v1::CreateJobRequest req;
+  req.set_spec_json(R"({"configs": ["w8a8", "w4a8", "fp32"]})");
+  req.mutable_model()->set_blob("blobs/" + std::string(64, 'a'));
+  req.mutable_eval_dataset()->set_blob("blobs/" + std::string(64, 'b'));
+  req.mutable_calibration_dataset()->set_blob("blobs/" + std::string(64, 'c'));
+  auto job = ValidateCreateJob(req, "acme", JobLimits{});
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->config_names, (std::vector<std::string>{"fp32", "w8a8", "w4a8"}));
+}
+
+// The server parses the spec without substituting placeholder paths: each file comes from
+// the request or from the spec's shared path, and every file the spec names is checked,
+// the validation set's too (before, "validation.dataset" reached the workers unchecked).
+TEST(JobValidationTest, FilesComeFromRefsOrCheckedSpecPathsWithoutPlaceholders) {
+  JobLimits lab;
+  lab.shared_roots = {"/lab"};
+  v1::CreateJobRequest req;
+  req.mutable_model()->set_blob("blobs/" + std::string(64, 'a'));
+  req.mutable_eval_dataset()->set_shared_path("/lab/eval.json");
+  req.set_spec_json(R"({"configs": ["fp32"], "validation": {"dataset": "/etc/qbench/val.json", "samples": 10}})");
+  absl::Status s = ValidateCreateJob(req, "acme", lab).status();
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("spec_json.validation.dataset"));
+  req.set_spec_json(R"({"configs": ["fp32"], "validation": {"dataset": "/lab/val.json", "samples": 10}})");
+  EXPECT_TRUE(ValidateCreateJob(req, "acme", lab).ok());
+
+  // A static configuration with no calibration set from either source names the field.
+  req.set_spec_json(R"({"configs": ["w8a8"]})");
+  s = ValidateCreateJob(req, "acme", lab).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("calibration.dataset"));
+  req.set_spec_json(R"({"configs": ["w8a8"], "calibration": {"dataset": "/lab/train.json"}})");
+  auto job = ValidateCreateJob(req, "acme", lab);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->calibration_dataset.kind, ArtifactSource::Kind::kSharedPath);
+  EXPECT_EQ(job->calibration_dataset.value, "/lab/train.json");
+  // No model from either source.
+  req.clear_model();
+  s = ValidateCreateJob(req, "acme", lab).status();
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("\"model\" is required"));
+}
+
 TEST(ServerFlagsTest, SharedRootsAreRealExistingFolders) {
   char tmpl[] = "/tmp/qbroot-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

@@ -23,7 +23,7 @@
 #include "client/blob_client.h"
 #include "tests/service_lab.h"
 #include "tests/test_paths.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 #include "engine/pipeline/pipeline.h"
 
 namespace qbench::testing {

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/data/dataset_internal.h"
-#include "engine/data/manifest.h"
+#include "spec/manifest.h"
 
 namespace qbench::data {
 namespace internal {

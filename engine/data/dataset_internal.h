@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/data/dataset.h"
-#include "engine/data/manifest.h"
+#include "spec/manifest.h"
 
 namespace qbench::data::internal {
 

@@ -7,17 +7,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "spec/file_read.h"  // ReadFileBytes, kMaxDataFileBytes
 
 namespace qbench::data {
-
-// Largest file (and largest gunzipped content) a reader loads whole: bounded reads, so a
-// hostile dataset fails with RESOURCE_EXHAUSTED instead of eating the worker's memory.
-inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;
-
-// Reads the whole file as bytes. Regular files only: a FIFO, device (/dev/zero) or
-// folder is INVALID_ARGUMENT without being read (opened non-blocking, checked by fstat);
-// a file above `max_bytes` is RESOURCE_EXHAUSTED before anything is allocated.
-absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path, int64_t max_bytes = kMaxDataFileBytes);
 
 // Reads the whole file, gunzipping it when its content starts with the gzip magic
 // (1f 8b); any other content is returned as is. The choice is made from the bytes, never

@@ -15,7 +15,7 @@
 #include "engine/data/dataset_internal.h"
 #include "engine/data/file_util.h"
 #include "engine/data/image_decode.h"
-#include "engine/data/path_util.h"
+#include "spec/path_util.h"
 #include "engine/data/preprocess.h"
 
 namespace qbench::data::internal {

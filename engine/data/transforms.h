@@ -3,14 +3,9 @@
 #pragma once
 
 #include "engine/data/image.h"
+#include "spec/preprocess_config.h"  // Size
 
 namespace qbench::data {
-
-struct Size {
-  int height = 0;
-  int width = 0;
-  bool operator==(const Size&) const = default;
-};
 
 // torchvision Resize(int): the shorter side becomes `target` and the longer one
 // int(target * long / short) (truncated, computed in double as Python does); a square

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "engine/onnx/exporter.h"
+#include "engine/quant/qparams.h"
 #include "engine/onnx/importer.h"
 #include "engine/pipeline/evaluate.h"
 #include "engine/pipeline/job_context.h"
@@ -543,12 +544,9 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
   // FP32 first: it is the baseline every other configuration is compared with.
   // FP32 runs first even when the caller did not list it: every other configuration is
   // measured against it (agreement, SQNR, deltas).
+  // (Specs from ParseJobSpec are ordered so already; a JobSpec built in code may not be.)
   std::vector<quant::QuantConfig> order = spec.configs;
-  if (std::none_of(order.begin(), order.end(),
-                   [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; }))
-    order.insert(order.begin(), *quant::ConfigFromShortName("fp32"));
-  std::stable_partition(order.begin(), order.end(),
-                        [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; });
+  OrderBaselineFirst(&order);
   for (const quant::QuantConfig& c : order) {
     QB_RETURN_IF_ERROR(ctx.CheckCancelled());
     ConfigResult cr;

@@ -15,7 +15,8 @@
 #include "engine/measure/latency.h"
 #include "engine/measure/paired.h"
 #include "engine/pipeline/energy.h"
-#include "engine/pipeline/job_spec.h"
+#include "engine/runtime/session.h"
+#include "spec/job_spec.h"
 #include "engine/search/candidate.h"
 #include "engine/search/strategies.h"
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 #include "engine/pipeline/pipeline.h"
 
 namespace qbench {

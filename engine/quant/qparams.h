@@ -20,10 +20,9 @@
 #include "absl/status/statusor.h"
 #include "engine/core/quant_params.h"
 #include "engine/core/tensor.h"
+#include "spec/quant_types.h"
 
 namespace qbench::quant {
-
-enum class ScaleConstraint { kFloat, kPowerOfTwo, kDyadic };
 
 struct RangeChoice {
   float lo = 0, hi = 0;
@@ -38,21 +37,6 @@ QuantParams ChooseParams(float lo, float hi, const QuantGrid& grid, bool symmetr
 absl::StatusOr<Tensor> QuantizeTensor(const Tensor& x, const QuantParams& params);
 // Dequantizes an s8/u8 (or s32, for biases) tensor to float32.
 absl::StatusOr<Tensor> DequantizeTensor(const Tensor& q, const QuantParams& params);
-
-// Weight range methods (computed from the weights themselves, per channel or tensor).
-enum class WeightMethod { kMinMax, kMse };
-
-struct WeightSpec {
-  int bits = 8;
-  bool per_channel = true;
-  bool symmetric = true;
-  WeightMethod method = WeightMethod::kMinMax;
-  // Symmetric scale amax / (2^(b-1) - 1) (narrow) or amax / (2^(b-1) - 0.5) (full range,
-  // PyTorch's observers). Unset: full range at 8 bits, narrow below, where saturating
-  // +amax by half a step costs more than the finer grid gains.
-  std::optional<bool> narrow_range;
-  bool full_range() const { return narrow_range ? !*narrow_range : bits == 8; }
-};
 
 // Chooses parameters for a weight tensor along `axis` (or per tensor when
 // !spec.per_channel) and quantizes it. Weights are signed (s8 storage). Fails on NaN or

@@ -1,4 +1,7 @@
 #include "engine/quant/quantize_graph.h"
+#include "engine/quant/qparams.h"
+#include "engine/quant/range_method.h"
+#include "engine/quant/rounding.h"
 
 #include <algorithm>
 #include <cmath>

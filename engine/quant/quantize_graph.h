@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/graph/graph.h"
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 #include "engine/quant/hessian.h"
 #include "engine/quant/histogram.h"
 

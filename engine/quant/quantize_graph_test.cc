@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "engine/ops/op_def.h"
+#include "engine/quant/qparams.h"
+#include "engine/quant/range_method.h"
 #include "engine/ops/tensor_test_util.h"
 #include "engine/quant/quantize_graph.h"
 

@@ -6,18 +6,17 @@ namespace qbench::quant {
 namespace {
 
 constexpr RangeMethodDef kMethods[] = {
-    {CalibMethod::kMinMax, "minmax", MinMaxRange},
-    {CalibMethod::kPercentile, "percentile", PercentileRange},
-    {CalibMethod::kEntropy, "entropy", EntropyRange},
-    {CalibMethod::kMse, "mse", MseRange},
+    {CalibMethod::kMinMax, MinMaxRange},
+    {CalibMethod::kPercentile, PercentileRange},
+    {CalibMethod::kEntropy, EntropyRange},
+    {CalibMethod::kMse, MseRange},
 };
 
 }  // namespace
 
 const RangeMethodDef* FindRangeMethod(std::string_view name) {
-  for (const RangeMethodDef& d : kMethods)
-    if (d.name == name) return &d;
-  return nullptr;
+  const std::optional<CalibMethod> m = FindCalibMethod(name);  // the spec's names (spec/quant_types.h)
+  return m ? &RangeMethodOf(*m) : nullptr;
 }
 
 const RangeMethodDef& RangeMethodOf(CalibMethod method) {
@@ -26,7 +25,6 @@ const RangeMethodDef& RangeMethodOf(CalibMethod method) {
   return kMethods[0];
 }
 
-std::string_view MethodName(CalibMethod method) { return RangeMethodOf(method).name; }
 
 RangeChoice MinMaxRange(const Histogram& h, const RangeOptions&) { return {h.min(), h.max()}; }
 

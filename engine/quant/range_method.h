@@ -13,8 +13,6 @@
 
 namespace qbench::quant {
 
-enum class CalibMethod { kMinMax, kPercentile, kEntropy, kMse };
-
 struct RangeOptions {
   QuantGrid grid;
   bool symmetric = false;
@@ -25,13 +23,11 @@ using RangeFn = RangeChoice (*)(const Histogram& h, const RangeOptions& options)
 
 struct RangeMethodDef {
   CalibMethod method;
-  std::string_view name;  // as written in job specs
   RangeFn fn;
 };
 
 const RangeMethodDef* FindRangeMethod(std::string_view name);
 const RangeMethodDef& RangeMethodOf(CalibMethod method);
-std::string_view MethodName(CalibMethod method);
 
 RangeChoice MinMaxRange(const Histogram& h, const RangeOptions& options);
 RangeChoice PercentileRange(const Histogram& h, const RangeOptions& options);

@@ -13,13 +13,6 @@
 namespace qbench::quant {
 namespace {
 
-constexpr RoundingDef kRoundings[] = {
-    {Rounding::kNearest, "nearest", false, true},
-    {Rounding::kGptq, "gptq", true, true},
-    {Rounding::kAdaround, "adaround", true, true},
-    {Rounding::kBlock, "block", true, false},
-};
-
 float RealOf(const RoundingProblem& p, int64_t r, int32_t q) {
   return DequantizeValue(q, p.scale[r], p.zero_point[r]);
 }
@@ -114,18 +107,6 @@ bool NeedsTranspose(const Node& node) {
 }
 
 }  // namespace
-
-const RoundingDef* FindRounding(std::string_view name) {
-  for (const RoundingDef& d : kRoundings)
-    if (d.name == name) return &d;
-  return nullptr;
-}
-
-const RoundingDef& RoundingOf(Rounding method) {
-  for (const RoundingDef& d : kRoundings)
-    if (d.method == method) return d;
-  return kRoundings[0];
-}
 
 void NearestRound(const RoundingProblem& p, int32_t* q) {
   for (int64_t r = 0; r < p.rows; ++r)

@@ -33,30 +33,6 @@ namespace qbench::quant {
 
 struct LayerHessian;  // quant/hessian.h
 
-enum class Rounding { kNearest, kGptq, kAdaround, kBlock };
-
-struct RoundingOptions {
-  Rounding method = Rounding::kNearest;
-  double damp = 0.01;        // gptq: H += damp * mean(diag H) * I
-  bool act_order = true;     // gptq: round inputs by decreasing H_ii (the most-read first)
-  int iterations = 5000;     // adaround: gradient steps per layer
-  double reg = 1.0;          // adaround: weight of the rounding regularizer (relative units)
-  double learning_rate = 1e-2;  // adaround: Adam's step on the rounding variables
-  // "inputs": "quantized": each layer reconstructs FP32's output from the inputs the
-  // quantized model feeds it, its earlier layers already rounded (one calibration pass
-  // per step of layers); "fp32" (default): from FP32's inputs.
-  bool quantized_inputs = false;
-};
-
-struct RoundingDef {
-  Rounding method;
-  std::string_view name;  // as written in job specs
-  bool needs_hessian;
-  bool available;         // false: the name is reserved, the method not built yet
-};
-const RoundingDef* FindRounding(std::string_view name);
-const RoundingDef& RoundingOf(Rounding method);
-
 // One output group's rounding problem: `rows` weight rows of `cols` inputs (row-major),
 // each row with its own scale and zero point on [qmin, qmax], and the group's H (cols x
 // cols, summed over `samples` input rows).

@@ -13,7 +13,7 @@
 
 #include "engine/kernels/reference/conv.h"
 #include "engine/ops/conv.h"
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 #include "engine/quant/hessian.h"
 #include "engine/quant/rounding.h"
 

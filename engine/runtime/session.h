@@ -13,10 +13,9 @@
 #include "absl/status/statusor.h"
 #include "engine/core/tensor.h"
 #include "engine/graph/graph.h"
+#include "spec/backend.h"
 
 namespace qbench {
-
-enum class Backend { kOneDnn, kReference };
 
 // This machine's physical memory in bytes (sysconf), 0 when unknown.
 int64_t PhysicalMemoryBytes();
@@ -34,7 +33,7 @@ struct SessionOptions {
   // kAutoSubBatch picks the sub-batch from the cache size, 0 never splits, n > 0 splits
   // into pieces of at most n. Only graphs whose samples are independent are split.
   int64_t sub_batch = kAutoSubBatch;
-  static constexpr int64_t kAutoSubBatch = -1;
+  static constexpr int64_t kAutoSubBatch = qbench::kAutoSubBatch;
   // The most bytes one plan may hold: its activation buffers plus the model's weights
   // (constants). A plan over it is refused with RESOURCE_EXHAUSTED naming its biggest
   // node; so is any single value over it, before a kernel sees its shape.

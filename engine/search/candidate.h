@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/search/search_spec.h"
+#include "spec/search_spec.h"
 
 namespace qbench::search {
 

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/search/candidate.h"
-#include "engine/search/search_spec.h"
+#include "spec/search_spec.h"
 #include "engine/search/strategies.h"
 
 namespace qbench::search {

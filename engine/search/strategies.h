@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/search/candidate.h"
-#include "engine/search/search_spec.h"
+#include "spec/search_spec.h"
 
 namespace qbench::search {
 

@@ -13,7 +13,6 @@
 namespace qbench::store {
 namespace {
 
-constexpr std::string_view kStateNames[] = {"queued", "running", "succeeded", "failed", "cancelling", "cancelled"};
 constexpr std::string_view kEventNames[] = {"state", "progress", "error", "result"};
 
 absl::Time FromMicros(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
@@ -112,19 +111,6 @@ AssetRef ReadAsset(const pqxx::row& row) {
 }
 
 }  // namespace
-
-std::string_view JobStateName(JobState state) { return kStateNames[static_cast<int>(state)]; }
-
-std::optional<JobState> ParseJobState(std::string_view name) {
-  for (int i = 0; i < 6; ++i) {
-    if (kStateNames[i] == name) return static_cast<JobState>(i);
-  }
-  return std::nullopt;
-}
-
-bool IsTerminal(JobState s) {
-  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled;
-}
 
 std::string_view EventKindName(EventKind kind) { return kEventNames[static_cast<int>(kind)]; }
 

@@ -11,15 +11,15 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/store/db.h"
+#include "spec/job_state.h"
 
 namespace qbench::store {
 
-enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelling, kCancelled };
-
-// "queued", "running", ... (the values of jobs.state).
-std::string_view JobStateName(JobState state);
-std::optional<JobState> ParseJobState(std::string_view name);
-bool IsTerminal(JobState state);  // succeeded, failed, cancelled
+// The states and their names in jobs.state ("queued", "running", ...): spec/job_state.h.
+using ::qbench::IsTerminal;
+using ::qbench::JobState;
+using ::qbench::JobStateName;
+using ::qbench::ParseJobState;
 
 // One bit-width configuration of a job (a row of job_configs).
 struct JobConfig {

@@ -16,7 +16,7 @@
 #include "client/tar.h"
 #include "common/sha256.h"
 #include "common/status.h"
-#include "engine/data/path_util.h"
+#include "spec/path_util.h"
 
 namespace qbench::worker {
 namespace {

@@ -25,7 +25,7 @@
 #include "worker/daemon/job_runner.h"
 #include "worker/daemon/log.h"
 #include "worker/daemon/store_retry.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 #include "engine/runtime/session.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

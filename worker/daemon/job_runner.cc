@@ -69,9 +69,7 @@ class JobRun {
       exports = std::make_unique<TempDir>(lease_.job_id);
       if (exports->path().empty()) return Fail("cannot create a temporary export directory");
     }
-    auto spec_json = LocalSpecJson(job_, *assets, ctx_.cache, exports ? exports->path() : "");
-    if (!spec_json.ok()) return Fail(std::string(spec_json.status().message()));
-    auto spec = ParseJobSpec(*spec_json, "", ctx_.options.spec_limits);
+    auto spec = LocalJobSpec(job_, *assets, ctx_.cache, exports ? exports->path() : "", ctx_.options.spec_limits);
     if (!spec.ok()) return Fail(std::string(spec.status().message()));
     spec_ = &*spec;
     // The attempt's wall-clock limit: the spec's max_job_seconds or the worker's

@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "engine/data/path_util.h"
+#include "spec/path_util.h"
 
 namespace qbench::worker {
 namespace {

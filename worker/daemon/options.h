@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "client/connection.h"
 #include "common/flags.h"
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 
 namespace qbench::worker {
 

@@ -761,33 +761,44 @@ TEST_F(WorkerDaemonTest, EngineProcessResultsMatchInProcessBitForBit) {
 
 TEST(LocalSpecTest, AssetsReplaceSpecPathsAndExportDirIsSet) {
   store::ClaimedJob job;
-  job.spec_json = R"({"model": "/elsewhere/m.onnx", "calibration": {"samples": 8}, "configs": ["fp32", "w8a8"]})";
+  job.spec_json = R"({"model": "/elsewhere/m.onnx", "calibration": {"samples": 8}, "configs": ["w8a8", "fp32"]})";
   job.configs = {{"fp32", "{}", true}, {"w8a8", "{}", false}};
   store::JobAssets assets;
   assets.model = PathAsset(ModelsDir() + "/cnn_bn.onnx");
   assets.eval_dataset = PathAsset(ModelsDir() + "/dataset.json");
   assets.calibration_dataset = PathAsset(ModelsDir() + "/train_dataset.json");
   AssetCache cache("/tmp/unused-cache", std::nullopt);
-  ASSERT_OK_AND_ASSIGN(std::string text, LocalSpecJson(job, assets, cache, "/tmp/exports"));
-  const nlohmann::json j = nlohmann::json::parse(text);
-  EXPECT_EQ(j["model"], ModelsDir() + "/cnn_bn.onnx");
-  EXPECT_EQ(j["eval_dataset"], ModelsDir() + "/dataset.json");
-  EXPECT_EQ(j["calibration"]["dataset"], ModelsDir() + "/train_dataset.json");
-  EXPECT_EQ(j["calibration"]["samples"], 8);
-  EXPECT_EQ(j["export_dir"], "/tmp/exports");
-  EXPECT_EQ(j["configs"], nlohmann::json::array({"fp32", "w8a8"}));
+  ASSERT_OK_AND_ASSIGN(JobSpec spec, LocalJobSpec(job, assets, cache, "/tmp/exports"));
+  EXPECT_EQ(spec.model, ModelsDir() + "/cnn_bn.onnx");
+  EXPECT_EQ(spec.eval_dataset, ModelsDir() + "/dataset.json");
+  EXPECT_EQ(spec.calibration_dataset, ModelsDir() + "/train_dataset.json");
+  EXPECT_EQ(spec.calibration_samples, 8);
+  EXPECT_EQ(spec.export_dir, "/tmp/exports");
+  // The baseline first, whatever order the spec listed: the store flagged fp32 (configs[0]).
+  ASSERT_EQ(spec.configs.size(), 2u);
+  EXPECT_EQ(spec.configs[0].name, "fp32");
+  EXPECT_EQ(spec.configs[1].name, "w8a8");
 
   // No configs in the spec: the job's, by name.
   job.spec_json = "{}";
-  ASSERT_OK_AND_ASSIGN(text, LocalSpecJson(job, assets, cache, ""));
-  EXPECT_EQ(nlohmann::json::parse(text)["configs"], nlohmann::json::array({"fp32", "w8a8"}));
-  EXPECT_FALSE(nlohmann::json::parse(text).contains("export_dir"));
+  ASSERT_OK_AND_ASSIGN(spec, LocalJobSpec(job, assets, cache, ""));
+  ASSERT_EQ(spec.configs.size(), 2u);
+  EXPECT_EQ(spec.configs[1].name, "w8a8");
+  EXPECT_EQ(spec.configs[1].weights.bits, 8);
+  EXPECT_TRUE(spec.export_dir.empty());
+
+  // A job without the calibration set its static configuration needs is refused by name.
+  store::JobAssets no_calib = assets;
+  no_calib.calibration_dataset.reset();
+  auto uncalibrated = LocalJobSpec(job, no_calib, cache, "");
+  EXPECT_EQ(uncalibrated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(uncalibrated.status().message()), HasSubstr("calibration.dataset"));
 
   // A blob without a server or a readable store path.
   store::JobAssets blob = assets;
   blob.model = store::AssetRef{};
   blob.model->blob_sha256 = std::string(32, '\x11');
-  auto missing = LocalSpecJson(job, blob, cache, "");
+  auto missing = LocalJobSpec(job, blob, cache, "");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("blobs/1111"));
 }

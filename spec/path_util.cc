@@ -1,4 +1,4 @@
-#include "engine/data/path_util.h"
+#include "spec/path_util.h"
 
 #include <sys/stat.h>
 

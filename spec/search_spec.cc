@@ -1,10 +1,10 @@
-#include "engine/search/search_spec.h"
+#include "spec/search_spec.h"
 
 #include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/spec_reader.h"
+#include "spec/spec_reader.h"
 #include "common/status.h"
 
 namespace qbench::search {
@@ -46,7 +46,7 @@ absl::StatusOr<Choice> ParseChoice(const std::string& text, const std::string& w
     c.kind = base == "fp32" ? Choice::Kind::kFp32 : Choice::Kind::kBf16;
     return c;
   }
-  // w<W>a<A>: the same grammar as the short configuration names (quant/config.h).
+  // w<W>a<A>: the same grammar as the short configuration names (spec/quant_config.h).
   auto cfg = quant::ConfigFromShortName(base);
   if (!cfg.ok() || cfg->precision != quant::Precision::kInt || cfg->activations.dynamic)
     return SpecFieldError(where, absl::StrCat("is \"", text, "\"; choices are fp32, bf16 and w<W>a<A> (W 2-8, A 4-8) "

@@ -11,7 +11,7 @@
 //                                       per-layer options: fp32, bf16, w<W>a<A> with an optional
 //                                       "+nearest" / "+gptq" / "+adaround" weight rounding
 //   "base": "w8a8" | {config},          the integer configuration every integer choice starts
-//                                       from (ranges, calibration, rounding knobs; quant/config.h)
+//                                       from (ranges, calibration, rounding knobs; spec/quant_config.h)
 //   "strategies": ["fallback", "eagl", "sensitivity", "alps"],
 //   "budget": {"evaluations": 64, "minutes": 60},
 //                                       candidate evaluations (the per-layer signals are
@@ -30,7 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 
 namespace qbench::search {
 

@@ -1,4 +1,4 @@
-#include "engine/data/manifest.h"
+#include "spec/manifest.h"
 
 #include <cstdlib>
 

@@ -1,4 +1,4 @@
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 
 #include <cctype>
 
@@ -38,11 +38,11 @@ absl::StatusOr<int> Lookup(const Named (&table)[N], const json& v, const std::st
 
 absl::StatusOr<CalibMethod> ParseMethod(const json& v, const std::string& where, const std::string& field) {
   if (!v.is_string()) return FieldError(where, field, "must be a string");
-  const RangeMethodDef* d = FindRangeMethod(v.get<std::string>());
-  if (d == nullptr)
+  const std::optional<CalibMethod> m = FindCalibMethod(v.get<std::string>());
+  if (!m)
     return FieldError(where, field,
                       absl::StrCat("is \"", v.get<std::string>(), "\"; expected minmax, percentile, entropy or mse"));
-  return d->method;
+  return *m;
 }
 
 // Read as a wide integer and range-checked before narrowing (4294967304 is not 8).

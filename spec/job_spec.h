@@ -20,7 +20,7 @@
 //               "sessions": 5},                  timed queries split over fresh plans
 //   "seed": 0,                                   default calibration seed
 //   "configs": ["fp32", "w8a8", {"name": "w4a8-mse", "preset": "w4a8", ...}],
-//                                                see quant/config.h; fp32 always runs as the baseline
+//                                                see spec/quant_config.h; fp32 always runs as the baseline
 //   "calibration": {"dataset": "train.json", "samples": 512, "seed": 0, "batch_size": 64},
 //   "validation": {"samples": 2000, "seed": 0}  held-out samples for choices made by accuracy
 //                                                (pipeline/split.h): split off the evaluation set
@@ -40,7 +40,7 @@
 //                                                JobSpecLimits::default_job_seconds)
 //   "search": {"max_drop": 0.5, "objective": "latency", ...}
 //                                                the precision of every layer searched under an
-//                                                accuracy budget (search/search_spec.h); needs a
+//                                                accuracy budget (spec/search_spec.h); needs a
 //                                                validation split
 // }
 //
@@ -55,9 +55,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/quant/config.h"
-#include "engine/search/search_spec.h"
-#include "engine/runtime/session.h"
+#include "spec/backend.h"
+#include "spec/quant_config.h"
+#include "spec/search_spec.h"
 
 namespace qbench {
 
@@ -151,11 +151,15 @@ struct JobSpec {
   std::vector<int64_t> batch_sizes = {1};
   int threads = 1;
   Backend backend = Backend::kOneDnn;
-  int64_t sub_batch = SessionOptions::kAutoSubBatch;  // SessionOptions::sub_batch
+  int64_t sub_batch = kAutoSubBatch;  // SessionOptions::sub_batch
   bool pin_threads = false;
   LatencySpec latency;
   uint64_t seed = 0;
-  std::vector<quant::QuantConfig> configs;  // fp32 first (added when not listed)
+  // The baseline first: the first FP32 configuration listed (or "fp32", added when none
+  // is), then the rest in the spec's order (OrderBaselineFirst). The store flags
+  // configs[0] as the job's baseline; the pipeline measures everything against it.
+  std::vector<quant::QuantConfig> configs;
+  bool configs_listed = false;  // the spec had "configs" (else configs is the added fp32)
   std::string calibration_dataset;           // manifest path, resolved; required for static configs
   int64_t calibration_samples = 512;
   int64_t calibration_batch_size = 64;
@@ -185,9 +189,32 @@ inline std::vector<std::string> JobConfigNames(const JobSpec& spec) {
   return names;
 }
 
+// Puts the baseline first: the first FP32-precision configuration, "fp32" inserted when
+// there is none; the others keep their order.
+void OrderBaselineFirst(std::vector<quant::QuantConfig>* configs);
+
+// Which of the job's files are given (by the spec's paths, or by the request's blob and
+// shared-path references on the server, or by the worker's local copies).
+struct JobFiles {
+  bool model = false;
+  bool eval_dataset = false;
+  bool calibration_dataset = false;
+};
+JobFiles FilesOf(const JobSpec& spec);  // by the spec's own paths
+// model and eval_dataset are required; calibration.dataset when a configuration uses
+// static activations or the job searches. Errors name the field as ParseJobSpec does.
+absl::Status CheckJobFiles(const JobSpec& spec, const JobFiles& given);
+
+// Parses and validates every field of a spec document, leaving its paths as written and
+// not requiring its files: the server (which gets files as request references) and the
+// worker (which replaces them with its local copies) then complete it and call
+// CheckJobFiles. One parser for every reader of the spec; no placeholders.
+absl::StatusOr<JobSpec> ParseJobSpecDocument(const std::string& json_text, const JobSpecLimits& limits = JobSpecLimits());
+
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name
 // the field ("job spec: field \"batch_sizes[1]\" must be >= 1").
-// Values above `limits` are errors naming the field and the limit.
+// Values above `limits` are errors naming the field and the limit. The spec's own paths
+// must give its files (CheckJobFiles).
 absl::StatusOr<JobSpec> ParseJobSpec(const std::string& json_text, const std::string& base_dir,
                                      const JobSpecLimits& limits = JobSpecLimits());
 absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path, const JobSpecLimits& limits = JobSpecLimits());

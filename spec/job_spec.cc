@@ -1,4 +1,4 @@
-#include "engine/pipeline/job_spec.h"
+#include "spec/job_spec.h"
 
 #include <sched.h>
 
@@ -16,7 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/json_parse.h"
-#include "common/spec_reader.h"
+#include "spec/spec_reader.h"
 
 namespace qbench {
 
@@ -160,7 +160,7 @@ absl::Status ParseValidation(const json& v, const std::string& base_dir, const J
   return absl::OkStatus();
 }
 
-// "search" (search/search_spec.h), with what it needs from the rest of the spec.
+// "search" (spec/search_spec.h), with what it needs from the rest of the spec.
 absl::Status ParseSearch(const json& j, const JobSpecLimits& limits, JobSpec* s) {
   search::SearchLimits sl;
   sl.batch_size = limits.batch_size;
@@ -172,8 +172,6 @@ absl::Status ParseSearch(const json& j, const JobSpecLimits& limits, JobSpec* s)
   s->search = *std::move(parsed);
   if (!s->validation.enabled())
     return FieldError("search", "needs a validation split (\"validation\"): choices by accuracy are made on it");
-  if (s->calibration_dataset.empty())
-    return FieldError("calibration.dataset", "is required: the search's integer choices use static activations");
   if (s->search.base.rounding.quantized_inputs)
     return FieldError("search.base.weights.rounding.inputs", "\"quantized\" is not available in a search yet");
   if (s->search.base.calibration_samples > limits.calibration_samples)
@@ -191,8 +189,6 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
   QB_SPEC_TRY(r.String("name", &s.name));
   QB_SPEC_TRY(r.String("model", &s.model));
   QB_SPEC_TRY(r.String("eval_dataset", &s.eval_dataset));
-  if (s.model.empty()) return FieldError("model", "is required");
-  if (s.eval_dataset.empty()) return FieldError("eval_dataset", "is required");
   s.model = Resolve(base_dir, s.model);
   s.eval_dataset = Resolve(base_dir, s.eval_dataset);
   QB_SPEC_TRY(r.Integer("samples", 0, limits.samples, &s.samples, "samples"));
@@ -218,7 +214,7 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
   else return FieldError("backend", "must be \"onednn\" or \"reference\"");
   QB_SPEC_TRY(r.Bool("pin_threads", &s.pin_threads));
   if (auto it = j.find("sub_batch"); it != j.end()) {
-    if (*it == "auto") s.sub_batch = SessionOptions::kAutoSubBatch;
+    if (*it == "auto") s.sub_batch = kAutoSubBatch;
     else if (*it == "off") s.sub_batch = 0;
     else if (it->is_number()) QB_SPEC_TRY(r.Integer("sub_batch", 1, limits.batch_size, &s.sub_batch, "batch_size"));
     else return FieldError("sub_batch", "must be \"auto\", \"off\" or an integer >= 1");
@@ -269,6 +265,8 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
     auto c = quant::ParseConfig(configs[i], where);
     if (!c.ok()) return c.status();
     if (!names.insert(c->name).second) return FieldError(where, absl::StrCat("repeats the name \"", c->name, "\""));
+    if (c->name == "fp32" && c->precision != quant::Precision::kFp32)
+      return FieldError(where + ".name", "\"fp32\" is kept for the FP32 baseline");
     if (absl::StartsWith(c->name, kSearchConfigPrefix))
       return FieldError(where + ".name", absl::StrCat("\"", c->name, "\": names starting with \"", kSearchConfigPrefix,
                                                       "\" are reserved for a search's results"));
@@ -276,17 +274,46 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
       return FieldError(where + ".calibration.samples",
                         absl::StrCat("is ", c->calibration_samples, ", above the job limit \"calibration.samples\" of ",
                                      limits.calibration_samples));
-    if (c->needs_calibration() && s.calibration_dataset.empty())
-      return FieldError("calibration.dataset", absl::StrCat("is required: configuration \"", c->name,
-                                                            "\" uses static activation quantization"));
     s.configs.push_back(*std::move(c));
   }
-  if (!names.count("fp32")) s.configs.insert(s.configs.begin(), *quant::ConfigFromShortName("fp32"));
+  s.configs_listed = configs_it != j.end();
+  OrderBaselineFirst(&s.configs);
   if (auto it = j.find("search"); it != j.end()) QB_SPEC_TRY(ParseSearch(*it, limits, &s));
   return absl::OkStatus();
 }
 
 }  // namespace
+
+void OrderBaselineFirst(std::vector<quant::QuantConfig>* configs) {
+  auto is_fp32 = [](const quant::QuantConfig& c) { return c.precision == quant::Precision::kFp32; };
+  if (std::none_of(configs->begin(), configs->end(), is_fp32))
+    configs->insert(configs->begin(), *quant::ConfigFromShortName("fp32"));
+  std::stable_partition(configs->begin(), configs->end(), is_fp32);
+}
+
+absl::Status CheckJobFiles(const JobSpec& s, const JobFiles& given) {
+  if (!given.model) return FieldError("model", "is required");
+  if (!given.eval_dataset) return FieldError("eval_dataset", "is required");
+  if (given.calibration_dataset) return absl::OkStatus();
+  for (const quant::QuantConfig& c : s.configs)
+    if (c.needs_calibration())
+      return FieldError("calibration.dataset", absl::StrCat("is required: configuration \"", c.name,
+                                                            "\" uses static activation quantization"));
+  if (s.search.enabled)
+    return FieldError("calibration.dataset", "is required: the search's integer choices use static activations");
+  return absl::OkStatus();
+}
+
+JobFiles FilesOf(const JobSpec& s) { return {!s.model.empty(), !s.eval_dataset.empty(), !s.calibration_dataset.empty()}; }
+
+absl::StatusOr<JobSpec> ParseJobSpecDocument(const std::string& text, const JobSpecLimits& limits) {
+  auto j = ParseJson(text, "job spec");
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
+  JobSpec s;
+  if (absl::Status st = ParseSpec(*j, "", limits, s); !st.ok()) return st;
+  return s;
+}
 
 absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& base_dir, const JobSpecLimits& limits) {
   auto j = ParseJson(text, "job spec");
@@ -294,6 +321,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
   if (!j->is_object()) return absl::InvalidArgumentError("job spec: must be a JSON object");
   JobSpec s;
   if (absl::Status st = ParseSpec(*j, base_dir, limits, s); !st.ok()) return st;
+  if (absl::Status st = CheckJobFiles(s, FilesOf(s)); !st.ok()) return st;
   return s;
 }
 

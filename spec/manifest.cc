@@ -1,4 +1,4 @@
-#include "engine/data/manifest.h"
+#include "spec/manifest.h"
 
 #include <cmath>
 #include <filesystem>
@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status.h"
-#include "engine/data/file_util.h"
-#include "engine/data/path_util.h"
+#include "spec/file_read.h"
+#include "spec/path_util.h"
 
 namespace qbench::data {
 namespace {

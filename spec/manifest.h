@@ -34,8 +34,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "engine/data/path_util.h"
-#include "engine/data/preprocess.h"
+#include "spec/path_util.h"
+#include "spec/preprocess_config.h"
 
 namespace qbench::data {
 

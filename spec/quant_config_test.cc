@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/quant/config.h"
+#include "spec/quant_config.h"
 
 namespace qbench::quant {
 namespace {

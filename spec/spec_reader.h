@@ -1,5 +1,5 @@
 // Typed readers of job spec fields, shared by every parser of the spec (job_spec.cc,
-// search/search_spec.cc): a present field of the wrong type or out of range is an error
+// spec/search_spec.cc): a present field of the wrong type or out of range is an error
 // naming it with its parent ("latency.min_iters"), and a value above a configurable job
 // limit names that limit too. Numbers are range-checked in the widest type before they
 // are narrowed (json_parse.h).

@@ -13,9 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
-#include "engine/quant/qparams.h"
-#include "engine/quant/range_method.h"
-#include "engine/quant/rounding.h"
+#include "spec/quant_types.h"
 
 namespace qbench::quant {
 
