@@ -20,6 +20,7 @@ constexpr FlagSpec kCompareFlags[] = {
     {"--format", "FORMAT", "table (default), json or csv"},
     {"--batch", "N", "only this batch size"},
     {"--plot", "FILE.svg", "a search job's candidates: accuracy vs latency and vs size, the front marked"},
+    {"--candidates", "FILE.json", "a search job's results as JSON: every candidate, strategies, correlations"},
     {"--all-candidates", nullptr, "a search job's table lists every candidate, not only the front and baselines"},
 };
 constexpr FlagSpec kDevicesFlags[] = {{"--json", nullptr, "JSON output"}};
@@ -54,13 +55,21 @@ CommandResult Compare(const CliEnv& env, const ParsedArgs& args) {
       env.out << "\n" << r.job() << " " << FormatSearchTable(r.search(), args.Has("--all-candidates"));
     if (!searched) searched = &r;
   }
-  if (args.Has("--plot")) {
-    if (!searched) return absl::InvalidArgumentError("compare: --plot needs a search job (none of these searched)");
-    const std::string path = args.Value("--plot");
+  // A search job's front as SVG and its candidates as JSON, each to the file named.
+  const struct {
+    const char* flag;
+    std::string (*write)(const v1::SearchResults&, const std::string& job);
+    const char* what;
+  } kSearchFiles[] = {{"--plot", FrontSvg, "front"}, {"--candidates", SearchJson, "candidates"}};
+  for (const auto& out : kSearchFiles) {
+    if (!args.Has(out.flag)) continue;
+    if (!searched)
+      return absl::InvalidArgumentError(absl::StrCat("compare: ", out.flag, " needs a search job (none of these searched)"));
+    const std::string path = args.Value(out.flag);
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << FrontSvg(searched->search(), searched->job());
+    f << out.write(searched->search(), searched->job());
     if (!f.flush()) return absl::UnavailableError(absl::StrCat("compare: cannot write ", path));
-    env.err << "front of " << searched->job() << " -> " << path << "\n";
+    env.err << out.what << " of " << searched->job() << " -> " << path << "\n";
   }
   return kExitOk;
 }

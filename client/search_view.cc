@@ -5,6 +5,10 @@
 #include <set>
 #include <vector>
 
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -134,6 +138,32 @@ std::string Panel(const v1::SearchResults& s, X x_of, const std::string& x_label
   return g + "</g>";
 }
 
+// The proto3 JSON mapping writes int64 fields as strings (JSON numbers lose precision
+// past 2^53). Counts and byte sizes in search results stay far below that, so scripts
+// get numbers: every int64 field below `d`, repeated and nested ones included.
+void Int64sAsNumbers(const google::protobuf::Descriptor& d, nlohmann::json* j) {
+  if (!j->is_object()) return;
+  auto number = [](nlohmann::json* v) {
+    int64_t n = 0;
+    if (v->is_string() && absl::SimpleAtoi(v->get<std::string>(), &n)) *v = n;
+  };
+  for (int i = 0; i < d.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor& f = *d.field(i);
+    auto it = j->find(f.name());
+    if (it == j->end()) continue;
+    std::vector<nlohmann::json*> values;
+    if (f.is_repeated() && it->is_array()) {
+      for (nlohmann::json& e : *it) values.push_back(&e);
+    } else {
+      values.push_back(&*it);
+    }
+    for (nlohmann::json* v : values) {
+      if (f.cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT64) number(v);
+      if (f.cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) Int64sAsNumbers(*f.message_type(), v);
+    }
+  }
+}
+
 }  // namespace
 
 std::string FormatSearchTable(const v1::SearchResults& s, bool all) {
@@ -189,6 +219,20 @@ std::string FrontSvg(const v1::SearchResults& s, const std::string& title) {
   absl::StrAppend(&svg, Panel(s, [](const v1::SearchCandidate& c) { return static_cast<double>(c.model_size_bytes()); },
                               "model size, bytes", 440, 40));
   return svg + "</svg>\n";
+}
+
+std::string SearchJson(const v1::SearchResults& s, const std::string& job) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string text;
+  // Printing a well-formed message cannot fail; an empty object is what it would give.
+  if (!google::protobuf::util::MessageToJsonString(s, &text, options).ok()) text = "{}";
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) j = nlohmann::json::object();
+  Int64sAsNumbers(*v1::SearchResults::descriptor(), &j);
+  j["job"] = job;
+  return j.dump(2) + "\n";
 }
 
 }  // namespace qbench::client

@@ -22,4 +22,10 @@ std::string FormatSearchTable(const qbench::v1::SearchResults& s, bool all = fal
 // candidates ringed. `title` heads it.
 std::string FrontSvg(const qbench::v1::SearchResults& s, const std::string& title);
 
+// The whole SearchResults as JSON for scripts (`qbench compare --candidates FILE`): every
+// candidate, the strategies and the rank correlations, under the API's own field names
+// (snake_case, as in the .proto), zeros and empty fields included so that every
+// candidate has the same keys. `job` is added as "job".
+std::string SearchJson(const qbench::v1::SearchResults& s, const std::string& job);
+
 }  // namespace qbench::client

@@ -14,13 +14,6 @@
 namespace qbench::data {
 namespace {
 
-absl::Status OpenError(const std::string& path) {
-  const int err = errno;
-  const std::string why = err ? std::strerror(err) : "cannot open";
-  if (err == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": ", why));
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
-}
-
 // An open regular file: O_NONBLOCK so that opening a FIFO never waits for a writer, then
 // fstat so that only regular files are read.
 class RegularFile {
@@ -65,6 +58,13 @@ absl::StatusOr<size_t> ReadUpTo(int fd, uint8_t* dst, size_t n, const std::strin
 }
 
 }  // namespace
+
+absl::Status OpenError(const std::string& path) {
+  const int err = errno;
+  const std::string why = err ? std::strerror(err) : "cannot open";
+  if (err == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": ", why));
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
+}
 
 absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path, int64_t max_bytes) {
   QB_ASSIGN_OR_RETURN(RegularFile f, RegularFile::Open(path, max_bytes));

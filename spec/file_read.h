@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace qbench::data {
@@ -19,5 +20,9 @@ inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;
 // folder is INVALID_ARGUMENT without being read (opened non-blocking, checked by fstat);
 // a file above `max_bytes` is RESOURCE_EXHAUSTED before anything is allocated.
 absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path, int64_t max_bytes = kMaxDataFileBytes);
+
+// The error for a failed open() or fopen() of `path`, from errno: NOT_FOUND when the file
+// is missing, INVALID_ARGUMENT otherwise, both naming the file and the reason.
+absl::Status OpenError(const std::string& path);
 
 }  // namespace qbench::data

@@ -39,7 +39,17 @@ TEST(SearchJobTest, SizeSearchMeetsTheBudgetAndKeepsEveryCandidate) {
   const JobSpec spec = SearchJob("size");
   std::vector<search::Candidate> streamed;
   RunHooks hooks;
-  hooks.candidate_done = [&](const search::Candidate& c, const std::vector<search::Choice>&) { streamed.push_back(c); };
+  // Progress counts each candidate before its stream event, so that a watcher's "N
+  // candidates" line and its done count agree (they lagged by one).
+  int64_t evaluating_done = 0;
+  std::vector<int64_t> done_at_event;
+  hooks.progress = [&](const std::string& config, RunStage stage, int64_t done, int64_t) {
+    if (config == kSearchBestConfig && stage == RunStage::kEvaluating) evaluating_done = done;
+  };
+  hooks.candidate_done = [&](const search::Candidate& c, const std::vector<search::Choice>&) {
+    streamed.push_back(c);
+    done_at_event.push_back(evaluating_done);
+  };
   auto r = RunJob(spec, hooks);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(r->search.has_value());
@@ -50,6 +60,7 @@ TEST(SearchJobTest, SizeSearchMeetsTheBudgetAndKeepsEveryCandidate) {
   EXPECT_EQ(s.signal_evaluations, 4 + 4 * 3);
   EXPECT_LE(s.candidate_evaluations, 24);
   EXPECT_EQ(static_cast<int64_t>(streamed.size()), s.signal_evaluations + s.candidate_evaluations);
+  for (size_t i = 0; i < done_at_event.size(); ++i) EXPECT_EQ(done_at_event[i], static_cast<int64_t>(i + 1));
   // A signal (untimed) that a strategy then wants timed is measured again under the same
   // key: the stream repeats the key, the candidates do not.
   std::set<std::string> streamed_keys;

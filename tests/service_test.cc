@@ -467,7 +467,9 @@ TEST_F(ServiceTest, KilledSearchResumesFromStoredCandidatesElsewhere) {
   ASSERT_NE(best, nullptr);
   EXPECT_TRUE(best->within_budget());
   EXPECT_TRUE(best->on_front());
-  if (fallback) EXPECT_LE(best->model_size_bytes(), fallback->model_size_bytes());
+  if (fallback) {
+    EXPECT_LE(best->model_size_bytes(), fallback->model_size_bytes());
+  }
   bool measured = false;
   for (const auto& c : r.configs())
     if (c.config() == "search:best") measured = c.latency_size() == 1 && c.samples() > 0;
@@ -487,6 +489,16 @@ TEST_F(ServiceTest, KilledSearchResumesFromStoredCandidatesElsewhere) {
   const std::string plot = ReadTextFile(svg);
   EXPECT_THAT(plot, HasSubstr("<svg"));
   EXPECT_THAT(plot, HasSubstr(">best<"));
+  // Every candidate as JSON for scripts, with numbers where the API has counts.
+  const std::string cand = lab_->dir() + "/candidates.json";
+  ASSERT_EQ(Cli("acme", {"compare", name, "--candidates", cand}, &out), 0) << out;
+  const nlohmann::json cj = nlohmann::json::parse(ReadTextFile(cand));
+  EXPECT_EQ(cj["job"], name);
+  EXPECT_EQ(cj["best_key"], s.best_key());
+  ASSERT_EQ(cj["candidates"].size(), static_cast<size_t>(s.candidates_size()));
+  EXPECT_EQ(cj["candidates"][0]["key"], s.candidates(0).key());
+  EXPECT_EQ(cj["candidates"][0]["model_size_bytes"], s.candidates(0).model_size_bytes());
+  EXPECT_EQ(cj["reused"], s.reused());
   // Another team sees none of it.
   v1::GetResultsRequest req;
   req.set_name(name);

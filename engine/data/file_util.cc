@@ -19,13 +19,6 @@
 namespace qbench::data {
 namespace {
 
-absl::Status OpenError(const std::string& path) {
-  const int err = errno;
-  const std::string why = err ? std::strerror(err) : "cannot open";
-  if (err == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": ", why));
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
-}
-
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };

@@ -151,8 +151,9 @@ class Measurer : public search::Evaluator {
     c.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (counted) ++counted_;
     else ++uncounted_;
-    if (ctx_.hooks && ctx_.hooks->candidate_done) ctx_.hooks->candidate_done(c, s_.choices);
+    // Progress first: the candidate's event then reads a count that includes it.
     ctx_.Progress(RunStage::kEvaluating, counted_ + uncounted_, expected_);
+    if (ctx_.hooks && ctx_.hooks->candidate_done) ctx_.hooks->candidate_done(c, s_.choices);
     return Keep(std::move(c));
   }
 
