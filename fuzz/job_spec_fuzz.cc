@@ -1,8 +1,8 @@
 // libFuzzer target: bytes as a job spec, through the spec library's parsers (the complete
-// form `qbench-worker --local` runs, the document form the server and workers complete)
-// and the server's CreateJob validation. None may crash, hang or throw; a spec any of them
-// accepts must be inside the default limits, with its baseline first (issue 17: 1e400,
-// deep nesting, narrowing, uncapped iterations and samples).
+// form `qbench-worker --local` runs, the document form the server and workers complete),
+// the server's CreateJob validation, and as a ListJobs filter. None may crash, hang or
+// throw; a spec any of them accepts must be inside the default limits, with its baseline
+// first (issue 17: 1e400, deep nesting, narrowing, uncapped iterations and samples).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -56,5 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.set_spec_json(text);
   auto job = qbench::server::ValidateCreateJob(request, "acme", qbench::server::JobLimits{});
   if (job.ok() && (job->config_names.empty() || job->samples < 0)) __builtin_trap();
+  // The same bytes as a ListJobs filter ("state = RUNNING AND display_name = \"x\"").
+  auto filter = qbench::server::ParseJobFilter(text);
+  if (filter.ok() && filter->state && !qbench::ParseJobState(qbench::JobStateName(*filter->state))) __builtin_trap();
   return 0;
 }
