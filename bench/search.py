@@ -14,10 +14,11 @@
            isolated top-1 loss, per integer choice
 
 Objectives: latency (choices fp32, bf16, w8a8, w4a8) and size (fp32, w8a8, w4a8+gptq, w2a8+gptq);
-budgets 0.5 and 1.0 points.
+budgets 0.5 and 1.0 points; budget rules (search.budget_rule) "estimate" (the validation drop is within
+max_drop) and "interval" (the upper end of its 95% paired interval is).
 
     /usr/bin/python3 bench/search.py [--worker build/worker/qbench-worker] [--only cnn_bn,...]
-        [--objectives latency,size] [--budgets 0.5,1.0] [--out /tmp/qbench-search]
+        [--objectives latency,size] [--budgets 0.5,1.0] [--rules estimate,interval] [--out /tmp/qbench-search]
 """
 import argparse
 import json
@@ -29,7 +30,7 @@ from bench_jobs import ROOT, fmt_delta, run_job
 CHOICES = {"latency": ["fp32", "bf16", "w8a8", "w4a8"], "size": ["fp32", "w8a8", "w4a8+gptq", "w2a8+gptq"]}
 
 
-def spec_for(name, model, d, objective, budget, out):
+def spec_for(name, model, d, objective, budget, rule, out):
     fixed = name.startswith(("resnet20", "squeezenet"))  # ResNet-20's export has a fixed batch of 1
     batch = 1 if fixed else 64
     spec = {"name": f"search-{name}-{objective}-{budget}", "model": model, "eval_dataset": d["eval"],
@@ -38,10 +39,10 @@ def spec_for(name, model, d, objective, budget, out):
             "calibration": {"dataset": d["calib"], "samples": 300 if name.startswith("squeezenet") else 1000,
                             "seed": 0},
             "validation": d["validation"], "configs": ["fp32"],
-            "search": {"max_drop": budget, "objective": objective, "batch_size": batch,
+            "search": {"max_drop": budget, "budget_rule": rule, "objective": objective, "batch_size": batch,
                        "choices": CHOICES[objective], "budget": {"evaluations": 48, "minutes": 30},
                        "base": {"preset": "w8a8", "weights": {"method": "mse"}}}}
-    path = os.path.join(out, f"{name}_{objective}_{budget}_spec.json")
+    path = os.path.join(out, f"{name}_{objective}_{budget}_{rule}_spec.json")
     with open(path, "w") as f:
         json.dump(spec, f)
     return path
@@ -60,9 +61,12 @@ def report(res, rss, budget):
         return
     d = best["accuracy"]["top1_delta"]
     holds = d["ci95_points"][1] >= -budget
+    within = -d["points"] <= budget + 1e-9
     bc = cands[s["best"]]
     print(f"  chosen   #{bc['id']} ({bc['strategy']}) test {fmt_delta(d)}; budget {'holds' if holds else 'FAILS'} "
-          f"on test; {'on' if bc['on_front'] else 'OFF'} the front; validation drop {bc['drop_points']:.2f}")
+          f"on test within the interval, test drop {'<=' if within else '>'} max_drop; "
+          f"{'on' if bc['on_front'] else 'OFF'} the front; validation drop {bc['drop_points']:.2f} "
+          f"[{-bc['ci_high']:.2f}, {-bc['ci_low']:.2f}]")
     lat = lambda c: c["latency"][0]["median_ms"] if c and c.get("latency") else float("nan")
     if fb:
         fd = fb["accuracy"]["top1_delta"]
@@ -90,6 +94,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--objectives", default="latency,size")
     ap.add_argument("--budgets", default="0.5,1.0")
+    ap.add_argument("--rules", default="estimate")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     only = set(filter(None, a.only.split(",")))
@@ -100,10 +105,11 @@ def main():
     for name, model, d in rows:
         for objective in a.objectives.split(","):
             for budget in map(float, a.budgets.split(",")):
-                res, rss = run_job(a.worker, spec_for(name, model, d, objective, budget, a.out),
-                                   os.path.join(a.out, f"{name}_{objective}_{budget}.json"), env)
-                print(f"\n{name}: objective {objective}, max drop {budget} points")
-                report(res, rss, budget)
+                for rule in a.rules.split(","):
+                    res, rss = run_job(a.worker, spec_for(name, model, d, objective, budget, rule, a.out),
+                                       os.path.join(a.out, f"{name}_{objective}_{budget}_{rule}.json"), env)
+                    print(f"\n{name}: objective {objective}, max drop {budget} points, budget rule {rule}")
+                    report(res, rss, budget)
 
 
 if __name__ == "__main__":

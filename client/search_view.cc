@@ -48,6 +48,12 @@ std::string Runs(const v1::SearchCandidate& c) {
   return absl::StrJoin(parts, ", ");
 }
 
+// What the budget bounds, in the table's words; a server before the rule existed judged
+// the estimate.
+const char* BudgetRuleWords(const std::string& rule) {
+  return rule == "interval" ? "upper end of the 95% paired interval" : "measured drop";
+}
+
 std::string Escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
@@ -172,9 +178,9 @@ std::string FormatSearchTable(const v1::SearchResults& s, bool all) {
   std::string out;
   if (s.finished()) {
     out = absl::StrFormat(
-        "search: max drop %.2f points (validation), objective %s at batch %d; %d layers x %d choices; %d candidates "
-        "(%d signal + %d strategy evaluations, %d reused from an earlier attempt), %d on the front, %.1f s\n",
-        s.max_drop_points(), s.objective(), s.batch_size(), s.layers_size(), s.choices_size(), s.candidates_size(),
+        "search: max drop %.2f points (validation, %s), objective %s at batch %d; %d layers x %d choices; %d "
+        "candidates (%d signal + %d strategy evaluations, %d reused from an earlier attempt), %d on the front, %.1f s\n",
+        s.max_drop_points(), BudgetRuleWords(s.budget_rule()), s.objective(), s.batch_size(), s.layers_size(), s.choices_size(), s.candidates_size(),
         s.signal_evaluations(), s.candidate_evaluations(), s.reused(), front, s.seconds());
   } else {
     out = absl::StrFormat("search (running): %d candidates so far\n", s.candidates_size());

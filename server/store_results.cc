@@ -134,6 +134,7 @@ void SetSearch(const std::vector<store::SearchCandidateRow>& rows, const std::op
   if (j.contains("spec") && j["spec"].is_object()) {
     const nlohmann::json& spec = j["spec"];
     out->set_max_drop_points(num(spec, "max_drop"));
+    out->set_budget_rule(spec.contains("budget_rule") ? str(spec, "budget_rule") : "estimate");
     out->set_objective(spec.contains("objective") && spec["objective"].is_string() ? str(spec, "objective") : "mix");
   }
   out->set_batch_size(static_cast<int32_t>(integer(j, "batch")));

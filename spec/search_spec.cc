@@ -29,6 +29,24 @@ const int kStrategyCount = static_cast<int>(std::size(kStrategies));
 
 const StrategyDef& StrategyOf(Strategy s) { return kStrategies[static_cast<int>(s)]; }
 
+const BudgetRuleDef kBudgetRules[] = {
+    {BudgetRule::kEstimate, "estimate", "the measured validation drop is at most max_drop"},
+    {BudgetRule::kInterval, "interval",
+     "the upper end of the validation drop's 95% paired interval is at most max_drop"},
+};
+static_assert(static_cast<int>(BudgetRule::kEstimate) == 0 && static_cast<int>(BudgetRule::kInterval) == 1,
+              "kBudgetRules is indexed by BudgetRule");
+
+const BudgetRuleDef& BudgetRuleOf(BudgetRule r) { return kBudgetRules[static_cast<int>(r)]; }
+
+double JudgedDrop(BudgetRule rule, double drop_points, double ci_low_points) {
+  return rule == BudgetRule::kInterval ? -ci_low_points : drop_points;
+}
+
+bool WithinBudget(const SearchSpec& s, double drop_points, double ci_low_points) {
+  return JudgedDrop(s.budget_rule, drop_points, ci_low_points) <= s.max_drop + 1e-9;
+}
+
 absl::StatusOr<Choice> ParseChoice(const std::string& text, const std::string& where) {
   Choice c;
   c.name = text;
@@ -113,12 +131,20 @@ absl::Status ParseStrategies(const json& v, SearchSpec* s) {
 }  // namespace
 
 absl::StatusOr<SearchSpec> ParseSearchSpec(const json& j, const SearchLimits& limits) {
-  QB_RETURN_IF_ERROR(CheckSpecKeys(j, "search", {"max_drop", "objective", "batch_size", "choices", "base",
-                                                 "strategies", "budget", "latency"}));
+  QB_RETURN_IF_ERROR(CheckSpecKeys(j, "search", {"max_drop", "budget_rule", "objective", "batch_size", "choices",
+                                                 "base", "strategies", "budget", "latency"}));
   SearchSpec s;
   s.enabled = true;
   const SpecReader r(j, "search.");
   QB_RETURN_IF_ERROR(r.Number("max_drop", 0, 100, &s.max_drop));
+  if (auto it = j.find("budget_rule"); it != j.end()) {
+    const BudgetRuleDef* found = nullptr;
+    if (it->is_string())
+      for (const BudgetRuleDef& d : kBudgetRules)
+        if (it->get_ref<const std::string&>() == d.name) found = &d;
+    if (found == nullptr) return SpecFieldError("search.budget_rule", "must be \"estimate\" or \"interval\"");
+    s.budget_rule = found->rule;
+  }
   if (auto it = j.find("objective"); it != j.end()) QB_RETURN_IF_ERROR(ParseObjective(*it, &s.objective));
   s.batch_size = std::min(s.batch_size, limits.batch_size);
   QB_RETURN_IF_ERROR(r.Integer("batch_size", 1, limits.batch_size, &s.batch_size, "batch_size"));
@@ -160,6 +186,7 @@ absl::StatusOr<SearchSpec> ParseSearchSpec(const json& j, const SearchLimits& li
 json SearchSpecToJson(const SearchSpec& s) {
   json j;
   j["max_drop"] = s.max_drop;
+  j["budget_rule"] = BudgetRuleOf(s.budget_rule).name;
   if (s.objective.name == "mix")
     j["objective"] = {{"latency", s.objective.latency}, {"size", s.objective.size}, {"energy", s.objective.energy}};
   else

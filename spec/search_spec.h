@@ -4,6 +4,10 @@
 //
 // "search": {
 //   "max_drop": 0.5,                    top-1 points below FP32, judged on the validation split
+//   "budget_rule": "estimate" | "interval",
+//                                       what must stay within max_drop: the measured drop
+//                                       (the peers' rule), or the upper end of its 95% paired
+//                                       interval (a margin for the test split's sampling noise)
 //   "objective": "latency" | "size" | "energy" | {"latency": 1, "size": 0.5},
 //                                       a weighted mix sums each figure over FP32's
 //   "batch_size": 64,                   the batch latency is measured at
@@ -65,6 +69,20 @@ extern const StrategyDef kStrategies[];
 extern const int kStrategyCount;
 const StrategyDef& StrategyOf(Strategy s);
 
+// Which figure of a candidate's accuracy drop the budget judges.
+enum class BudgetRule { kEstimate, kInterval };
+struct BudgetRuleDef {
+  BudgetRule rule;
+  const char* name;
+  const char* method;  // in words, for results
+};
+extern const BudgetRuleDef kBudgetRules[];
+const BudgetRuleDef& BudgetRuleOf(BudgetRule r);
+
+// The drop (points) the budget rule judges: `drop_points` itself, or the upper end of
+// its 95% paired interval, -ci_low_points (ci_low is the low end of this - FP32).
+double JudgedDrop(BudgetRule rule, double drop_points, double ci_low_points);
+
 struct CandidateLatency {
   int64_t warmup_iters = 3;
   int64_t min_iters = 10;
@@ -74,6 +92,7 @@ struct CandidateLatency {
 struct SearchSpec {
   bool enabled = false;
   double max_drop = 0.5;  // points
+  BudgetRule budget_rule = BudgetRule::kEstimate;
   Objective objective{1, 0, 0, "latency"};
   int64_t batch_size = 64;
   std::vector<Choice> choices;
@@ -96,6 +115,10 @@ struct SearchLimits {
 // Parses the "search" object. Errors name the field ("job spec: field
 // \"search.choices[2]\" ...").
 absl::StatusOr<SearchSpec> ParseSearchSpec(const nlohmann::json& j, const SearchLimits& limits);
+
+// Whether a candidate with this drop and interval is within the spec's budget (1e-9
+// points of slack for the arithmetic of a drop exactly at the budget).
+bool WithinBudget(const SearchSpec& s, double drop_points, double ci_low_points);
 
 // The spec as written back into results (every field, defaults filled in).
 nlohmann::json SearchSpecToJson(const SearchSpec& s);

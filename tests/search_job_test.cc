@@ -15,13 +15,13 @@ namespace {
 
 std::string Fashion(const std::string& file) { return testing::SourceDir() + "/models/fashion_mnist/" + file; }
 
-JobSpec SearchJob(const std::string& objective) {
+JobSpec SearchJob(const std::string& objective, const std::string& extra = "") {
   auto spec = ParseJobSpec(R"({"model": "cnn_bn.onnx", "eval_dataset": "dataset.json", "samples": 3000,
       "batch_sizes": [16], "threads": 1, "sensitivity": false, "sqnr_samples": 0, "profile_iters": 5,
       "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 3, "min_seconds": 0, "sessions": 1},
       "calibration": {"dataset": "train_dataset.json", "samples": 256},
       "validation": {"samples": 1000, "seed": 0},
-      "search": {"max_drop": 0.5, "objective": ")" + objective + R"(", "batch_size": 16,
+      "search": {)" + extra + R"("max_drop": 0.5, "objective": ")" + objective + R"(", "batch_size": 16,
                  "choices": ["fp32", "w8a8", "w4a8", "w2a8"], "budget": {"evaluations": 24},
                  "latency": {"warmup_iters": 1, "min_iters": 3, "min_seconds": 0}}})",
                            testing::SourceDir() + "/models/fashion_mnist");
@@ -150,6 +150,25 @@ TEST(SearchJobTest, LatencySearchNeverPaysForW4) {
   }
   ASSERT_TRUE(s.best_id.has_value());
   EXPECT_TRUE(s.candidates[*s.best_id].within_budget);
+}
+
+TEST(SearchJobTest, IntervalRuleBoundsTheUpperEndOfTheDropsInterval) {
+  // "budget_rule": "interval": a candidate is within budget when the upper end of its
+  // drop's 95% paired interval is, not its measured drop: a margin for the test split.
+  const JobSpec spec = SearchJob("size", R"("budget_rule": "interval", )");
+  ASSERT_EQ(spec.search.budget_rule, search::BudgetRule::kInterval);
+  auto r = RunJob(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const SearchResult& s = *r->search;
+  int estimate_only = 0;  // within max_drop by the estimate, not by the interval
+  for (const search::Candidate& c : s.candidates) {
+    EXPECT_EQ(c.within_budget, -c.ci_low <= 0.5 + 1e-9) << c.key << " drop " << c.drop_points << " ci_low " << c.ci_low;
+    estimate_only += c.drop_points <= 0.5 && -c.ci_low > 0.5;
+  }
+  EXPECT_GT(estimate_only, 0) << "the rule decides some candidate here, or this test tests nothing";
+  ASSERT_TRUE(s.best_id.has_value());
+  EXPECT_LE(-s.candidates[*s.best_id].ci_low, 0.5);
+  EXPECT_EQ(ToJson(*r)["search"]["spec"]["budget_rule"], "interval");
 }
 
 TEST(SearchJobTest, SpecErrorsNameTheField) {

@@ -102,7 +102,7 @@ class Measurer : public search::Evaluator {
       if (c && c->assignment == a && (!timed || c->timed)) {
         // Judged again by this attempt's budget and FP32 figures.
         c->reused = true;
-        c->within_budget = c->drop_points <= s_.spec->max_drop + 1e-9;
+        c->within_budget = search::WithinBudget(*s_.spec, c->drop_points, c->ci_low);
         if (c->timed && s_.fp32_ms > 0) c->objective = Objective(s_, c->latency_ms, c->bytes, c->energy_joules);
         ++reused_;
         return Keep(*std::move(c));
@@ -147,7 +147,7 @@ class Measurer : public search::Evaluator {
       c.latency_ci_high = lat[0].stats.median_ci_high_ms;
       if (s_.fp32_ms > 0) c.objective = Objective(s_, c.latency_ms, c.bytes, c.energy_joules);
     }
-    c.within_budget = c.drop_points <= s_.spec->max_drop + 1e-9;
+    c.within_budget = search::WithinBudget(*s_.spec, c.drop_points, c.ci_low);
     c.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (counted) ++counted_;
     else ++uncounted_;

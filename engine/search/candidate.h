@@ -41,7 +41,7 @@ struct Candidate {
   int64_t bytes = 0;
   double energy_joules = 0;  // modeled, per sample
   double objective = 0;      // the spec's objective over FP32's (lower is better; 0 until timed)
-  bool within_budget = false;  // drop_points <= max_drop
+  bool within_budget = false;  // by the spec's budget rule (spec/search_spec.h WithinBudget)
   bool on_front = false;       // not dominated in (drop, objective) by another timed candidate
   bool reused = false;         // from an earlier attempt's stored candidates, not evaluated again
   double seconds = 0;          // time spent evaluating it

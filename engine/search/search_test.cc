@@ -27,6 +27,7 @@ TEST(SearchSpecTest, ParsesChoicesAndDefaults) {
   EXPECT_EQ(s->choices[3].weight_bits, 4);
   EXPECT_EQ(s->strategies.size(), 4u);
   EXPECT_EQ(s->base.weights.bits, 8);
+  EXPECT_EQ(s->budget_rule, BudgetRule::kEstimate);
 
   auto c = ParseChoice("w2a8+gptq", "x");
   ASSERT_TRUE(c.ok()) << c.status();
@@ -42,7 +43,7 @@ TEST(SearchSpecTest, MixedObjectiveAndBudget) {
   auto s = ParseSearchSpec(json::parse(R"({"objective": {"latency": 1, "size": 0.5},
       "choices": ["fp32", "w8a8", "w4a8+adaround"], "strategies": ["alps", "fallback"],
       "budget": {"evaluations": 7, "minutes": 2.5}, "batch_size": 8, "base": {"preset": "w8a8",
-      "weights": {"method": "mse"}}})"),
+      "weights": {"method": "mse"}}, "budget_rule": "interval"})"),
                            {});
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->objective.name, "mix");
@@ -60,6 +61,22 @@ TEST(SearchSpecTest, MixedObjectiveAndBudget) {
   EXPECT_EQ(j["budget"]["evaluations"], 7);
   EXPECT_EQ(j["batch_size"], 8);
   EXPECT_EQ(j["base"]["weights"]["method"], "mse");
+  EXPECT_EQ(j["budget_rule"], "interval");
+}
+
+TEST(SearchSpecTest, BudgetRuleJudgesTheEstimateOrTheIntervalsUpperEnd) {
+  SearchSpec s;
+  s.max_drop = 0.5;
+  // drop 0.3 points, interval of the delta [-0.7, +0.1]: the drop may be as large as 0.7.
+  EXPECT_TRUE(WithinBudget(s, 0.3, -0.7));
+  EXPECT_TRUE(WithinBudget(s, 0.5, -0.9));  // at the budget exactly
+  EXPECT_FALSE(WithinBudget(s, 0.6, -0.2));
+  s.budget_rule = BudgetRule::kInterval;
+  EXPECT_FALSE(WithinBudget(s, 0.3, -0.7));
+  EXPECT_TRUE(WithinBudget(s, 0.3, -0.5));
+  EXPECT_TRUE(WithinBudget(s, -0.2, 0.1));  // better than FP32 throughout
+  EXPECT_EQ(JudgedDrop(BudgetRule::kInterval, 0.3, -0.7), 0.7);
+  EXPECT_EQ(JudgedDrop(BudgetRule::kEstimate, 0.3, -0.7), 0.3);
 }
 
 TEST(SearchSpecTest, ErrorsNameTheField) {
@@ -67,6 +84,8 @@ TEST(SearchSpecTest, ErrorsNameTheField) {
       {R"({"max_drop": -1})", "search.max_drop"},
       {R"({"max_drop": 1e400})", ""},  // not reached: the JSON parser refuses it first
       {R"({"speed": 1})", "search.speed"},
+      {R"({"budget_rule": "median"})", "search.budget_rule"},
+      {R"({"budget_rule": 1})", "search.budget_rule"},
       {R"({"objective": "joy"})", "search.objective"},
       {R"({"objective": {"latency": 0}})", "search.objective"},
       {R"({"choices": ["fp32"]})", "search.choices"},
