@@ -25,6 +25,11 @@ function(qb_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main qb_warnings)
+  # The test's own sources at -O1 in optimized builds: the code under test is in the
+  # libraries, built at the build type's level; a test file is mostly gtest and header
+  # templates, and -O1 compiles it about a quarter faster (service_test.cc 16.6 s vs
+  # 22.4 s at -O3), which is CI time.
+  target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
   # One value per property: a ';' inside a value does not survive gtest_discover_tests,
   # so the second variable goes through ENVIRONMENT_MODIFICATION (CMake >= 3.22).
   set(props ENVIRONMENT "QB_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ENVIRONMENT_MODIFICATION "OMP_NUM_THREADS=set:1")

@@ -31,16 +31,29 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMP_NUM_THREADS=1
 mkdir -p "$build/artifacts" "$build/logs"
-failed=()
-for t in "${targets[@]}"; do
-  work="$build/corpus/$t"
+# One target per core at a time (each fuzzer is one process, one thread): the wall time
+# is seconds x targets / cores.
+parallel="${QB_FUZZ_JOBS:-$(nproc)}"
+run_one() {  # target; its log and exit status in $build/logs/
+  local t="$1" work="$build/corpus/$1" max_len=8192 rc=0
   mkdir -p "$work"
   # max_len: images and archives need room; text formats stay small.
-  case "$t" in onnx_import|tar|jpeg|png) max_len=65536 ;; *) max_len=8192 ;; esac
+  case "$t" in onnx_import|tar|jpeg|png) max_len=65536 ;; esac
+  "$build/fuzz/${t}_fuzz" "$work" "fuzz/corpus/$t" -max_total_time="$seconds" -max_len="$max_len" \
+    -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$build/artifacts/$t-" >"$build/logs/$t.log" 2>&1 || rc=$?
+  echo "$rc" >"$build/logs/$t.rc"
+}
+for t in "${targets[@]}"; do
+  rm -f "$build/logs/$t.rc"
+  while (( $(jobs -rp | wc -l) >= parallel )); do wait -n || true; done
+  run_one "$t" &
+done
+wait
+failed=()
+for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
-  if "$build/fuzz/${t}_fuzz" "$work" "fuzz/corpus/$t" -max_total_time="$seconds" -max_len="$max_len" \
-       -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=2048 -print_final_stats=1 \
-       -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1; then
+  if [[ "$(cat "$build/logs/$t.rc" 2>/dev/null)" == 0 ]]; then
     execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
     echo "fuzz: $t ok (${execs:-?} executions in ${seconds} s)"
   else

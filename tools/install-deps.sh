@@ -2,7 +2,9 @@
 # Installs every build, test and benchmark dependency of QBench from Debian bookworm's packages.
 # Idempotent: packages already present are skipped by apt; safe to run on every CI start.
 # Usage: tools/install-deps.sh [--with-peers | --build]
-#   --with-peers  also installs ONNX Runtime from npm for bench/
+#   --with-peers  also installs the peers bench/ measures against: PyTorch 1.13 and
+#                 torchvision from Debian (also what tools/train_fashion_mnist.py needs) and
+#                 ONNX Runtime from npm. No test needs them: PyTorch is 173 packages.
 #   --build       only what compiling the binaries needs (deploy/Dockerfile's build stage):
 #                 no PostgreSQL server, Python, PyTorch, clang, test data or Node.js
 set -euo pipefail
@@ -24,7 +26,7 @@ pkgs=(
   postgresql postgresql-15
   # tests and benchmarks
   libonnx-testdata dataset-fashion-mnist
-  python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  python3 python3-numpy python3-onnx
   time
   clang libclang-rt-14-dev                          # tools/fuzz.sh: libFuzzer with ASan and UBSan
   docker-compose                                    # deploy_test: validates deploy/compose*.yml
@@ -32,6 +34,7 @@ pkgs=(
 # Node.js (for ONNX Runtime's npm package in bench/): the machine image ships its own nodejs
 # with npm; Debian's npm conflicts with it, so only install Debian's when node is absent.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+[[ "${1:-}" == "--with-peers" ]] && pkgs+=(python3-torch python3-torchvision)
 [[ "${1:-}" == "--build" ]] && pkgs=("${build[@]}")
 
 need=()
