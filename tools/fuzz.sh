@@ -27,13 +27,13 @@ else  # only what the named targets need
   cmake --build "$build" -j "$(nproc)" --target "${targets[@]/%/_fuzz}"
 fi
 echo "fuzz: build done after $(( $(date +%s) - start )) s"
+# One target per core at a time (each fuzzer is one process, one thread): the wall time
+# is seconds x targets / cores. Counted before OMP_NUM_THREADS is set: nproc obeys it.
+parallel="${QB_FUZZ_JOBS:-$(nproc)}"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMP_NUM_THREADS=1
 mkdir -p "$build/artifacts" "$build/logs"
-# One target per core at a time (each fuzzer is one process, one thread): the wall time
-# is seconds x targets / cores.
-parallel="${QB_FUZZ_JOBS:-$(nproc)}"
 run_one() {  # target; its log and exit status in $build/logs/
   local t="$1" work="$build/corpus/$1" max_len=8192 rc=0
   mkdir -p "$work"
