@@ -262,6 +262,21 @@ TEST_F(CliTest, SubmitFromFlagsSharedPathsAndServerValidation) {
   EXPECT_EQ(Q({"submit", d + "spec.json", "--device", "a", "--device-class", "b"}).code, 2);
 }
 
+TEST_F(CliTest, SubmitChecksTheSpecBeforeUploadingAnything) {
+  // A spec the server would refuse fails here first, naming the field, with nothing
+  // uploaded: a typo must not cost the upload of a large model and its data.
+  WriteInputs();
+  WriteText(dir_.File("job/bad.json"), R"({"model": "model.onnx", "eval_dataset": "data/set.json",
+      "configs": ["fp32", "w8a8"], "calibration": {"dataset": "data/set.json", "samples": 3},
+      "validation": {"samples": 2}, "search": {"budget_rule": "median"}})");
+  CliRun r = Q({"submit", dir_.path() + "/job/bad.json"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("search.budget_rule"));
+  EXPECT_THAT(r.err, Not(HasSubstr("-> blobs/"))) << "uploaded before the spec was checked";
+  EXPECT_THAT(r.err, Not(HasSubstr("request_id"))) << "the server was asked before the spec was checked";
+  EXPECT_EQ(server_.jobs().count(), 0);
+}
+
 TEST_F(CliTest, ListShowAndCancel) {
   WriteInputs();
   const std::string spec = dir_.path() + "/job/spec.json";

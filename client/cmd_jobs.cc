@@ -22,6 +22,7 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "qbench/v1/qbench.grpc.pb.h"
+#include "spec/job_spec.h"
 
 namespace qbench::client {
 namespace {
@@ -140,6 +141,10 @@ CommandResult Submit(const CliEnv& env, const ParsedArgs& args) {
   QB_RETURN_IF_ERROR(ApplySearchFlags(search, &spec, &note));
   if (!note.empty()) env.err << note << "\n";
   QB_ASSIGN_OR_RETURN(int64_t batch, args.Int("--batch", 0, 1));
+  // The spec as the server will read it (its paths become references), checked before
+  // anything is uploaded: a mistyped field must not cost the upload of a large model.
+  if (auto parsed = ParseJobSpecDocument(spec.spec.dump(), WidestJobSpecLimits()); !parsed.ok())
+    return Annotate(parsed.status(), "submit");
   QB_ASSIGN_OR_RETURN(Connection c, env.Connect());
   // Printed first: rerunning with --request-id after any failure cannot queue a duplicate.
   const std::string request_id = args.Value("--request-id", NewRequestId());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -39,6 +40,17 @@ const JobSpecLimitDef kJobSpecLimits[] = {
     {"default_job_seconds", nullptr, &JobSpecLimits::default_job_seconds, "max_job_seconds when a spec gives none"},
 };
 const int kJobSpecLimitCount = static_cast<int>(std::size(kJobSpecLimits));
+
+JobSpecLimits WidestJobSpecLimits() {
+  JobSpecLimits l;
+  for (const JobSpecLimitDef& d : kJobSpecLimits) {
+    if (d.integer != nullptr) l.*d.integer = std::numeric_limits<int64_t>::max();
+    // default_job_seconds is no bound, only what a spec without max_job_seconds gets.
+    else if (d.number != &JobSpecLimits::default_job_seconds) l.*d.number = std::numeric_limits<double>::max();
+  }
+  l.cap_threads_at_cpus = false;
+  return l;
+}
 
 absl::Status SetJobSpecLimit(const std::string& name_equals_value, JobSpecLimits* limits) {
   const size_t eq = name_equals_value.find('=');

@@ -211,6 +211,11 @@ absl::Status CheckJobFiles(const JobSpec& spec, const JobFiles& given);
 // CheckJobFiles. One parser for every reader of the spec; no placeholders.
 absl::StatusOr<JobSpec> ParseJobSpecDocument(const std::string& json_text, const JobSpecLimits& limits = JobSpecLimits());
 
+// Limits that refuse nothing a server could be configured to accept (every bound of
+// kJobSpecLimits at its largest; threads not capped): what a client checks a spec with
+// before it uploads anything. The server checks again with its own.
+JobSpecLimits WidestJobSpecLimits();
+
 // Parses and validates a spec; relative paths resolve against `base_dir`. Errors name
 // the field ("job spec: field \"batch_sizes[1]\" must be >= 1").
 // Values above `limits` are errors naming the field and the limit. The spec's own paths

@@ -107,6 +107,25 @@ TEST(JobSpecTest, IterationsSecondsAndSamplesAreCapped) {
   EXPECT_THAT(std::string(SetJobSpecLimit("bogus=1", &small).message()), HasSubstr("offline.samples"));
 }
 
+TEST(JobSpecTest, TheWidestLimitsAcceptWhatARaisedServerLimitWould) {
+  // What the CLI checks a spec with before it uploads: no configured server refuses
+  // less, so a spec refused here is refused everywhere.
+  const JobSpecLimits wide = WidestJobSpecLimits();
+  for (int i = 0; i < kJobSpecLimitCount; ++i) {
+    const JobSpecLimitDef& d = kJobSpecLimits[i];
+    JobSpecLimits raised;
+    ASSERT_TRUE(SetJobSpecLimit(std::string(d.name) + "=" + (d.integer ? "9223372036854775807" : "1e300"), &raised).ok());
+    if (d.integer) EXPECT_GE(wide.*d.integer, raised.*d.integer) << d.name;
+    else if (d.number != &JobSpecLimits::default_job_seconds) EXPECT_GE(wide.*d.number, raised.*d.number) << d.name;
+  }
+  EXPECT_FALSE(wide.cap_threads_at_cpus);
+  auto big = ParseJobSpecDocument(R"({"samples": 20000000, "threads": 5000, "max_job_seconds": 9e6})", wide);
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->threads, 5000);
+  EXPECT_FALSE(ParseJobSpecDocument(R"({"samples": 20000000})").ok()) << "above the default limit";
+  EXPECT_FALSE(ParseJobSpecDocument(R"({"batch_sizes": [0]})", wide).ok()) << "still range-checked";
+}
+
 TEST(JobSpecTest, ThreadsAboveTheCpusAreCappedAndRecorded) {
   cpu_set_t set;
   ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
