@@ -29,10 +29,11 @@ const int kStrategyCount = static_cast<int>(std::size(kStrategies));
 
 const StrategyDef& StrategyOf(Strategy s) { return kStrategies[static_cast<int>(s)]; }
 
+// "estimate": the measured validation drop is at most max_drop; "interval": the upper end
+// of its 95% paired interval is (docs/quantization.md section 7e).
 const BudgetRuleDef kBudgetRules[] = {
-    {BudgetRule::kEstimate, "estimate", "the measured validation drop is at most max_drop"},
-    {BudgetRule::kInterval, "interval",
-     "the upper end of the validation drop's 95% paired interval is at most max_drop"},
+    {BudgetRule::kEstimate, "estimate"},
+    {BudgetRule::kInterval, "interval"},
 };
 static_assert(static_cast<int>(BudgetRule::kEstimate) == 0 && static_cast<int>(BudgetRule::kInterval) == 1,
               "kBudgetRules is indexed by BudgetRule");

@@ -73,8 +73,7 @@ const StrategyDef& StrategyOf(Strategy s);
 enum class BudgetRule { kEstimate, kInterval };
 struct BudgetRuleDef {
   BudgetRule rule;
-  const char* name;
-  const char* method;  // in words, for results
+  const char* name;  // as in the spec
 };
 extern const BudgetRuleDef kBudgetRules[];
 const BudgetRuleDef& BudgetRuleOf(BudgetRule r);
