@@ -39,11 +39,11 @@ namespace qbench {
 namespace {
 
 struct Options {
-  std::string model, dump_manifest, out, input, out_dir, labels_out;
+  std::string model, dump_manifest, out, input, out_dir, labels_out, times_out;
   int64_t first = 0, count = 1, batch = 0;
   int threads = 1;
   bool time = false, relax_batch = false, help = false;
-  int64_t warmup = 5, iters = 50;
+  int64_t warmup = 5, iters = 50, max_iters = 0;
   double min_seconds = 1.0;
 };
 
@@ -64,6 +64,8 @@ constexpr FlagSpec kFlags[] = {
     {"--warmup", "W", "warm-up runs before timing (default 5)"},
     {"--iters", "I", "timed runs, at least (default 50)"},
     {"--min-seconds", "S", "timed seconds, at least (default 1)"},
+    {"--max-iters", "I", "timed runs, at most (default: no cap)"},
+    {"--times-out", "FILE", "with --time: also write each timed run's milliseconds to FILE, one per line"},
     {"--help", nullptr, "show this help"},
 };
 
@@ -87,6 +89,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     else if (a == "--out-dir") o.out_dir = v;
     else if (a == "--relax-batch") o.relax_batch = true;
     else if (a == "--time") o.time = true;
+    else if (a == "--times-out") o.times_out = v;
+    else if (a == "--max-iters") { QB_ASSIGN_OR_RETURN(o.max_iters, FlagInt(a, v, 1)); }
     else if (a == "--first") { QB_ASSIGN_OR_RETURN(o.first, FlagInt(a, v, 0)); }
     else if (a == "--count") { QB_ASSIGN_OR_RETURN(o.count, FlagInt(a, v, 1)); }
     else if (a == "--batch") { QB_ASSIGN_OR_RETURN(o.batch, FlagInt(a, v, 1)); }
@@ -176,10 +180,17 @@ absl::Status TimeModel(const Options& o, Session& session, const Tensor& input) 
   for (int64_t i = 0; i < o.warmup; ++i) QB_RETURN_IF_ERROR(session.Run({input}).status());
   std::vector<double> ms;
   const auto start = Clock::now();
-  while (static_cast<int64_t>(ms.size()) < o.iters || ms_since(start) < o.min_seconds * 1e3) {
+  while ((o.max_iters == 0 || static_cast<int64_t>(ms.size()) < o.max_iters) &&
+         (static_cast<int64_t>(ms.size()) < o.iters || ms_since(start) < o.min_seconds * 1e3)) {
     const auto t0 = Clock::now();
     QB_RETURN_IF_ERROR(session.Run({input}).status());
     ms.push_back(ms_since(t0));
+  }
+  if (!o.times_out.empty()) {
+    FILE* f = std::fopen(o.times_out.c_str(), "w");
+    if (!f) return absl::InvalidArgumentError(absl::StrCat("--times-out ", o.times_out, ": cannot be written"));
+    for (double v : ms) std::fprintf(f, "%.6f\n", v);
+    if (std::fclose(f) != 0) return absl::InternalError(absl::StrCat("--times-out ", o.times_out, ": write failed"));
   }
   const LatencyStats s = Summarize(std::move(ms));
   const auto r = [](double v) { return std::round(v * 1e4) / 1e4; };

@@ -192,11 +192,32 @@ absl::Status ParseSearch(const json& j, const JobSpecLimits& limits, JobSpec* s)
   return absl::OkStatus();
 }
 
+// "devices": ids or classes of attached devices (docs/devices.md), distinct.
+absl::Status ParseDevices(const json& d, std::vector<std::string>* out) {
+  if (!d.is_array() || d.size() > static_cast<size_t>(kMaxJobDevices))
+    return FieldError("devices", absl::StrCat("must be a list of at most ", kMaxJobDevices, " device ids or classes"));
+  for (size_t i = 0; i < d.size(); ++i) {
+    const std::string where = absl::StrCat("devices[", i, "]");
+    bool ok = d[i].is_string() && !d[i].get_ref<const std::string&>().empty() &&
+              d[i].get_ref<const std::string&>().size() <= 64;
+    if (ok)
+      for (size_t k = 0; k < d[i].get_ref<const std::string&>().size(); ++k) {
+        const char c = d[i].get_ref<const std::string&>()[k];
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (k > 0 && (c == '-' || c == '_')));
+      }
+    if (!ok) return FieldError(where, "must be a device id or class: [a-z0-9][a-z0-9_-]{0,63}");
+    for (const std::string& seen : *out)
+      if (seen == d[i].get_ref<const std::string&>()) return FieldError(where, "repeats a device");
+    out->push_back(d[i].get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpecLimits& limits, JobSpec& s) {
   QB_SPEC_TRY(CheckKeys(j, "", {"name", "model", "eval_dataset", "samples", "eval_batch_size", "batch_sizes",
                                     "threads", "backend", "latency", "seed", "sub_batch", "pin_threads", "configs",
                                     "calibration", "sqnr_samples", "export_dir", "sensitivity", "profile_iters",
-                                    "offline", "validation", "max_job_seconds", "search"}));
+                                    "offline", "validation", "max_job_seconds", "search", "devices"}));
   const Reader r(j, "");
   QB_SPEC_TRY(r.String("name", &s.name));
   QB_SPEC_TRY(r.String("model", &s.model));
@@ -291,6 +312,7 @@ absl::Status ParseSpec(const json& j, const std::string& base_dir, const JobSpec
   s.configs_listed = configs_it != j.end();
   OrderBaselineFirst(&s.configs);
   if (auto it = j.find("search"); it != j.end()) QB_SPEC_TRY(ParseSearch(*it, limits, &s));
+  if (auto it = j.find("devices"); it != j.end()) QB_SPEC_TRY(ParseDevices(*it, &s.devices));
   return absl::OkStatus();
 }
 

@@ -175,7 +175,11 @@ struct JobSpec {
   // What the spec asked for when the worker lowered `threads` to its CPUs (0: not lowered).
   int requested_threads = 0;
   search::SearchSpec search;  // enabled: the job searches per-layer precisions
+  // Attached devices to measure every configuration on too (docs/devices.md), by device
+  // id or class; at most kMaxJobDevices, each [a-z0-9][a-z0-9_-]{0,63}.
+  std::vector<std::string> devices;
 };
+inline constexpr int kMaxJobDevices = 16;
 
 // The configuration names a parsed spec's job stores: its configurations, then the
 // search's two when it searches.

@@ -194,3 +194,26 @@ TEST(JobSpecTest, DocumentsNeedNoFilesUntilCompleted) {
 
 }  // namespace
 }  // namespace qbench
+
+namespace qbench {
+namespace {
+
+TEST(JobSpecTest, DevicesAreDistinctIdsOrClasses) {
+  auto s = ParseJobSpec(kHead + R"("devices": ["ort-cpu", "gpu-trt"]})", "/");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->devices, (std::vector<std::string>{"ort-cpu", "gpu-trt"}));
+  EXPECT_TRUE(ParseJobSpec(kMinimal, "/")->devices.empty());
+  ExpectRefused(R"("devices": "ort-cpu"})", "field \"devices\" must be a list");
+  ExpectRefused(R"("devices": ["ort", "ort"]})", "field \"devices[1]\" repeats a device");
+  ExpectRefused(R"("devices": ["../etc"]})", "field \"devices[0]\" must be a device id or class");
+  ExpectRefused(R"("devices": ["Ort"]})", "devices[0]");
+  ExpectRefused(R"("devices": [""]})", "devices[0]");
+  ExpectRefused(R"("devices": [7]})", "devices[0]");
+  ExpectRefused(R"("devices": [")" + std::string(65, 'a') + R"("]})", "devices[0]");
+  std::string many = R"("devices": [)";
+  for (int i = 0; i <= kMaxJobDevices; ++i) many += (i ? ", \"d" : "\"d") + std::to_string(i) + "\"";
+  ExpectRefused(many + "]}", "at most 16");
+}
+
+}  // namespace
+}  // namespace qbench

@@ -4,7 +4,8 @@
 # Usage: tools/install-deps.sh [--with-peers | --build]
 #   --with-peers  also installs the peers bench/ measures against: PyTorch 1.13 and
 #                 torchvision from Debian (also what tools/train_fashion_mnist.py needs) and
-#                 ONNX Runtime from npm. No test needs them: PyTorch is 173 packages.
+#                 ONNX Runtime from npm for bench/. No test needs them: PyTorch is 173 packages.
+# Always: ONNX Runtime from npm for the worker's "ort" device runner (worker/runners/).
 #   --build       only what compiling the binaries needs (deploy/Dockerfile's build stage):
 #                 no PostgreSQL server, Python, PyTorch, clang, test data or Node.js
 set -euo pipefail
@@ -51,8 +52,13 @@ else
   echo "install-deps: all ${#pkgs[@]} packages present"
 fi
 
+here="$(cd "$(dirname "$0")/.." && pwd)"
+# The "ort" device runner (docs/devices.md): the exact version its package-lock.json pins.
+if [[ "${1:-}" != "--build" && ! -d "$here/worker/runners/node_modules/onnxruntime-node" ]]; then
+  # --ignore-scripts: the install script downloads GPU binaries and fails offline; the CPU library is in the package.
+  (cd "$here/worker/runners" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+fi
 if [[ "${1:-}" == "--with-peers" ]]; then
-  here="$(cd "$(dirname "$0")/.." && pwd)"
   if [ ! -d "$here/bench/node_modules/onnxruntime-node" ]; then
     # The package's install script downloads extra binaries and fails offline; the CPU library is inside the package.
     (cd "$here/bench" && npm install --no-audit --no-fund --ignore-scripts onnxruntime-node@1.20 >/dev/null)

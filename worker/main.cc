@@ -18,6 +18,7 @@
 #include "worker/daemon/daemon.h"
 #include "worker/daemon/engine_process.h"
 #include "worker/daemon/options.h"
+#include "engine/device/protocol.h"
 #include "engine/pipeline/pipeline.h"
 
 namespace {
@@ -27,6 +28,9 @@ constexpr qbench::FlagSpec kLocalFlags[] = {
     {"--local", "SPEC", "run the job spec SPEC (JSON) here, without server or database"},
     {"--json", nullptr, "print results as JSON instead of a table"},
     {"--out", "FILE", "also write the JSON results to FILE"},
+    {"--device", "ID=RUNNER[:PROGRAM]", "attach a device: ort, trtexec or command:PROGRAM (docs/devices.md; repeatable)"},
+    {"--devices", "FILE", "attach the devices a JSON file declares (docs/devices.md)"},
+    {"--runners-dir", "DIR", "where the built-in runners are (default $QB_RUNNERS_DIR or the source tree's)"},
     {"--help", nullptr, "show this help"},
 };
 
@@ -39,7 +43,7 @@ std::vector<qbench::FlagSpec> AllFlags() {
 
 void Usage(FILE* f) {
   std::fprintf(f,
-               "usage: qbench-worker --local SPEC [--json] [--out FILE]\n"
+               "usage: qbench-worker --local SPEC [--json] [--out FILE] [--device ID=RUNNER]... [--devices FILE]\n"
                "       qbench-worker --db URI [--server HOST:PORT (--insecure | --ca FILE)] [--token-file FILE]\n"
                "                     [--id ID] [--cache-dir DIR] [--lease-seconds 30] [--poll-seconds 5]\n"
                "                     [--db-retry-seconds 120] [--once] [--max-jobs N]\n"
@@ -87,7 +91,8 @@ int main(int argc, char** argv) {
     std::fflush(nullptr);
     std::_Exit(code);
   }
-  std::string spec_path, out_path;
+  std::string spec_path, out_path, runners_dir = qbench::device::DefaultRunnersDir();
+  std::vector<qbench::device::DeviceDef> device_defs;
   bool json = false, daemon = false;
   const std::vector<qbench::FlagSpec> table = AllFlags();
   auto flags = qbench::ParseFlags(argc, argv, table);
@@ -101,13 +106,30 @@ int main(int argc, char** argv) {
     else if (a == "--out") out_path = v;
     else if (a == "--json") json = true;
     else if (a == "--db") daemon = true;
-    else if (a == "--help") {
+    else if (a == "--runners-dir") runners_dir = v;
+    else if (a == "--device" || a == "--devices") {
+      absl::StatusOr<std::vector<qbench::device::DeviceDef>> d;
+      if (a == "--devices") d = qbench::device::ReadDevicesFile(v);
+      else if (auto one = qbench::device::ParseDeviceFlag(v); one.ok()) d = std::vector{*one};
+      else d = one.status();
+      if (!d.ok()) {
+        std::fprintf(stderr, "qbench-worker: %s\n", std::string(d.status().message()).c_str());
+        return 2;
+      }
+      device_defs.insert(device_defs.end(), d->begin(), d->end());
+    } else if (a == "--help") {
       Usage(stdout);
       return 0;
     }
   }
   if (daemon && !spec_path.empty()) {
     std::fprintf(stderr, "qbench-worker: --local and --db exclude each other\n");
+    return 2;
+  }
+  if (daemon && !device_defs.empty()) {
+    // The store keeps one device's figures per configuration so far: attached devices
+    // are measured in --local mode until the service stores their rows.
+    std::fprintf(stderr, "qbench-worker: --device and --devices work with --local only for now\n");
     return 2;
   }
   if (daemon) return RunDaemonMode(*flags);
@@ -132,7 +154,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(spec.status().message()).c_str());
     return 2;
   }
-  auto result = qbench::RunJob(*spec);
+  auto devices = qbench::device::AttachDevices(device_defs, runners_dir);
+  if (!devices.ok()) {
+    std::fprintf(stderr, "qbench-worker: %s\n", std::string(devices.status().message()).c_str());
+    return 2;
+  }
+  auto result = qbench::RunJob(*spec, {}, *devices);
   if (!result.ok()) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(result.status().message()).c_str());
     return 1;

@@ -45,16 +45,75 @@ class Poller {
 
 }  // namespace
 
+AccuracyScorer::AccuracyScorer(const data::Dataset& ds, const EvalOptions& o, const Fp32Reference* reference,
+                               Fp32Reference* record)
+    : ds_(ds), o_(o), reference_(reference), record_(record) {
+  r_.correct.reserve(o.samples);
+  r_.predicted.reserve(o.samples);
+}
+
+absl::Status AccuracyScorer::Add(const float* s, int64_t n, int64_t classes, int64_t first) {
+  if (classes <= 0) return absl::InvalidArgumentError("the model's output has no classes");
+  if (first != scored_ || first + n > o_.samples) return absl::InternalError("samples scored out of order");
+  if (classes_ == 0) classes_ = classes;
+  if (classes != classes_)
+    return absl::InvalidArgumentError(absl::StrCat("the model's output has ", classes, " classes in one batch and ",
+                                                   classes_, " in another"));
+  if (reference_ && static_cast<int64_t>(reference_->outputs.size()) < (first + n) * classes)
+    return absl::InternalError("the FP32 reference outputs do not match this model's output size");
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = s + i * classes;
+    const int best = static_cast<int>(TopClass(row, classes));
+    r_.tied_top1 += TopIsTied(row, classes);
+    const int64_t sample = first + i;
+    if (record_) {
+      record_->top1.push_back(best);
+      record_->outputs.insert(record_->outputs.end(), row, row + classes);
+    }
+    if (reference_) {
+      agree_ += reference_->top1[sample] == best;
+      const float* ref = reference_->outputs.data() + sample * classes;
+      for (int64_t c = 0; c < classes; ++c) {
+        signal_ += static_cast<double>(ref[c]) * ref[c];
+        noise_ += (static_cast<double>(ref[c]) - row[c]) * (static_cast<double>(ref[c]) - row[c]);
+      }
+    }
+    const int label = ds_.label(o_.indices ? (*o_.indices)[sample] : sample);
+    // An unlabelled sample (label outside the classes) is scored as a miss.
+    const int64_t rank = label >= 0 && label < classes ? LabelRank(row, classes, label) : classes;
+    r_.top1_hits += rank < 1;
+    r_.top5_hits += rank < 5;
+    r_.correct.push_back(rank < 1);
+    r_.predicted.push_back(best);
+  }
+  scored_ += n;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AccuracyResult> AccuracyScorer::Finish(double seconds) {
+  if (scored_ != o_.samples)
+    return absl::InternalError(absl::StrCat(scored_, " of ", o_.samples, " samples were scored"));
+  AccuracyResult r = std::move(r_);
+  r.seconds = seconds;
+  r.samples = o_.samples;
+  r.top1 = static_cast<double>(r.top1_hits) / o_.samples;
+  r.top5 = static_cast<double>(r.top5_hits) / o_.samples;
+  r.agreement = reference_ ? static_cast<double>(agree_) / o_.samples : 1.0;
+  if (reference_) r.vs_fp32 = ComparePaired(reference_->correct, r.correct);
+  if (record_) record_->correct = r.correct;
+  r.output_sqnr_db = !reference_ ? INFINITY : noise_ == 0 ? INFINITY : 10 * std::log10(signal_ / noise_);
+  return r;
+}
+
+std::vector<int64_t> EvalBatchIndices(const EvalOptions& o, int64_t first, int64_t n) { return BatchIndices(o, first, n); }
+
 absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Dataset& ds, const EvalOptions& o,
                                                 const Fp32Reference* reference, Fp32Reference* record) {
-  AccuracyResult r;
   if (reference && static_cast<int64_t>(reference->top1.size()) < o.samples)
     return absl::InternalError("the FP32 reference run does not cover the evaluated samples");
   if (o.indices && static_cast<int64_t>(o.indices->size()) < o.samples)
     return absl::InternalError("fewer evaluation indices than evaluated samples");
-  r.correct.reserve(o.samples);
-  int64_t agree = 0;
-  double signal = 0, noise = 0;
+  AccuracyScorer scorer(ds, o, reference, record);
   const auto t0 = Clock::now();
   for (int64_t first = 0; first < o.samples; first += o.batch) {
     const int64_t n = std::min(o.batch, o.samples - first);
@@ -64,44 +123,9 @@ absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Da
     const Tensor& scores = out[0];
     if (scores.dtype() != DType::kF32 || scores.rank() < 1)
       return absl::InvalidArgumentError("the model's first output is not a float32 score tensor");
-    const int64_t classes = scores.num_elements() / scores.dim(0);
-    if (reference && static_cast<int64_t>(reference->outputs.size()) < (first + n) * classes)
-      return absl::InternalError("the FP32 reference outputs do not match this model's output size");
-    const float* s = scores.data<float>();
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = s + i * classes;
-      const int best = static_cast<int>(TopClass(row, classes));
-      r.tied_top1 += TopIsTied(row, classes);
-      const int64_t sample = first + i;
-      if (record) {
-        record->top1.push_back(best);
-        record->outputs.insert(record->outputs.end(), row, row + classes);
-      }
-      if (reference) {
-        agree += reference->top1[sample] == best;
-        const float* ref = reference->outputs.data() + sample * classes;
-        for (int64_t c = 0; c < classes; ++c) {
-          signal += static_cast<double>(ref[c]) * ref[c];
-          noise += (static_cast<double>(ref[c]) - row[c]) * (static_cast<double>(ref[c]) - row[c]);
-        }
-      }
-      const int label = ds.label(o.indices ? (*o.indices)[sample] : sample);
-      // An unlabelled sample (label outside the classes) is scored as a miss.
-      const int64_t rank = label >= 0 && label < classes ? LabelRank(row, classes, label) : classes;
-      r.top1_hits += rank < 1;
-      r.top5_hits += rank < 5;
-      r.correct.push_back(rank < 1);
-    }
+    QB_RETURN_IF_ERROR(scorer.Add(scores.data<float>(), n, scores.num_elements() / scores.dim(0), first));
   }
-  r.seconds = Seconds(t0, Clock::now());
-  r.samples = o.samples;
-  r.top1 = static_cast<double>(r.top1_hits) / o.samples;
-  r.top5 = static_cast<double>(r.top5_hits) / o.samples;
-  r.agreement = reference ? static_cast<double>(agree) / o.samples : 1.0;
-  if (reference) r.vs_fp32 = ComparePaired(reference->correct, r.correct);
-  if (record) record->correct = r.correct;
-  r.output_sqnr_db = !reference ? INFINITY : noise == 0 ? INFINITY : 10 * std::log10(signal / noise);
-  return r;
+  return scorer.Finish(Seconds(t0, Clock::now()));
 }
 
 absl::StatusOr<std::map<int, double>> LayerSqnr(Session& fp32, Session& session, const data::Dataset& ds,

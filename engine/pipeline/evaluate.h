@@ -39,6 +39,32 @@ struct EvalOptions {
 absl::StatusOr<AccuracyResult> EvaluateAccuracy(Session& session, const data::Dataset& ds, const EvalOptions& options,
                                                 const Fp32Reference* reference, Fp32Reference* record);
 
+// Scores a pass's outputs sample by sample, in order: what EvaluateAccuracy does with
+// the engine's outputs, and what a device run (pipeline/devices.cc) does with a runner's.
+class AccuracyScorer {
+ public:
+  AccuracyScorer(const data::Dataset& ds, const EvalOptions& options, const Fp32Reference* reference,
+                 Fp32Reference* record);
+  // Rows [0, n) of `scores` ({n, classes} float32) are evaluated samples first..first+n-1;
+  // batches come in order and every batch has the same classes.
+  absl::Status Add(const float* scores, int64_t n, int64_t classes, int64_t first);
+  // After every sample was added.
+  absl::StatusOr<AccuracyResult> Finish(double seconds);
+
+ private:
+  const data::Dataset& ds_;
+  const EvalOptions& o_;
+  const Fp32Reference* reference_;
+  Fp32Reference* record_;
+  AccuracyResult r_;
+  int64_t scored_ = 0, classes_ = 0, agree_ = 0;
+  double signal_ = 0, noise_ = 0;
+};
+
+// The dataset indices of the evaluated samples [first, first + n), padded to the batch
+// for a fixed-batch model (padding rows are not scored).
+std::vector<int64_t> EvalBatchIndices(const EvalOptions& options, int64_t first, int64_t n);
+
 // A value of a configuration's graph as float: `to_float` maps value ids of the
 // quantized session's graph to FP32 value ids and dequantizes integer tensors.
 using ValueMapper = std::function<bool(int value_id, const Tensor& t, int* fp32_id, Tensor* as_float)>;

@@ -43,6 +43,19 @@ struct JobContext {
   int loader_threads = 1;
   const RunHooks* hooks = nullptr;
   std::string config;  // the configuration being run, for progress
+  // Attached devices (devices.cc): the ones the spec selected, the work directory with
+  // the test and timing batches written once per job, and each device's FP32 run.
+  std::vector<const device::Device*> devices;
+  struct DeviceInputs {
+    std::string dir;                         // removed when the job ends
+    std::vector<std::string> eval;           // "eval/NNNNNN.npy", one per evaluation batch
+    std::vector<int64_t> eval_rows;          // rows written per batch (padded for a fixed batch)
+    std::vector<std::pair<int64_t, std::string>> timing;  // batch size, "time/bB.npy"
+    int runs = 0;
+    ~DeviceInputs();
+  };
+  std::unique_ptr<DeviceInputs> device_inputs;  // made on first use
+  std::map<std::string, Fp32Reference> device_references;  // by device id
 
   absl::Status CheckCancelled() const {
     if (hooks && hooks->cancelled && hooks->cancelled()) return absl::CancelledError("the job was cancelled");
@@ -84,6 +97,15 @@ absl::StatusOr<const quant::HessianSet*> HessiansFor(JobContext& ctx, const quan
 absl::Status RunInt(JobContext& ctx, ConfigResult* r);
 // Caps r->config's weight widths at what this CPU's int8 kernels compute exactly (and says so).
 void FitWeightsToKernels(const JobContext& ctx, ConfigResult* r);
+
+// Runs the configuration's ONNX form (`model`: the FP32 file or its QDQ export, or why
+// there is none) on every selected device into r->devices (devices.cc). A device's
+// failure is recorded there; only cancellation is returned.
+absl::Status RunOnDevices(JobContext& ctx, const absl::StatusOr<std::string>& model, ConfigResult* r);
+// Where a configuration's QDQ export for the devices goes (in the job's work directory).
+absl::StatusOr<std::string> DeviceModelFile(JobContext& ctx, const std::string& config);
+// Checks the spec's device selectors against the worker's devices and fills ctx.devices.
+absl::Status SelectDevices(JobContext& ctx, const std::vector<device::Device>& devices);
 
 // The search (search.cc): runs when the spec has one, after the configurations, and
 // appends its chosen configurations' full measurements to r->configs.

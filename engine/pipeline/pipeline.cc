@@ -405,6 +405,14 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     QB_RETURN_IF_ERROR(ExportOnnx(qm.graph, path));
     r->exported = path;
   }
+  // The devices run the same QDQ export (an export failure fails the devices only).
+  absl::StatusOr<std::string> device_model = absl::UnavailableError("no device");
+  if (!ctx.devices.empty()) {
+    device_model = r->exported.empty() ? DeviceModelFile(ctx, c.name) : absl::StatusOr<std::string>(r->exported);
+    if (device_model.ok() && r->exported.empty())
+      if (absl::Status s = ExportOnnx(qm.graph, *device_model); !s.ok())
+        device_model = absl::InternalError(absl::StrCat("the QDQ export failed: ", s.message()));
+  }
   const std::map<int, int> twins = qm.twins;
   const std::map<int, QuantParams> params = qm.activations;
   const std::vector<quant::LayerReport> layers = qm.layers;
@@ -435,7 +443,7 @@ absl::Status RunInt(JobContext& ctx, ConfigResult* r) {
     r->layers.push_back(lr);
   }
   if (eo.samples > 0 && ctx.spec.sensitivity) QB_RETURN_IF_ERROR(IsolatedSensitivity(ctx, *base, cal, hessians, eo, r));
-  return absl::OkStatus();
+  return RunOnDevices(ctx, device_model, r);
 }
 
 // The test and validation samples (pipeline/split.h) and the options that evaluate them.
@@ -476,7 +484,8 @@ const char* RunStageName(RunStage stage) {
   return kNames[static_cast<int>(stage)];
 }
 
-absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
+absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks,
+                                 const std::vector<device::Device>& devices) {
   JobResult r;
   r.spec = spec;
   r.env = DescribeEnvironment(spec.threads);
@@ -497,6 +506,7 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
   const int64_t float_bytes = quant::FloatModelBytes(graph);
   JobContext ctx(spec);
   ctx.hooks = &hooks;
+  QB_RETURN_IF_ERROR(SelectDevices(ctx, devices));
   ctx.options.backend = spec.backend;
   ctx.options.threads = spec.threads;
   ctx.options.sub_batch = spec.sub_batch;
@@ -557,8 +567,14 @@ absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks) {
       cr.model_bytes = float_bytes;
       cr.size_method = "float32 constants of the ONNX model";
       s = MeasureAll(ctx, *ctx.fp32, &cr, ctx.reference.top1.empty());
+      if (s.ok()) s = RunOnDevices(ctx, spec.model, &cr);
     } else if (c.precision == quant::Precision::kBf16) {
       s = RunBf16(ctx, &cr);
+      if (s.ok())
+        s = RunOnDevices(ctx,
+                         absl::UnimplementedError("bf16 has no ONNX form to run (devices run the FP32 model and the "
+                                                  "QDQ exports of integer configurations)"),
+                         &cr);
     } else {
       s = RunInt(ctx, &cr);
     }

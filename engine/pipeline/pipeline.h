@@ -15,6 +15,7 @@
 #include "engine/measure/latency.h"
 #include "engine/measure/paired.h"
 #include "engine/pipeline/energy.h"
+#include "engine/device/device.h"
 #include "engine/runtime/session.h"
 #include "spec/job_spec.h"
 #include "engine/search/candidate.h"
@@ -36,6 +37,7 @@ struct AccuracyResult {
   // its 95% interval, the exact McNemar p-value and the discordant counts.
   std::optional<PairedComparison> vs_fp32;
   std::vector<uint8_t> correct;  // per sample: top-1 hit (kept for paired comparisons)
+  std::vector<int32_t> predicted;  // per sample: the top-1 class (devices compare them)
 };
 
 // Which samples the figures come from (pipeline/split.h). Test figures never use a
@@ -90,6 +92,24 @@ struct LayerResult {
   double rounding_seconds = 0, rounding_sqnr_db = 0, nearest_sqnr_db = 0;
 };
 
+// A configuration measured on an attached device (docs/devices.md, pipeline/devices.cc):
+// its runner ran the configuration's ONNX form (the FP32 model, or the QDQ export) on the
+// test samples and timed it; the worker scored the outputs as it scores its own.
+struct DeviceResult {
+  std::string id, device_class, runner;    // the worker's declaration
+  std::string runtime, version, provider;  // what the runner reported
+  std::string error;  // non-empty: the configuration failed on this device (the reason names it)
+  AccuracyResult accuracy;  // test samples; vs_fp32 against this device's own FP32 run
+  // Samples whose top-1 differs from the engine's (oneDNN's) run of this configuration.
+  int64_t differs_from_engine = 0;
+  std::vector<BatchLatency> latency;  // the runner's per-query times, one session
+  std::optional<double> joules_per_sample;  // the device's own meter, largest batch
+  std::string energy_meter;
+  std::vector<std::string> notes;
+  double seconds = 0;     // the runner's wall time
+  std::string log;        // the runner's stderr tail: for the worker's log, never for clients
+};
+
 struct ConfigResult {
   quant::QuantConfig config;
   std::string error;  // non-empty: this configuration could not run (the others still do)
@@ -111,6 +131,7 @@ struct ConfigResult {
   // Per-step time at the largest measured batch (where int8 wins or loses).
   int64_t profile_batch = 0;
   std::vector<StepTiming> profile;
+  std::vector<DeviceResult> devices;  // the job's attached devices, in declaration order
 };
 
 // What a result needs to be reproduced and compared (environment.cc).
@@ -182,7 +203,10 @@ struct RunHooks {
   std::function<void(const search::Candidate& c, const std::vector<search::Choice>& choices)> candidate_done;
 };
 
-absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks = {});
+// `devices`: the worker's attached devices; the spec's "devices" selects among them (a
+// selector no device matches is an error).
+absl::StatusOr<JobResult> RunJob(const JobSpec& spec, const RunHooks& hooks = {},
+                                 const std::vector<device::Device>& devices = {});
 
 nlohmann::json ToJson(const JobResult& r);
 std::string ToTable(const JobResult& r);

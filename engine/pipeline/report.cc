@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "engine/pipeline/pipeline.h"
 #include "engine/quant/sampler.h"
 
@@ -92,6 +93,31 @@ json SplitJson(const EvaluationSplit& s) {
 }
 
 // "-0.08 [-0.31, +0.15]" in points, with "~" when the interval includes 0.
+// A configuration on an attached device (docs/devices.md): the runner's words, accuracy
+// scored as the engine's (its delta against the same device's FP32 run), agreement with
+// the engine's run of the configuration, and its latency.
+json DeviceJson(const JobResult& r, const DeviceResult& d) {
+  json j = {{"device", d.id},     {"class", d.device_class}, {"runner", d.runner}, {"runtime", d.runtime},
+            {"version", d.version}, {"provider", d.provider}, {"runner_seconds", d.seconds}};
+  if (!d.error.empty()) {
+    j["error"] = d.error;
+    return j;
+  }
+  j["accuracy"] = AccuracyJson(d.accuracy);
+  j["top1_differs_from_engine"] = d.differs_from_engine;
+  j["latency"] = json::array();
+  for (const BatchLatency& b : d.latency) {
+    json lj = LatencyJson(r, b);
+    lj["method"] = "single query at a time, timed by the runner around each inference, nearest-rank percentiles";
+    lj.erase("execution");
+    if (b.measured_joules_per_sample) lj["measured_joules_per_sample"] = *b.measured_joules_per_sample;
+    j["latency"].push_back(lj);
+  }
+  if (d.joules_per_sample) j["energy"] = {{"measured_joules_per_inference", *d.joules_per_sample}, {"meter", d.energy_meter}};
+  j["notes"] = d.notes;
+  return j;
+}
+
 std::string DeltaCell(const AccuracyResult& a) {
   if (!a.vs_fp32) return "";
   const PairedComparison& p = *a.vs_fp32;
@@ -215,6 +241,10 @@ json ToJson(const JobResult& r) {
                     {"measured_joules_per_inference",
                      c.energy.measured_joules ? json(*c.energy.measured_joules) : json(nullptr)},
                     {"measured_source", c.energy.measured_source}};
+    if (!c.devices.empty()) {
+      cj["devices"] = json::array();
+      for (const DeviceResult& d : c.devices) cj["devices"].push_back(DeviceJson(r, d));
+    }
     j["configs"].push_back(cj);
   }
   j["environment"] = {{"qbench_version", r.env.qbench_version}, {"git_revision", r.env.git_revision},
@@ -286,6 +316,25 @@ std::string ToTable(const JobResult& r) {
                          1e6 * c.energy.modeled.memory_joules,
                          c.energy.measured_joules ? absl::StrFormat(", measured %.2f uJ (RAPL)", 1e6 * *c.energy.measured_joules)
                                                   : std::string(", not measured (no readable RAPL)"));
+    for (const DeviceResult& d : c.devices) {
+      if (!d.error.empty()) {
+        s += absl::StrFormat("%-14s on %s: error: %s\n", "", d.id, d.error);
+        continue;
+      }
+      s += absl::StrFormat("%-14s on %s (%s %s, %s): top-1 %.2f%%%s, top-1 differs from oneDNN's on %d of %d samples\n",
+                           "", d.id, d.runtime, d.version, d.provider, 100 * d.accuracy.top1,
+                           d.accuracy.vs_fp32 ? absl::StrCat(", delta ", absl::StripTrailingAsciiWhitespace(DeltaCell(d.accuracy)),
+                                                                " vs its FP32")
+                                              : std::string(),
+                           d.differs_from_engine, d.accuracy.samples);
+      for (const BatchLatency& b : d.latency)
+        s += absl::StrFormat("%-14s   batch %d: p50 %.3f ms [%.3f, %.3f], p99 %.3f ms, %d queries%s\n", "",
+                             b.batch_size, b.stats.median_ms, b.stats.median_ci_low_ms, b.stats.median_ci_high_ms,
+                             b.stats.p99_ms, b.stats.count,
+                             b.measured_joules_per_sample
+                                 ? absl::StrFormat(", %.2f uJ/sample (%s)", 1e6 * *b.measured_joules_per_sample, d.energy_meter)
+                                 : std::string());
+    }
   }
   s += "delta: top-1 minus FP32's on the same test samples, in points, with the 95% paired interval (Newcombe); "
        "~ marks an interval that includes 0 (not distinguishable from FP32 on these samples); ties: samples whose "
