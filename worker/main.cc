@@ -164,6 +164,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(result.status().message()).c_str());
     return 1;
   }
+  // A failed device's runner stderr is for whoever runs the worker (never in results).
+  for (const qbench::ConfigResult& c : result->configs)
+    for (const qbench::DeviceResult& d : c.devices)
+      if (!d.error.empty() && !d.log.empty())
+        std::fprintf(stderr, "qbench-worker: %s on %s: the runner's stderr ends:\n%s\n", c.config.name.c_str(),
+                     d.id.c_str(), d.log.substr(d.log.size() > 4000 ? d.log.size() - 4000 : 0).c_str());
   const nlohmann::json j = qbench::ToJson(*result);
   if (!out_path.empty()) std::ofstream(out_path) << j.dump(2) << "\n";
   if (json) std::cout << j.dump(2) << "\n";
