@@ -94,5 +94,111 @@ class OutputTest(unittest.TestCase):
             tr.parse_output(data("output-10.7.0.json"), "probabilities")
 
 
+
+# A stand-in for trtexec: builds write the engine file, inference runs write
+# --exportOutput (each row's scores are its input row's sum, so rows can be traced back)
+# and --exportTimes in trtexec's formats; FAKE_TRT_FAIL makes builds fail as a real
+# parser error does.
+FAKE_TRTEXEC = r'''#!/usr/bin/env python3
+import json, os, struct, sys
+args = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in sys.argv[1:])
+print("&&&& RUNNING TensorRT.trtexec [TensorRT v100700] [b23] # trtexec")
+print("[12/04/2024-10:02:11] [I] TensorRT version: 10.7.0")
+if "saveEngine" in args:
+    if os.environ.get("FAKE_TRT_FAIL"):
+        print("[12/04/2024-10:05:34] [E] Failed to parse onnx file", file=sys.stderr)
+        sys.exit(1)
+    with open(args["saveEngine"], "w") as f:
+        f.write("engine")
+    sys.exit(0)
+rows = int(args["shapes"].split(":")[1].split("x")[0])
+data = open(args["loadInputs"].split(":", 1)[1], "rb").read()
+per = len(data) // 4 // rows
+vals = struct.unpack("<%df" % (len(data) // 4), data)
+if "exportOutput" in args:
+    out = []
+    for r in range(rows):
+        s = sum(vals[r * per:(r + 1) * per])
+        out += [s + c for c in range(10)]
+    with open(args["exportOutput"], "w") as f:
+        f.write('[\n  { "name" : "logits"\n  , "dimensions" : "%dx10"\n  , "values" : [ %s ]\n  }\n]\n'
+                % (rows, ", ".join("%g" % v for v in out)))
+if "exportTimes" in args:
+    n = max(int(args.get("iterations", "10")), 1)
+    with open(args["exportTimes"], "w") as f:
+        json.dump([{"startComputeMs": 1.0 + i, "endComputeMs": 1.0 + i + 0.05, "latencyMs": 0.08 + i * 1e-4}
+                   for i in range(n)], f)
+    print("[12/04/2024-10:02:12] [I] Timing trace has %d queries over 1.0 s" % n)
+'''
+
+
+class EndToEndTest(unittest.TestCase):
+    """The whole runner on a protocol request, with the fake trtexec on PATH."""
+
+    def setUp(self):
+        import json
+        import shutil
+        import struct
+        import subprocess
+        import tempfile
+        self.json, self.struct, self.subprocess = json, struct, subprocess
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        bin_dir = os.path.join(self.dir, "bin")
+        os.makedirs(bin_dir)
+        with open(os.path.join(bin_dir, "trtexec"), "w") as f:
+            f.write(FAKE_TRTEXEC)
+        os.chmod(os.path.join(bin_dir, "trtexec"), 0o755)
+        self.env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+        self.env.pop("TRTEXEC", None)
+        self.work = os.path.join(self.dir, "w")
+        for d in ("eval", "time", "out"):
+            os.makedirs(os.path.join(self.work, d))
+        shutil.copy(os.path.join(HERE, "..", "..", "models", "fashion_mnist", "cnn_bn.onnx"),
+                    os.path.join(self.work, "model.onnx"))
+        # Two eval batches (3 and 2 rows) and one timing batch of 4; row r of a batch is all r+k.
+        for name, rows, k in (("eval/000000.npy", 3, 0), ("eval/000001.npy", 2, 10), ("time/b4.npy", 4, 0)):
+            with open(os.path.join(self.work, name), "wb") as f:
+                f.write(tr.npy_bytes_f32([rows, 1, 28, 28], [float(r + k) for r in range(rows) for _ in range(784)]))
+        self.request = {"protocol": 1, "device": {"id": "gpu0", "class": "gpu-trt", "provider": "cpu"},
+                        "model": "model.onnx", "input": "input", "threads": 1,
+                        "eval": [{"input": "eval/000000.npy", "output": "out/000000.npy"},
+                                 {"input": "eval/000001.npy", "output": "out/000001.npy"}],
+                        "timing": [{"batch_size": 4, "input": "time/b4.npy", "warmup_runs": 1, "warmup_seconds": 0,
+                                    "min_runs": 5, "max_runs": 50, "min_seconds": 0}],
+                        "result": "result.json"}
+        with open(os.path.join(self.work, "request.json"), "w") as f:
+            json.dump(self.request, f)
+
+    def run_runner(self, **env):
+        return self.subprocess.run([sys.executable, os.path.join(HERE, "trtexec_runner.py"),
+                                    os.path.join(self.work, "request.json")],
+                                   env=dict(self.env, **env), capture_output=True, text=True, timeout=120)
+
+    def test_outputs_go_back_to_their_batches_and_times_are_per_query(self):
+        p = self.run_runner()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.work, "result.json")) as f:
+            result = self.json.load(f)
+        self.assertEqual(result["version"], "10.7.0")
+        self.assertEqual([t["batch_size"] for t in result["timings"]], [4])
+        self.assertEqual(len(result["timings"][0]["ms"]), 5)
+        self.assertAlmostEqual(result["timings"][0]["ms"][0], 0.08)
+        for name, rows, k in (("out/000000.npy", 3, 0), ("out/000001.npy", 2, 10)):
+            shape, raw = tr.read_f32_npy(os.path.join(self.work, name))
+            self.assertEqual(list(shape), [rows, 10], name)
+            vals = self.struct.unpack("<%df" % (len(raw) // 4), raw)
+            for r in range(rows):  # the fake's score 0 of a row is its input's sum
+                self.assertAlmostEqual(vals[r * 10], 784.0 * (r + k), places=0, msg=f"{name} row {r}")
+
+    def test_a_failed_build_is_a_reason_in_error_txt(self):
+        p = self.run_runner(FAKE_TRT_FAIL="1")
+        self.assertEqual(p.returncode, 1)
+        with open(os.path.join(self.work, "error.txt")) as f:
+            reason = f.read()
+        self.assertIn("Failed to parse onnx file", reason)
+        self.assertNotIn(self.dir, reason, "no paths of the worker's")
+
+
 if __name__ == "__main__":
     unittest.main()
