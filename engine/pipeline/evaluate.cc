@@ -59,8 +59,11 @@ absl::Status AccuracyScorer::Add(const float* s, int64_t n, int64_t classes, int
   if (classes != classes_)
     return absl::InvalidArgumentError(absl::StrCat("the model's output has ", classes, " classes in one batch and ",
                                                    classes_, " in another"));
-  if (reference_ && static_cast<int64_t>(reference_->outputs.size()) < (first + n) * classes)
+  if (reference_ && (static_cast<int64_t>(reference_->outputs.size()) < (first + n) * classes ||
+                     static_cast<int64_t>(reference_->top1.size()) < first + n))
     return absl::InternalError("the FP32 reference outputs do not match this model's output size");
+  if (o_.indices && static_cast<int64_t>(o_.indices->size()) < first + n)
+    return absl::InternalError("fewer evaluation indices than evaluated samples");
   for (int64_t i = 0; i < n; ++i) {
     const float* row = s + i * classes;
     const int best = static_cast<int>(TopClass(row, classes));
