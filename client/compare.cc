@@ -39,7 +39,7 @@ void MarkPareto(std::vector<CompareRow>& rows) {
   for (CompareRow& r : rows) {
     if (!r.error.empty() || !r.top1_pct) continue;
     r.pareto = std::none_of(rows.begin(), rows.end(), [&](const CompareRow& o) {
-      return &o != &r && o.job == r.job && o.batch_size == r.batch_size && o.error.empty() && o.top1_pct &&
+      return &o != &r && o.job == r.job && o.device == r.device && o.batch_size == r.batch_size && o.error.empty() && o.top1_pct &&
              Dominates(o, r);
     });
   }
@@ -58,7 +58,7 @@ enum class Kind { kText, kNumber, kInt, kFlag, kMedianCi, kCount, kBool, kDeltaC
 
 // Where a column appears: the text table leaves out long or redundant columns, the data
 // formats (CSV, JSON) leave out the table's composite cells.
-enum Where : unsigned { kTable = 1, kData = 2, kBoth = kTable | kData };
+enum Where : unsigned { kTable = 1, kData = 2, kBoth = kTable | kData, kDevices = 4 };
 
 struct Column {
   const char* title;   // text table header
@@ -82,6 +82,7 @@ constexpr Column kColumns[] = {
     {"JOB", "job", Kind::kText, nullptr, &CompareRow::job, nullptr, kBoth},
     {"CONFIG", "config", Kind::kText, nullptr, &CompareRow::config, nullptr, kBoth},
     {"DEVICE", "device", Kind::kText, nullptr, &CompareRow::device, nullptr, kData},
+    {"DEVICE", "device_id", Kind::kText, nullptr, &CompareRow::device_id, nullptr, kDevices},
     {"BATCH", "batch_size", Kind::kInt, nullptr, nullptr, nullptr, kBoth, &CompareRow::batch_size},
     {"TOP1%", "top1_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::top1_pct, kBoth},
     {"TIES", "tied_top1", Kind::kCount, nullptr, nullptr, nullptr, kTable, nullptr, &CompareRow::tied_top1},
@@ -89,6 +90,8 @@ constexpr Column kColumns[] = {
     {"dTOP1(pts) [95% CI]", "delta_top1_ci", Kind::kDeltaCi, "%+.2f", nullptr, &CompareRow::delta_top1_pts, kTable},
     {"P", "delta_p_value", Kind::kNumber, "%.3g", nullptr, &CompareRow::delta_p_value, kTable},
     {"AGREE%", "agreement_pct", Kind::kNumber, "%.2f", nullptr, &CompareRow::agreement_pct, kBoth},
+    {"DIFFERS", "differs_from_engine", Kind::kCount, nullptr, nullptr, nullptr, kDevices, nullptr,
+     &CompareRow::differs_from_engine},
     {"SQNR(dB)", "sqnr_db", Kind::kNumber, "%.1f", nullptr, &CompareRow::sqnr_db, kBoth},
     {"SIZE(KiB)", "size_kib", Kind::kNumber, "%.1f", nullptr, &CompareRow::size_kib, kBoth},
     {"SIZE/FP32", "size_ratio", Kind::kNumber, "%.3f", nullptr, &CompareRow::size_ratio, kBoth},
@@ -136,6 +139,12 @@ constexpr Column kColumns[] = {
      &CompareRow::validation_delta_ci_low_pts, kData},
     {"VAL dTOP1 CI HIGH(pts)", "validation_delta_top1_ci_high_pts", Kind::kNumber, "%+.4f", nullptr,
      &CompareRow::validation_delta_ci_high_pts, kData},
+    {"RUNNER", "runner", Kind::kText, nullptr, &CompareRow::runner, nullptr, kData},
+    {"RUNTIME", "runtime", Kind::kText, nullptr, &CompareRow::runtime, nullptr, kData},
+    {"RUNTIME VERSION", "runtime_version", Kind::kText, nullptr, &CompareRow::runtime_version, nullptr, kData},
+    {"PROVIDER", "provider", Kind::kText, nullptr, &CompareRow::provider, nullptr, kData},
+    {"DIFFERS FROM ENGINE", "differs_from_engine", Kind::kCount, nullptr, nullptr, nullptr, kData, nullptr,
+     &CompareRow::differs_from_engine},
     {"ERROR", "error", Kind::kText, nullptr, &CompareRow::error, nullptr, kData},
 };
 
@@ -206,12 +215,21 @@ std::vector<CompareRow> BuildCompareRows(std::span<const v1::JobResults> results
       base.job = job.job();
       base.config = c.config();
       base.device = c.device();
+      base.device_id = c.device().substr(c.device().rfind('/') + 1);
       base.error = c.error();
+      if (c.has_device_run()) {
+        base.runner = c.device_run().runner();
+        base.runtime = c.device_run().runtime();
+        base.runtime_version = c.device_run().runtime_version();
+        base.provider = c.device_run().provider();
+        if (c.error().empty()) base.differs_from_engine = c.device_run().differs_from_engine();
+      }
       if (!c.error().empty()) {
         rows.push_back(base);
         continue;
       }
-      const bool is_fp32 = &c == fp32;
+      // Each device's FP32 run is its own baseline (the server flags them all).
+      const bool is_fp32 = flagged ? c.is_baseline() : &c == fp32;
       base.top1_pct = c.top1() * 100;
       base.delta_top1_pts = is_fp32 ? 0.0 : c.top1_delta_vs_fp32() * 100;
       base.agreement_pct = is_fp32 ? 100.0 : c.agreement_with_fp32() * 100;
@@ -291,11 +309,16 @@ std::vector<CompareRow> BuildCompareRows(std::span<const v1::JobResults> results
 }
 
 std::string FormatCompareTable(const std::vector<CompareRow>& rows) {
-  std::set<std::string> jobs;
-  for (const CompareRow& r : rows) jobs.insert(r.job);
+  std::set<std::string> jobs, devices;
+  for (const CompareRow& r : rows) {
+    jobs.insert(r.job);
+    devices.insert(r.device);
+  }
   std::vector<const Column*> cols;
   for (const Column& c : kColumns)
-    if ((c.where & kTable) && (std::string(c.key) != "job" || jobs.size() > 1)) cols.push_back(&c);
+    if (((c.where & kTable) && (std::string(c.key) != "job" || jobs.size() > 1)) ||
+        ((c.where & kDevices) && devices.size() > 1))
+      cols.push_back(&c);
   std::vector<std::vector<std::string>> cells;
   std::vector<size_t> width;
   for (const Column* c : cols) width.push_back(std::string(c->title).size());

@@ -17,6 +17,11 @@ struct CompareRow {
   std::string job;     // "jobs/12"
   std::string config;  // "w8a8"
   std::string device;  // "workers/<host>/devices/<id>"
+  std::string device_id;  // "<id>": the table's DEVICE column, when rows span several
+  // An attached device (docs/devices.md): what ran it, and the test samples whose top-1
+  // differs from the engine's run of the same configuration. Empty/unset for the engine.
+  std::string runner, runtime, runtime_version, provider;
+  std::optional<int64_t> differs_from_engine;
   std::string error;   // non-empty: the configuration did not run; figures are unset
   int64_t batch_size = 0;  // 0: no latency was measured
   // Accuracy, in percent / percentage points.
@@ -50,7 +55,7 @@ struct CompareRow {
   // Joules per sample when measured at this batch size (or at an unspecified one).
   std::optional<double> energy_j_per_sample;
   std::string energy_source;  // "RAPL", "EXTERNAL_METER", "ESTIMATED"; empty when not measured
-  // Not dominated within its job and batch size: no other configuration there has
+  // Not dominated within its job, device and batch size: no other configuration there has
   // top-1 >= , p50 <= and size <= with one of them strictly better.
   bool pareto = false;
 };
@@ -61,7 +66,9 @@ struct CompareRow {
 // batch_filter > 0 keeps only that batch size (and rows without latency).
 std::vector<CompareRow> BuildCompareRows(std::span<const qbench::v1::JobResults> results, int64_t batch_filter = 0);
 
-// A fixed-width text table with a header; the JOB column only when rows span several jobs.
+// A fixed-width text table with a header; the JOB column only when rows span several jobs,
+// DEVICE and DIFFERS (samples whose top-1 differs from the engine's) only when they span
+// several devices.
 // P50 carries its confidence interval when known: "1.234 [1.200, 1.260]"; the top-1
 // delta its 95% interval in points, "-0.33 [-1.10, +0.40] ~", where "~" marks a delta
 // indistinguishable from zero (the interval holds 0); P is the McNemar p-value and TIES

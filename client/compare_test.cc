@@ -266,7 +266,8 @@ TEST(CompareTest, CsvAndJsonCarryTheDetail) {
       "delta_top1_ci_low_pts", "delta_top1_ci_high_pts", "delta_top1_p_value", "fp32_right_config_wrong",
       "fp32_wrong_config_right", "delta_significant", "delta_interval_method", "delta_test_method", "evaluation_mode",
       "validation_samples", "validation_top1_pct", "validation_delta_top1_pts", "validation_delta_top1_ci_low_pts",
-      "validation_delta_top1_ci_high_pts", "error"};
+      "validation_delta_top1_ci_high_pts", "runner", "runtime", "runtime_version", "provider",
+      "differs_from_engine", "error"};
   EXPECT_EQ(header, expected);
   const std::vector<std::string> w8 = absl::StrSplit(lines[3], ',');  // w8a8 b1 (the method has a comma: quoted)
   EXPECT_EQ(w8[1], "w8a8");
@@ -431,6 +432,64 @@ TEST(CompareTest, PairedDeltaWithIntervalTiesAndPInEveryFormat) {
   EXPECT_TRUE(json[1]["delta_top1_ci_low_pts"].is_null());
   EXPECT_EQ(json[1]["tied_top1"], 0);
   EXPECT_EQ(json[1]["evaluation_mode"], "holdout");
+}
+
+// Attached devices (docs/devices.md): each device's FP32 run is its own baseline, fronts
+// are per device, and the table names the device and the samples that differ from the
+// engine only when rows span several devices.
+TEST(CompareTest, DevicesSideBySideEachAgainstItsOwnFp32) {
+  v1::JobResults results;
+  results.set_job("jobs/7");
+  auto add = [&](const std::string& config, const std::string& device, bool baseline, double top1, double p50) {
+    v1::ConfigResult* c = results.add_configs();
+    c->set_config(config);
+    c->set_device("workers/w1/devices/" + device);
+    c->set_is_baseline(baseline);
+    c->set_top1(top1);
+    c->set_agreement_with_fp32(baseline ? 1.0 : 0.99);
+    c->set_model_size_bytes(baseline ? 4096 : 1024);
+    v1::BatchLatency* l = c->add_latency();
+    l->set_batch_size(16);
+    l->set_p50_ms(p50);
+    if (device != "cpu0") {
+      c->mutable_device_run()->set_runner("ort");
+      c->mutable_device_run()->set_runtime("onnxruntime-node");
+      c->mutable_device_run()->set_runtime_version("1.20.1");
+      c->mutable_device_run()->set_provider("cpu");
+      c->mutable_device_run()->set_differs_from_engine(baseline ? 0 : 3);
+    }
+    return c;
+  };
+  add("fp32", "cpu0", true, 0.92, 2.0);
+  add("w8a8", "cpu0", false, 0.91, 1.0);
+  add("fp32", "ort-cpu", true, 0.92, 1.5);
+  // Beaten by w8a8 on cpu0 (more accurate, faster, same size) but on the front of its
+  // own device: nothing on ONNX Runtime is smaller.
+  add("w8a8", "ort-cpu", false, 0.9, 3.0);
+  const std::vector<CompareRow> rows = BuildCompareRows(std::span(&results, 1));
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[2].device_id, "ort-cpu");
+  EXPECT_EQ(rows[2].delta_top1_pts, 0.0) << "the device's FP32 is its own baseline";
+  EXPECT_EQ(rows[2].agreement_pct, 100.0);
+  EXPECT_FALSE(rows[2].sqnr_db.has_value());
+  EXPECT_EQ(rows[3].runtime, "onnxruntime-node");
+  EXPECT_EQ(rows[3].differs_from_engine, 3);
+  EXPECT_FALSE(rows[1].differs_from_engine.has_value()) << "the engine's rows";
+  EXPECT_TRUE(rows[1].pareto);
+  EXPECT_TRUE(rows[3].pareto) << "fronts are per device";
+  EXPECT_TRUE(rows[2].pareto);
+  const std::string table = FormatCompareTable(rows);
+  EXPECT_THAT(table, HasSubstr("DEVICE"));
+  EXPECT_THAT(table, HasSubstr("DIFFERS"));
+  EXPECT_THAT(table, HasSubstr("ort-cpu"));
+  const auto json = nlohmann::json::parse(FormatCompareJson(rows));
+  EXPECT_EQ(json[3]["differs_from_engine"], 3);
+  EXPECT_EQ(json[3]["runtime_version"], "1.20.1");
+  EXPECT_TRUE(json[1]["differs_from_engine"].is_null());
+
+  // One device only: no DEVICE or DIFFERS column in the table.
+  results.mutable_configs()->DeleteSubrange(2, 2);
+  EXPECT_THAT(FormatCompareTable(BuildCompareRows(std::span(&results, 1))), ::testing::Not(HasSubstr("DIFFERS")));
 }
 
 }  // namespace

@@ -140,19 +140,22 @@ std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jo
 
 std::string FormatWorkerTable(const google::protobuf::RepeatedPtrField<v1::Worker>& workers) {
   std::vector<std::vector<std::string>> rows = {
-      {"DEVICE", "CLASS", "ONLINE", "ISA", "CORES", "ENERGY METERS", "LAST HEARTBEAT"}};
+      {"DEVICE", "CLASS", "RUNNER", "RUNTIME", "ONLINE", "ISA", "CORES", "ENERGY METERS", "LAST HEARTBEAT"}};
+  auto join = [](const auto& list) { return list.empty() ? std::string("-") : absl::StrJoin(list, ","); };
   for (const v1::Worker& w : workers) {
-    const std::vector<std::string> common = {w.online() ? "yes" : "no", w.isa().empty() ? "-" : w.isa(),
-                                             absl::StrCat(w.cores()),
-                                             w.energy_meters().empty() ? "-" : absl::StrJoin(w.energy_meters(), ","),
-                                             FormatTime(w.last_heartbeat_time())};
-    auto add = [&](const std::string& name, const std::string& cls) {
-      std::vector<std::string> row = {name, cls};
-      row.insert(row.end(), common.begin(), common.end());
-      rows.push_back(row);
+    // The worker's own device runs oneDNN on its CPU; an attached one names its runner,
+    // the runtime it reported (with its providers) and its own meters.
+    auto add = [&](const std::string& name, const std::string& cls, const v1::Device* d) {
+      const bool attached = d != nullptr && !d->runner().empty();
+      std::string runtime = attached ? absl::StrCat(d->runtime(), " ", d->runtime_version())
+                                     : absl::StrCat("oneDNN ", w.onednn_version());
+      if (attached && !d->providers().empty()) absl::StrAppend(&runtime, " (", absl::StrJoin(d->providers(), ","), ")");
+      rows.push_back({name, cls, attached ? d->runner() : "onednn", runtime, w.online() ? "yes" : "no",
+                      w.isa().empty() ? "-" : w.isa(), absl::StrCat(w.cores()),
+                      attached ? join(d->meters()) : join(w.energy_meters()), FormatTime(w.last_heartbeat_time())});
     };
-    if (w.devices().empty()) add(w.name(), "-");
-    for (const v1::Device& d : w.devices()) add(d.name(), d.device_class());
+    if (w.devices().empty()) add(w.name(), "-", nullptr);
+    for (const v1::Device& d : w.devices()) add(d.name(), d.device_class(), &d);
   }
   return Table(rows);
 }

@@ -30,6 +30,12 @@ function(qb_test name)
   # templates, and -O1 compiles it about a quarter faster (service_test.cc 16.6 s vs
   # 22.4 s at -O3), which is CI time.
   target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
+  # Sanitizer builds: the test's own sources at -O0 (the libraries stay at -O1). ASan's
+  # instrumentation makes gtest's templates slower still to optimize; -O0 compiles
+  # service_test.cc in 22 s instead of 38 s.
+  if(QB_SANITIZE)
+    target_compile_options(${name} PRIVATE -O0)
+  endif()
   # One value per property: a ';' inside a value does not survive gtest_discover_tests,
   # so the second variable goes through ENVIRONMENT_MODIFICATION (CMake >= 3.22).
   set(props ENVIRONMENT "QB_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ENVIRONMENT_MODIFICATION "OMP_NUM_THREADS=set:1")

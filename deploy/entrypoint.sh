@@ -85,10 +85,13 @@ case "$role" in
     [ -r "${QBENCH_TOKEN_FILE:-}" ] || die "QBENCH_TOKEN_FILE=${QBENCH_TOKEN_FILE:-} is not readable (a worker or admin token)"
     id="$(uname -n)"
     if [ -n "${QBENCH_WORKER_PREFIX:-}" ]; then id="$QBENCH_WORKER_PREFIX-$id"; fi
-    # shellcheck disable=SC2046 # client_tls prints zero, one or two words on purpose
+    # Attached devices (docs/devices.md): QBENCH_WORKER_ARGS="--device ort-cpu=ort" or
+    # "--devices /etc/qbench/devices.json"; split on spaces (device ids and paths have none).
+    # shellcheck disable=SC2046,SC2086 # client_tls prints zero, one or two words on purpose
     exec qbench-worker --db "$(db_uri)" --server "$QBENCH_SERVER" $(client_tls) --token-file "$QBENCH_TOKEN_FILE" \
       --id "$id" --cache-dir "${QBENCH_CACHE_DIR:-/var/cache/qbench}" \
-      --lease-seconds "${QBENCH_LEASE_SECONDS:-30}" --poll-seconds "${QBENCH_POLL_SECONDS:-5}" $(shared_roots)
+      --lease-seconds "${QBENCH_LEASE_SECONDS:-30}" --poll-seconds "${QBENCH_POLL_SECONDS:-5}" $(shared_roots) \
+      ${QBENCH_WORKER_ARGS:-}
     ;;
   cli)
     [ -n "${QBENCH_SERVER:-}" ] || die "QBENCH_SERVER is not set (HOST:PORT of qbench-server)"

@@ -22,6 +22,25 @@
 namespace qbench::server {
 namespace {
 
+// An attached device's attributes (the worker's device::PublicAttributes) as the API's
+// fields; the worker's own CPU has no "runner" and keeps them empty. The JSON is ours,
+// written by a worker: what is unreadable in it is left out.
+void SetAttachedFields(const std::string& attributes_json, qbench::v1::Device* out) {
+  const nlohmann::json j = nlohmann::json::parse(attributes_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("runner")) return;
+  auto str = [&](const char* key) { return j[key].is_string() ? j[key].get<std::string>() : std::string(); };
+  auto list = [&](const char* key, google::protobuf::RepeatedPtrField<std::string>* to) {
+    if (!j.contains(key) || !j[key].is_array()) return;
+    for (const auto& v : j[key])
+      if (v.is_string()) to->Add(v.get<std::string>());
+  };
+  out->set_runner(str("runner"));
+  if (j.contains("runtime")) out->set_runtime(str("runtime"));
+  if (j.contains("version")) out->set_runtime_version(str("version"));
+  list("providers", out->mutable_providers());
+  list("meters", out->mutable_meters());
+}
+
 JobStage StageFrom(const std::optional<std::string>& stage) {
   if (!stage) return JobStage::kNone;
   for (int i = 0; i < 4; ++i)
@@ -363,6 +382,7 @@ absl::StatusOr<qbench::v1::ListDevicesResponse> StoreRepository::ListWorkers(int
       dev->set_name(absl::StrCat("workers/", w.info.id, "/devices/", d.name));
       dev->set_device_class(d.device_class);
       dev->set_description(d.attributes_json);
+      SetAttachedFields(d.attributes_json, dev);
     }
     SetTimestamp(w.last_heartbeat, o->mutable_last_heartbeat_time());
     o->set_online(now - w.last_heartbeat < absl::Minutes(1));

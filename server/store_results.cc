@@ -1,6 +1,6 @@
 // JobResults from the store's rows: one ConfigResult per (configuration, device) with the
 // configuration's own figures (accuracy, the paired delta against the baseline, size,
-// SQNR) and its latency rows, with latency ratios against the baseline on the same device
+// SQNR; on an attached device, that device's, 0009) and its latency rows, with latency ratios against the baseline on the same device
 // and batch size; and the job's evaluation split.
 #include <map>
 #include <optional>
@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "server/store/device_outcomes.h"
 #include "server/store/outcomes.h"
 #include "server/store/results.h"
 #include "server/store/search.h"
@@ -68,6 +69,43 @@ bool SetAccuracy(const store::ConfigOutcome& o, bool is_baseline, qbench::v1::Co
     }
   }
   return true;
+}
+
+// An attached device's figures in the shape of a configuration's outcome, so that one
+// setter serves both: the device's accuracy and paired delta (against its own FP32 run),
+// the configuration's resolved spec and size from the engine's outcome.
+store::ConfigOutcome AsOutcome(const store::DeviceOutcome& d, const store::ConfigOutcome* engine) {
+  store::ConfigOutcome o;
+  o.config = d.config;
+  o.device = d.device;
+  o.error = d.error;
+  o.notes = d.notes;
+  o.samples = d.samples;
+  o.top1 = d.top1;
+  o.top5 = d.top5;
+  o.top1_hits = d.top1_hits;
+  o.top5_hits = d.top5_hits;
+  o.tied_top1 = d.tied_top1;
+  o.agreement = d.agreement;
+  o.sqnr_db = d.sqnr_db;
+  o.vs_baseline = d.vs_baseline;
+  o.delta_interval_method = d.delta_interval_method;
+  o.delta_test_method = d.delta_test_method;
+  if (engine) {
+    o.resolved_json = engine->resolved_json;
+    o.model_bytes = engine->model_bytes;
+  }
+  return o;
+}
+
+void SetDeviceRun(const store::DeviceOutcome& d, qbench::v1::DeviceRun* out) {
+  out->set_device_class(d.device_class);
+  out->set_runner(d.runner);
+  out->set_runtime(d.runtime);
+  out->set_runtime_version(d.runtime_version);
+  out->set_provider(d.provider);
+  out->set_differs_from_engine(d.differs_from_engine.value_or(0));
+  out->set_seconds(d.seconds.value_or(0));
 }
 
 // jobs.evaluation (the daemon's EvaluationJson) as the API's summary: counts and digests,
@@ -181,8 +219,17 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
   QB_ASSIGN_OR_RETURN(std::vector<store::ResultRow> rows, store::ListResults(db, job_id));
   QB_ASSIGN_OR_RETURN(std::vector<store::ConfigOutcome> outcomes, store::ListConfigOutcomes(db, job_id));
   QB_ASSIGN_OR_RETURN(std::optional<std::string> evaluation, store::GetJobEvaluation(db, job_id));
+  QB_ASSIGN_OR_RETURN(std::vector<store::DeviceOutcome> device_outcomes, store::ListDeviceOutcomes(db, job_id));
   std::map<std::string, const store::ConfigOutcome*> outcome;
   for (const auto& o : outcomes) outcome[o.config] = &o;
+  // Attached devices' outcomes by (configuration, device), and as outcomes.
+  std::map<std::pair<std::string, std::string>, const store::DeviceOutcome*> on_device;
+  std::map<std::pair<std::string, std::string>, store::ConfigOutcome> device_as_outcome;
+  for (const auto& d : device_outcomes) {
+    auto e = outcome.find(d.config);
+    on_device[{d.config, d.device}] = &d;
+    device_as_outcome[{d.config, d.device}] = AsOutcome(d, e == outcome.end() ? nullptr : e->second);
+  }
   // The baseline is the configuration flagged so (the job's first), whatever its name.
   std::string baseline;
   for (const auto& c : configs)
@@ -207,14 +254,27 @@ absl::StatusOr<qbench::v1::JobResults> LoadResults(store::Db& db, int64_t job_id
     if (by_device.empty() && oc == outcome.end()) continue;  // not run yet
     // No latency rows (an error, or a fixed-batch model whose batch is not among the
     // job's batch sizes): the configuration's own figures still make a result.
-    if (by_device.empty()) by_device[oc->second->device];
+    if (oc != outcome.end() && !by_device.count(oc->second->device)) by_device[oc->second->device];
+    for (const auto& d : device_outcomes)  // a device it failed on has no rows
+      if (d.config == c.name) by_device[d.device];
     for (const auto& [device, list] : by_device) {
       auto* cr = out.add_configs();
       cr->set_config(c.name);
       cr->set_device(device);
       cr->set_is_baseline(c.is_baseline);
       bool has_accuracy = false;
-      if (oc != outcome.end()) {
+      if (auto dv = on_device.find({c.name, device}); dv != on_device.end()) {
+        // An attached device: its own figures; no fallback delta against the engine's
+        // baseline (a device is compared with its own FP32 run).
+        const store::ConfigOutcome& o = device_as_outcome.at({c.name, device});
+        SetDeviceRun(*dv->second, cr->mutable_device_run());
+        cr->set_config_json(o.resolved_json);
+        cr->set_error(o.error);
+        cr->set_samples(o.samples);
+        for (const auto& n : o.notes) cr->add_notes(n);
+        if (o.error.empty()) SetAccuracy(o, c.is_baseline, cr);
+        has_accuracy = true;  // device rows carry no pre-0005 copies to fall back on
+      } else if (oc != outcome.end()) {
         cr->set_config_json(oc->second->resolved_json);
         cr->set_error(oc->second->error);
         cr->set_samples(oc->second->samples);

@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/status.h"
+#include "engine/device/protocol.h"
 #include "server/store/db.h"
 #include "server/store/jobs.h"
 #include "server/store/migrate.h"
@@ -47,7 +48,7 @@ constexpr char kSpec[] = R"({
   "name": "dashboards-test", "samples": 256, "batch_sizes": [1, 8], "threads": 1, "eval_batch_size": 64,
   "latency": {"warmup_iters": 1, "warmup_seconds": 0, "min_iters": 5, "min_seconds": 0.05},
   "calibration": {"samples": 128}, "configs": ["fp32", "w8a8"], "sensitivity": true,
-  "sqnr_samples": 64, "profile_iters": 0})";
+  "sqnr_samples": 64, "profile_iters": 0, "devices": ["ort-cpu"]})";
 
 // A small size search (the search dashboard's job): a few candidates on the front.
 constexpr char kSearchSpec[] = R"({
@@ -203,6 +204,13 @@ class DashboardsTest : public ::testing::Test {
     o.shared_roots = {SourceDir() + "/models", "/usr/share/datasets"};
     o.poll = absl::Milliseconds(200);
     o.once = true;
+    // ONNX Runtime beside the engine, for the devices panel (npm onnxruntime-node in
+    // worker/runners, which tools/install-deps.sh installs).
+    auto ort = device::ParseDeviceFlag("ort-cpu=ort");
+    ASSERT_TRUE(ort.ok()) << ort.status();
+    auto attached = device::AttachDevices({*ort}, device::DefaultRunnersDir());
+    ASSERT_TRUE(attached.ok()) << attached.status();
+    o.devices = *attached;
     std::atomic<bool> stop{false};
     ASSERT_TRUE(worker::RunDaemon(o, stop).ok());
     auto search_done = store::GetJob(**db, *team, searched->job.id);

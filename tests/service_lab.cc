@@ -114,12 +114,13 @@ Lab::~Lab() {
   }
 }
 
-absl::StatusOr<int> Lab::StartWorker(const std::string& id) {
+absl::StatusOr<int> Lab::StartWorker(const std::string& id, const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {options_.worker_binary, "--db", db_uri_, "--server", address(), "--insecure",
                               "--token-file", token_file("worker"), "--id", id, "--cache-dir",
                               dir_ + "/cache-" + id, "--lease-seconds", std::to_string(options_.lease_seconds),
                               "--poll-seconds", "1"};
   for (std::string& f : SharedRootFlags(options_.shared_roots)) argv.push_back(std::move(f));
+  argv.insert(argv.end(), extra.begin(), extra.end());
   auto w = Subprocess::Start(argv, WorkerLog(id));
   if (!w.ok()) return w.status();
   workers_.push_back(*std::move(w));

@@ -46,7 +46,8 @@ class Lab {
   std::string token_file(const std::string& who) const { return dir_ + "/" + who + ".token"; }
 
   // Starts worker `id` (its log: <dir>/worker-<id>.log). Returns its index.
-  absl::StatusOr<int> StartWorker(const std::string& id);
+  // `extra`: more qbench-worker flags (e.g. --device ID=RUNNER).
+  absl::StatusOr<int> StartWorker(const std::string& id, const std::vector<std::string>& extra = {});
   Subprocess& worker(int index) { return *workers_[index]; }
   std::string WorkerLog(const std::string& id) const { return dir_ + "/worker-" + id + ".log"; }
   std::string ServerLog() const { return dir_ + "/server.log"; }

@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "client/blob_client.h"
+#include "tests/service_fixture.h"
 #include "tests/service_lab.h"
 #include "tests/test_paths.h"
 #include "spec/job_spec.h"
@@ -48,66 +49,7 @@ void ExpectSamePaired(const v1::PairedDelta* remote, const std::optional<PairedC
   EXPECT_EQ(remote->test_method(), kPairedTestMethod);
 }
 
-class ServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    LabOptions o;
-    o.server_binary = QB_SERVER_BINARY;
-    o.worker_binary = QB_WORKER_BINARY;
-    auto lab = Lab::Start(o);
-    ASSERT_TRUE(lab.ok()) << lab.status();
-    lab_ = *std::move(lab);
-  }
-  void TearDown() override {
-    if (HasFailure() && lab_) {  // the logs say what the processes saw
-      std::cerr << "--- server log ---\n" << ReadTextFile(lab_->ServerLog());
-      for (const std::string& id : started_) std::cerr << "--- worker " << id << " ---\n" << ReadTextFile(lab_->WorkerLog(id));
-    }
-  }
-
-  int StartWorker(const std::string& id) {
-    auto w = lab_->StartWorker(id);
-    EXPECT_TRUE(w.ok()) << w.status();
-    started_.push_back(id);
-    return w.ok() ? *w : -1;
-  }
-
-  // CreateJob with shared paths; returns the job (or fails the test).
-  v1::Job Create(const std::string& team, const std::string& spec, const std::string& request_id = "",
-                 grpc::Status* status = nullptr) {
-    v1::CreateJobRequest req;
-    req.set_spec_json(spec);
-    req.set_request_id(request_id);
-    v1::Job job;
-    auto ctx = Lab::Context(lab_->token(team));
-    grpc::Status s = lab_->jobs().CreateJob(ctx.get(), req, &job);
-    if (status) *status = s;
-    else EXPECT_TRUE(s.ok()) << s.error_message();
-    return job;
-  }
-
-  v1::JobResults Results(const std::string& team, const std::string& name) {
-    v1::GetResultsRequest req;
-    req.set_name(name);
-    v1::JobResults r;
-    auto ctx = Lab::Context(lab_->token(team));
-    grpc::Status s = lab_->jobs().GetResults(ctx.get(), req, &r);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return r;
-  }
-
-  // The qbench CLI as team `team`; returns its exit code and stdout.
-  int Cli(const std::string& team, std::vector<std::string> args, std::string* out = nullptr) {
-    std::vector<std::string> argv = {QB_CLI_BINARY, "--server", lab_->address(), "--insecure", "--token-file",
-                                     lab_->token_file(team)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string ignored;
-    return RunCommand(argv, out ? out : &ignored, lab_->dir() + "/cli.log");
-  }
-
-  std::unique_ptr<Lab> lab_;
-  std::vector<std::string> started_;
-};
+class ServiceTest : public ServiceFixture {};
 
 // Submit through the CLI (uploading the model and both datasets), follow it to the end,
 // and compare: the accuracy figures in the database equal the local runner's exactly.

@@ -12,6 +12,7 @@
 #
 # Usage: tools/lab.sh [--no-job] [--keep | --exit] [SPEC.json]
 #   QB_LAB_DIR   lab directory (default: <repo>/.lab)     QB_LAB_PORT  server port (default 50051)
+#   QB_LAB_WORKER_FLAGS  more qbench-worker flags, e.g. "--device ort-cpu=ort" (docs/devices.md)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -25,7 +26,7 @@ for a in "$@"; do
     --no-job) run_job=0 ;;
     --keep) keep=1 ;;
     --exit) keep=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) spec="$a" ;;
   esac
 done
@@ -101,7 +102,7 @@ if [ ! -s "$lab/worker.token" ]; then
   chmod 600 "$lab/worker.token"
 fi
 "$bin/worker/qbench-worker" --db "$db" --server "127.0.0.1:$port" --insecure --token-file "$lab/worker.token" \
-  --id "$(hostname)-lab" --cache-dir "$lab/worker-cache" 2>>"$lab/worker.log" &
+  --id "$(hostname)-lab" --cache-dir "$lab/worker-cache" ${QB_LAB_WORKER_FLAGS:-} 2>>"$lab/worker.log" &
 pids+=($!)
 if [ ! -s "$lab/demo.token" ]; then
   "${qb[@]}" --token-file "$lab/admin.token" admin team create demo --display-name "Demo team" >/dev/null 2>&1 || true

@@ -45,6 +45,7 @@ void Usage(FILE* f) {
   std::fprintf(f,
                "usage: qbench-worker --local SPEC [--json] [--out FILE] [--device ID=RUNNER]... [--devices FILE]\n"
                "       qbench-worker --db URI [--server HOST:PORT (--insecure | --ca FILE)] [--token-file FILE]\n"
+               "                     [--device ID=RUNNER]... [--devices FILE] [--runners-dir DIR]\n"
                "                     [--id ID] [--cache-dir DIR] [--lease-seconds 30] [--poll-seconds 5]\n"
                "                     [--db-retry-seconds 120] [--once] [--max-jobs N]\n"
                "                     [--job-memory-mib N] [--job-seconds 21600] [--shared-root DIR]...\n"
@@ -55,12 +56,21 @@ void Usage(FILE* f) {
 std::atomic<bool> g_stop{false};
 extern "C" void OnSignal(int) { g_stop.store(true); }  // lock-free atomic: async-signal-safe
 
-int RunDaemonMode(const std::vector<std::pair<std::string, std::string>>& flags) {
+int RunDaemonMode(const std::vector<std::pair<std::string, std::string>>& flags,
+                  const std::vector<qbench::device::DeviceDef>& device_defs, const std::string& runners_dir) {
   auto options = qbench::worker::DaemonOptionsFromFlags(flags);
   if (!options.ok()) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(options.status().message()).c_str());
     return 2;
   }
+  // Runners describe themselves once, at start; a device that cannot stops the worker
+  // here rather than failing every job routed to it.
+  auto devices = qbench::device::AttachDevices(device_defs, runners_dir);
+  if (!devices.ok()) {
+    std::fprintf(stderr, "qbench-worker: %s\n", std::string(devices.status().message()).c_str());
+    return 2;
+  }
+  options->devices = std::move(*devices);
   auto limits = qbench::worker::JobLimitsFromFlags(flags);
   if (!limits.ok()) {
     std::fprintf(stderr, "qbench-worker: %s\n", std::string(limits.status().message()).c_str());
@@ -126,13 +136,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qbench-worker: --local and --db exclude each other\n");
     return 2;
   }
-  if (daemon && !device_defs.empty()) {
-    // The store keeps one device's figures per configuration so far: attached devices
-    // are measured in --local mode until the service stores their rows.
-    std::fprintf(stderr, "qbench-worker: --device and --devices work with --local only for now\n");
-    return 2;
-  }
-  if (daemon) return RunDaemonMode(*flags);
+  if (daemon) return RunDaemonMode(*flags, device_defs, runners_dir);
   for (const auto& [a, v] : *flags) {
     for (const qbench::FlagSpec& f : qbench::worker::kDaemonFlags)
       if (a == f.name) {

@@ -63,6 +63,53 @@ RunnerRequest TwoBatchSizes() {
   return r;
 }
 
+// The daemon hands its attached devices to each job's engine process as JSON: what the
+// runners said of themselves comes back whole; a hand-over that breaks a declaration rule
+// is refused like a devices file, and the public attributes name no command line.
+TEST(AttachedDevicesTest, RoundTripThroughJsonAndKeepCommandsPrivate) {
+  Device ort;
+  ort.def = *ParseDeviceFlag("ort-cpu=ort");
+  ort.def.threads = 4;
+  ort.def.timeout_s = 30;
+  ort.argv = {"node", "/r/ort_runner.js"};
+  ort.runtime = "onnxruntime-node";
+  ort.version = "1.20.1";
+  ort.providers = {"cpu"};
+  Device board;
+  board.def = *ParseDeviceFlag("board0=command:/opt/lab/secret-board.sh");
+  board.argv = board.def.command;
+  board.meters = {"ina219"};
+  const json j = AttachedJson({ort, board});
+  auto back = AttachedFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 2u);
+  const Device& o = (*back)[0];
+  EXPECT_EQ(o.def.id, "ort-cpu");
+  EXPECT_EQ(o.def.device_class, "cpu-ort");
+  EXPECT_EQ(o.def.threads, 4);
+  EXPECT_EQ(o.def.timeout_s, 30);
+  EXPECT_EQ(o.argv, ort.argv);
+  EXPECT_EQ(o.version, "1.20.1");
+  EXPECT_EQ(o.providers, ort.providers);
+  EXPECT_EQ((*back)[1].def.command, board.def.command);
+  EXPECT_EQ((*back)[1].meters, board.meters);
+
+  json twice = j;
+  twice[1]["id"] = "ort-cpu";
+  EXPECT_FALSE(AttachedFromJson(twice).ok()) << "ids are unique";
+  json no_argv = j;
+  no_argv[0].erase("argv");
+  EXPECT_FALSE(AttachedFromJson(no_argv).ok());
+  json bad_class = j;
+  bad_class[0]["class"] = "CPU ORT";
+  EXPECT_FALSE(AttachedFromJson(bad_class).ok());
+  EXPECT_FALSE(AttachedFromJson(json::object()).ok());
+
+  const std::string shown = PublicAttributes(board).dump();
+  EXPECT_EQ(shown.find("secret-board"), std::string::npos) << shown;
+  EXPECT_EQ(PublicAttributes(ort)["version"], "1.20.1");
+}
+
 TEST(RunnerResultTest, ReadsTimingsInTheRequestsOrder) {
   auto r = ParseRunnerResult(R"({"runtime": "ort", "version": "1.20.1", "provider": "cpu",
       "timings": [{"batch_size": 8, "ms": [2.0, 2.5], "energy_j": 0.1, "energy_meter": "nvml:0"},

@@ -81,4 +81,16 @@ std::string DefaultRunnersDir();
 // (`--describe`, within 60 s). An error names the device that cannot.
 absl::StatusOr<std::vector<Device>> AttachDevices(const std::vector<DeviceDef>& defs, const std::string& runners_dir);
 
+// A worker's attached devices as JSON and back: the daemon hands them to each job's
+// engine process this way (its runners are not asked to describe themselves again).
+// The declaration's fields as in a devices file, plus "argv", "runtime", "version",
+// "providers" and "meters".
+nlohmann::json AttachedJson(const std::vector<Device>& devices);
+absl::StatusOr<std::vector<Device>> AttachedFromJson(const nlohmann::json& j);
+
+// What a device list shows everyone (the store's devices.attributes): runner, class,
+// provider, threads, what the runner said of itself. No command line: it may name paths
+// of the worker's machine.
+nlohmann::json PublicAttributes(const Device& d);
+
 }  // namespace qbench::device

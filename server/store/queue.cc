@@ -40,14 +40,15 @@ absl::Status Finish(Db& db, const char* what, const Lease& lease, const std::str
 
 // Finding 8 (issue 17): a new attempt runs every configuration again, so nothing an
 // earlier attempt wrote may stay visible beside it. Called in the transaction that
-// claims the attempt, before it can write anything: every result row, layer row, export
-// and per-configuration outcome of the job is an earlier attempt's, and so are its
+// claims the attempt, before it can write anything: every result row, layer row, export,
+// per-configuration outcome and device outcome of the job is an earlier attempt's, and so are its
 // environment, evaluation record and search summary. The events (the history) are kept,
 // and so are the search candidates (0008): the new attempt resumes from them.
 void ClearEarlierAttempts(pqxx::work& tx, int64_t job_id) {
   tx.exec_params("DELETE FROM results WHERE job_id = $1", job_id);
   tx.exec_params("DELETE FROM layer_results WHERE job_id = $1", job_id);
   tx.exec_params("DELETE FROM exports WHERE job_id = $1", job_id);
+  tx.exec_params("DELETE FROM device_outcomes WHERE job_id = $1", job_id);
   tx.exec_params(
       "UPDATE job_configs SET resolved = NULL, error = NULL, notes = '{}', samples = NULL, params_sha256 = NULL, "
       "  calibration_sha256 = NULL, attempt = NULL, device = NULL, top1 = NULL, top5 = NULL, top1_hits = NULL, "
@@ -65,7 +66,8 @@ void ClearEarlierAttempts(pqxx::work& tx, int64_t job_id) {
 
 absl::StatusOr<std::optional<ClaimedJob>> ClaimJob(Db& db, const std::string& worker_id,
                                                   const std::vector<std::string>& device_classes,
-                                                  const std::vector<std::string>& device_names, absl::Duration lease) {
+                                                  const std::vector<std::string>& device_names, absl::Duration lease,
+                                                  const std::vector<std::string>& attached) {
   if (worker_id.empty()) return absl::InvalidArgumentError("worker id must not be empty");
   if (lease <= absl::ZeroDuration()) return absl::InvalidArgumentError("lease must be positive");
   if (device_classes.empty() && device_names.empty()) {
@@ -79,9 +81,11 @@ absl::StatusOr<std::optional<ClaimedJob>> ClaimJob(Db& db, const std::string& wo
         "updated_at = now() "
         "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND not_before <= now() "
         "  AND ((device_name IS NULL AND device_class = ANY($2::text[])) OR device_name = ANY($3::text[])) "
+        "  AND devices <@ $5::text[] "
         "  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
         "RETURNING id, team_id, spec::text, device_class, device_name, attempts, max_attempts",
-        worker_id, PgTextArray(device_classes), PgTextArray(device_names), absl::ToDoubleSeconds(lease));
+        worker_id, PgTextArray(device_classes), PgTextArray(device_names), absl::ToDoubleSeconds(lease),
+        PgTextArray(attached));
     if (r.empty()) return std::optional<ClaimedJob>();
     ClaimedJob job;
     job.lease.job_id = r[0][0].as<int64_t>();

@@ -38,7 +38,9 @@ struct ClaimedJob {
 };
 
 // Claims the oldest claimable job (queued, not_before passed) that targets one of the
-// worker's device classes, or by name one of its devices; sets it running with
+// worker's device classes, or by name one of its devices, and whose spec's attached
+// devices (jobs.devices, 0009) are all among `attached` (the ids and classes of the
+// worker's attached devices; a job naming none needs none); sets it running with
 // lease_until = now() + lease. Claiming attempt n > 1 deletes, in the same transaction,
 // everything earlier attempts wrote (result and layer rows, exports, configuration
 // outcomes, environment, evaluation record; events stay): only the attempt that runs
@@ -46,7 +48,8 @@ struct ClaimedJob {
 // for an empty worker id, a non-positive lease, or no devices at all.
 absl::StatusOr<std::optional<ClaimedJob>> ClaimJob(Db& db, const std::string& worker_id,
                                                   const std::vector<std::string>& device_classes,
-                                                  const std::vector<std::string>& device_names, absl::Duration lease);
+                                                  const std::vector<std::string>& device_names, absl::Duration lease,
+                                                  const std::vector<std::string>& attached = {});
 
 struct LeaseStatus {
   bool cancel_requested = false;  // the job is cancelling: stop, then call FinishCancelled

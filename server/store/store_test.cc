@@ -17,6 +17,7 @@
 #include "server/store/blobs.h"
 #include "server/store/crypto.h"
 #include "server/store/db.h"
+#include "server/store/device_outcomes.h"
 #include "server/store/jobs.h"
 #include "server/store/migrate.h"
 #include "server/store/notify.h"
@@ -331,6 +332,103 @@ TEST_F(StoreTest, ClaimHonoursDevices) {
   EXPECT_TRUE(by_class->configs[0].is_baseline);
 }
 
+// Attached devices (0009): a job whose spec names devices goes only to a worker that has
+// all of them, by id or class; a job naming none goes to any worker.
+TEST_F(StoreTest, ClaimNeedsEveryDeviceTheSpecNames) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult two, CreateJob(*db_, MakeJob(std::nullopt, R"({"devices": ["ort-cpu", "gpu-trt"]})")));
+  ASSERT_OK_AND_ASSIGN(auto none, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(5), {"ort-cpu", "cpu-ort"}));
+  EXPECT_FALSE(none.has_value()) << "gpu-trt is missing";
+  ASSERT_OK_AND_ASSIGN(CreateJobResult plain, CreateJob(*db_, MakeJob()));
+  ASSERT_OK_AND_ASSIGN(auto any, ClaimJob(*db_, "w", {"cpu"}, {}, absl::Seconds(5), {"ort-cpu"}));
+  ASSERT_TRUE(any.has_value());
+  EXPECT_EQ(any->lease.job_id, plain.job.id) << "a job naming no device passes over the one it cannot run";
+  ASSERT_OK_AND_ASSIGN(auto both, ClaimJob(*db_, "w2", {"cpu"}, {}, absl::Seconds(5), {"gpu-trt", "t4", "ort-cpu"}));
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(both->lease.job_id, two.job.id);
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work w{c};
+  EXPECT_EQ(w.exec_params1("SELECT devices::text FROM jobs WHERE id = $1", two.job.id)[0].as<std::string>(),
+            "{gpu-trt,ort-cpu}");
+}
+
+// A device outcome comes back exactly as written (17-digit values, NULLs, notes in
+// order); an unknown configuration is NOT_FOUND; a lost lease writes nothing.
+TEST_F(StoreTest, DeviceOutcomesRoundTripAndNeedTheLease) {
+  ASSERT_OK_AND_ASSIGN(CreateJobResult created, CreateJob(*db_, MakeJob(std::nullopt, R"({"devices": ["ort-cpu"]})")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, ClaimJob(*db_, "w1", {"cpu"}, {}, absl::Seconds(30), {"ort-cpu"}));
+  ASSERT_TRUE(claimed.has_value());
+  DeviceOutcome o;
+  o.config = "w8a8";
+  o.device = "workers/w1/devices/ort-cpu";
+  o.device_class = "cpu-ort";
+  o.runner = "ort";
+  o.runtime = "onnxruntime-node";
+  o.runtime_version = "1.20.1";
+  o.provider = "cpu";
+  o.notes = {"first, with a comma", "second \"quoted\""};
+  o.samples = 200;
+  o.top1 = 0.91234567890123456;
+  o.top5 = 0.995;
+  o.top1_hits = 182;
+  o.top5_hits = 199;
+  o.tied_top1 = 0;
+  o.agreement = 0.98;
+  o.vs_baseline = PairedDelta{-0.005, -0.0123456789012345, 0.0023, 0.5, 3, 2};
+  o.delta_interval_method = "interval";
+  o.delta_test_method = "mcnemar";
+  o.differs_from_engine = 4;
+  o.seconds = 1.25;
+  ASSERT_OK(UpsertDeviceOutcome(*db_, claimed->lease, o));
+  DeviceOutcome failed;
+  failed.config = "fp32";
+  failed.device = "workers/w1/devices/broken";
+  failed.runner = "command";
+  failed.error = "device broken (command): the runner was killed by signal 11 (SIGSEGV)";
+  ASSERT_OK(UpsertDeviceOutcome(*db_, claimed->lease, failed));
+  ASSERT_OK(UpsertDeviceOutcome(*db_, claimed->lease, o));  // twice: one row
+  DeviceOutcome unknown = o;
+  unknown.config = "w2a2";
+  EXPECT_EQ(UpsertDeviceOutcome(*db_, claimed->lease, unknown).code(), absl::StatusCode::kNotFound);
+  DeviceOutcome bad = o;
+  bad.device = "";
+  EXPECT_EQ(UpsertDeviceOutcome(*db_, claimed->lease, bad).code(), absl::StatusCode::kInvalidArgument);
+  Lease stolen = claimed->lease;
+  stolen.worker_id = "w9";
+  EXPECT_EQ(UpsertDeviceOutcome(*db_, stolen, o).code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<DeviceOutcome> got, ListDeviceOutcomes(*db_, created.job.id));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].config, "fp32");  // configuration order
+  EXPECT_EQ(got[0].error, failed.error);
+  EXPECT_FALSE(got[0].top1.has_value());
+  EXPECT_FALSE(got[0].vs_baseline.has_value());
+  EXPECT_FALSE(got[0].differs_from_engine.has_value());
+  const DeviceOutcome& g = got[1];
+  EXPECT_EQ(g.device, o.device);
+  EXPECT_EQ(g.device_class, "cpu-ort");
+  EXPECT_EQ(g.runner, "ort");
+  EXPECT_EQ(g.runtime, "onnxruntime-node");
+  EXPECT_EQ(g.runtime_version, "1.20.1");
+  EXPECT_EQ(g.provider, "cpu");
+  EXPECT_EQ(g.notes, o.notes);
+  EXPECT_EQ(g.samples, 200);
+  EXPECT_EQ(g.top1, o.top1);
+  EXPECT_EQ(g.top5, o.top5);
+  EXPECT_EQ(g.top1_hits, 182);
+  EXPECT_EQ(g.agreement, 0.98);
+  EXPECT_FALSE(g.sqnr_db.has_value());
+  ASSERT_TRUE(g.vs_baseline.has_value());
+  EXPECT_EQ(g.vs_baseline->ci_low, o.vs_baseline->ci_low);
+  EXPECT_EQ(g.vs_baseline->fp32_right_config_wrong, 3);
+  EXPECT_EQ(g.vs_baseline->fp32_wrong_config_right, 2);
+  EXPECT_EQ(g.differs_from_engine, 4);
+  EXPECT_EQ(g.seconds, 1.25);
+  pqxx::connection c{cluster_->Uri(db_name_)};
+  pqxx::work w{c};
+  w.exec("SET ROLE qbench_dashboard");
+  EXPECT_EQ(w.exec_params1("SELECT count(*) FROM device_comparison WHERE job_id = $1", created.job.id)[0].as<int>(), 2);
+}
+
 TEST_F(StoreTest, ExpiredLeaseIsRetriedThenFailedWithHistory) {
   NewJob spec = MakeJob();
   spec.max_attempts = 3;
@@ -573,6 +671,10 @@ TEST_F(StoreTest, RetryHidesTheSupersededAttemptsResults) {
   ASSERT_OK(UpsertConfigOutcome(*db_, first->lease, stale));
   ASSERT_OK(RecordExport(*db_, first->lease, "w8a8", {Sha256("onnx"), 10}));
   ASSERT_OK(SetJobEnvironment(*db_, first->lease, R"({"worker": "w1"})"));
+  DeviceOutcome on_device;
+  on_device.config = "w8a8";
+  on_device.device = "workers/w1/devices/ort-cpu";
+  ASSERT_OK(UpsertDeviceOutcome(*db_, first->lease, on_device));
   ASSERT_OK(ReleaseJob(*db_, first->lease));  // the worker shut down mid-job
 
   ASSERT_OK_AND_ASSIGN(auto second, ClaimJob(*db_, "w2", {"cpu"}, {}, absl::Seconds(30)));
@@ -599,6 +701,8 @@ TEST_F(StoreTest, RetryHidesTheSupersededAttemptsResults) {
   EXPECT_EQ(FindExport(*db_, id, "w8a8").status().code(), absl::StatusCode::kNotFound);
   ASSERT_OK_AND_ASSIGN(std::optional<std::string> env, GetJobEnvironment(*db_, id));
   EXPECT_FALSE(env.has_value()) << "the environment is the final attempt's";
+  ASSERT_OK_AND_ASSIGN(std::vector<DeviceOutcome> on_devices, ListDeviceOutcomes(*db_, id));
+  EXPECT_TRUE(on_devices.empty()) << "device outcomes are the final attempt's";
   ASSERT_OK(CompleteJob(*db_, second->lease));
 
   pqxx::connection c{cluster_->Uri(db_name_)};

@@ -24,14 +24,17 @@ class Daemon {
       : options_(options),
         limits_(limits),
         stop_(stop),
-        worker_(DescribeWorker(options.id)),
+        worker_(DescribeWorker(options.id, options.devices)),
         cache_(options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir, options.server, options.shared_roots) {}
 
   absl::Status Run() {
     Log(id(), absl::StrCat("starting on ", worker_.info.host, " (", worker_.info.cpu_model, ", oneDNN ",
                            worker_.info.onednn_version, ", ISA ", worker_.info.isa, ", energy ",
                            worker_.rapl_meter.empty() ? "estimated" : worker_.rapl_meter, "); classes ",
-                           absl::StrJoin(worker_.device_classes, ", "), "; cache ", cache_.dir(),
+                           absl::StrJoin(worker_.device_classes, ", "),
+                           worker_.attached.empty() ? std::string()
+                                                    : absl::StrCat("; attached ", absl::StrJoin(worker_.attached, ", ")),
+                           "; cache ", cache_.dir(),
                            options_.server ? absl::StrCat("; blobs via ", options_.server->server)
                                            : std::string("; no --server: shared paths and cached blobs only"),
                            limits_.engine_binary.empty()
@@ -95,7 +98,8 @@ class Daemon {
     if (!reaped->requeued.empty() || !reaped->failed.empty() || !reaped->cancelled.empty())
       Log(id(), absl::StrCat("reaped expired leases: ", reaped->requeued.size(), " requeued, ", reaped->failed.size(),
                              " failed, ", reaped->cancelled.size(), " cancelled"));
-    auto claimed = store::ClaimJob(*db_, id(), worker_.device_classes, worker_.device_names, options_.lease);
+    auto claimed = store::ClaimJob(*db_, id(), worker_.device_classes, worker_.device_names, options_.lease,
+                                   worker_.attached);
     if (!claimed.ok()) return claimed.status();
     if (!*claimed) {
       WaitForWork();

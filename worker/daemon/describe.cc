@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/device/protocol.h"
 #include "engine/measure/nvml.h"
 #include "engine/measure/rapl.h"
 #include "engine/pipeline/pipeline.h"
@@ -18,7 +21,7 @@ std::string HostName() {
   return buf;
 }
 
-WorkerIdentity DescribeWorker(const std::string& id) {
+WorkerIdentity DescribeWorker(const std::string& id, const std::vector<device::Device>& attached) {
   const EnvironmentInfo env = DescribeEnvironment(/*threads=*/0);
   WorkerIdentity w;
   store::WorkerInfo& info = w.info;
@@ -53,7 +56,17 @@ WorkerIdentity DescribeWorker(const std::string& id) {
   w.device_classes = {"cpu", absl::StrCat("cpu-", env.onednn_isa)};
   w.device = absl::StrCat("workers/", info.id, "/devices/", kDeviceId);
   w.device_names = {w.device};
+  // Attached devices: listed with what their runners said of themselves, and claimed by.
+  for (const device::Device& d : attached) {
+    info.devices.push_back({d.def.id, d.def.device_class, device::PublicAttributes(d).dump()});
+    for (const std::string& token : {d.def.id, d.def.device_class})
+      if (std::find(w.attached.begin(), w.attached.end(), token) == w.attached.end()) w.attached.push_back(token);
+  }
   return w;
+}
+
+std::string AttachedDeviceName(const WorkerIdentity& worker, const std::string& device_id) {
+  return absl::StrCat("workers/", worker.info.id, "/devices/", device_id);
 }
 
 }  // namespace qbench::worker

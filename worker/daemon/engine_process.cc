@@ -27,6 +27,7 @@
 #include "worker/daemon/store_retry.h"
 #include "spec/job_spec.h"
 #include "engine/runtime/session.h"
+#include "engine/device/protocol.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define QB_SANITIZER_SHADOW 1
@@ -144,6 +145,7 @@ json HandOver(const RunnerContext& ctx, const store::ClaimedJob& job) {
       {"wall_ms", absl::ToInt64Milliseconds(ctx.limits.wall)},
       {"spec_limits", SpecLimitsJson(ctx.options.spec_limits)},
       {"shared_roots", ctx.options.shared_roots},
+      {"devices", device::AttachedJson(ctx.options.devices)},
   };
   if (job.device_name) j["device_name"] = *job.device_name;
   if (const auto& s = ctx.options.server)
@@ -186,6 +188,9 @@ absl::StatusOr<ChildJob> ParseHandOver(const std::string& line) {
     c.wall = absl::Milliseconds(j.at("wall_ms").get<int64_t>());
     c.options.spec_limits = SpecLimitsFromJson(j.at("spec_limits"));
     c.options.shared_roots = j.at("shared_roots").get<std::vector<std::string>>();
+    auto devices = device::AttachedFromJson(j.at("devices"));
+    if (!devices.ok()) return absl::InvalidArgumentError(absl::StrCat("the hand-over: ", devices.status().message()));
+    c.options.devices = std::move(*devices);
     if (j.contains("server")) {
       const json& s = j["server"];
       c.options.server = client::Connection{s.at("server").get<std::string>(), s.at("insecure").get<bool>(),

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "client/blob_client.h"
+#include "server/store/device_outcomes.h"
 #include "server/store/jobs.h"
 #include "server/store/outcomes.h"
 #include "server/store/results.h"
@@ -95,7 +96,7 @@ class JobRun {
     }
     absl::StatusOr<JobResult> result = absl::UnknownError("not run");
     try {
-      result = RunJob(*spec, hooks);
+      result = RunJob(*spec, hooks, ctx_.options.devices);
     } catch (const std::bad_alloc&) {
       result = absl::ResourceExhaustedError(absl::StrCat("out of memory ", Where(), " on worker ", lease_.worker_id,
                                                          " (over the engine's memory limit)"));
@@ -245,6 +246,17 @@ class JobRun {
     if (ShouldStop()) return;
     for (const store::ResultRow& row : ResultRows(c, ctx_.worker))
       if (!Store("write result", [&] { return store::UpsertResult(db_, lease_, row); }).ok()) return;
+    for (const DeviceResult& d : c.devices) {
+      for (const store::ResultRow& row : DeviceResultRows(c, d, ctx_.worker))
+        if (!Store("write device result", [&] { return store::UpsertResult(db_, lease_, row); }).ok()) return;
+      const store::DeviceOutcome o = DeviceOutcomeRow(c, d, ctx_.worker);
+      if (!Store("write device outcome", [&] { return store::UpsertDeviceOutcome(db_, lease_, o); }).ok()) return;
+      // A runner's stderr is for whoever runs the worker, never for clients.
+      if (!d.error.empty())
+        Log(lease_.worker_id, absl::StrCat(name_, ": ", c.config.name, " failed on ", d.id, ": ", d.error,
+                                           d.log.empty() ? "" : "; the runner's stderr ends: ",
+                                           d.log.substr(d.log.size() > 2000 ? d.log.size() - 2000 : 0)));
+    }
     const std::vector<store::LayerResult> layers = LayerRows(c, spec_->sensitivity);
     if (!layers.empty() &&
         !Store("write layer results", [&] { return store::UpsertLayerResults(db_, lease_, c.config.name, layers); }).ok())

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "client/connection.h"
 #include "common/flags.h"
+#include "engine/device/device.h"
 #include "spec/job_spec.h"
 
 namespace qbench::worker {
@@ -36,6 +37,10 @@ struct DaemonOptions {
   // into (--shared-root DIR, repeatable). Empty, the default: no shared paths, only blobs
   // uploaded through the server.
   std::vector<std::string> shared_roots;
+  // Attached devices (--device, --devices; docs/devices.md), described by their runners
+  // at start. Jobs whose spec names devices are claimed only when every one of them is
+  // here (by id or class); each configuration is then measured on them too.
+  std::vector<device::Device> devices;
 };
 
 inline constexpr FlagSpec kDaemonFlags[] = {

@@ -16,6 +16,32 @@ std::optional<double> Finite(double v) {
   return v;
 }
 
+// The latency part of a row: p50/p99, throughput, the timed queries, the spread and the
+// median's interval (Finite(): an empty run leaves no meaningful figures).
+store::ResultRow LatencyRow(const std::string& config, const std::string& device, const BatchLatency& b) {
+  store::ResultRow row;
+  row.config = config;
+  row.device = device;
+  row.batch_size = static_cast<int>(b.batch_size);
+  row.p50_ms = b.stats.median_ms;
+  row.p99_ms = b.stats.p99_ms;
+  row.throughput = b.throughput_per_s;
+  row.iterations = b.stats.count;
+  if (b.stats.count > 0) {
+    row.p90_ms = Finite(b.stats.p90_ms);
+    row.p999_ms = Finite(b.stats.p999_ms);
+    row.min_ms = Finite(b.stats.min_ms);
+    row.max_ms = Finite(b.stats.max_ms);
+    row.mean_ms = Finite(b.stats.mean_ms);
+    row.median_ci_low_ms = Finite(b.stats.median_ci_low_ms);
+    row.median_ci_high_ms = Finite(b.stats.median_ci_high_ms);
+    row.latency_sessions = b.stats.sessions;
+    if (!b.stats.median_ci_method.empty()) row.latency_method = b.stats.median_ci_method;
+    row.latency_samples_ms = b.stats.kept_ms;
+  }
+  return row;
+}
+
 }  // namespace
 
 std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIdentity& worker) {
@@ -23,10 +49,7 @@ std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIden
   if (!c.error.empty()) return rows;
   const bool fp32 = c.config.precision == quant::Precision::kFp32;
   for (const BatchLatency& b : c.latency) {
-    store::ResultRow row;
-    row.config = c.config.name;
-    row.device = worker.device;
-    row.batch_size = static_cast<int>(b.batch_size);
+    store::ResultRow row = LatencyRow(c.config.name, worker.device, b);
     // Accuracy, SQNR and size are the configuration's: Outcome() stores them on the
     // configuration, which every read and view takes first. This copy on each row is
     // for readers of rows written before 0005 only; nothing reads it from new rows.
@@ -39,24 +62,6 @@ std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIden
       if (!fp32) row.sqnr_db = Finite(c.accuracy.output_sqnr_db);
     }
     row.model_bytes = c.model_bytes;
-    row.p50_ms = b.stats.median_ms;
-    row.p99_ms = b.stats.p99_ms;
-    row.throughput = b.throughput_per_s;
-    row.iterations = b.stats.count;
-    // The spread and the median's uncertainty, so a difference between configurations can
-    // be told from noise; Finite() because an empty run leaves no meaningful figures.
-    if (b.stats.count > 0) {
-      row.p90_ms = Finite(b.stats.p90_ms);
-      row.p999_ms = Finite(b.stats.p999_ms);
-      row.min_ms = Finite(b.stats.min_ms);
-      row.max_ms = Finite(b.stats.max_ms);
-      row.mean_ms = Finite(b.stats.mean_ms);
-      row.median_ci_low_ms = Finite(b.stats.median_ci_low_ms);
-      row.median_ci_high_ms = Finite(b.stats.median_ci_high_ms);
-      row.latency_sessions = b.stats.sessions;
-      if (!b.stats.median_ci_method.empty()) row.latency_method = b.stats.median_ci_method;
-      row.latency_samples_ms = b.stats.kept_ms;
-    }
     if (b.measured_joules_per_sample) {
       row.energy_j = *b.measured_joules_per_sample;
       row.energy_source = "rapl";
@@ -65,6 +70,28 @@ std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIden
       row.energy_j = c.energy.modeled.total();
       row.energy_source = "estimated";
       row.energy_meter = kEstimatedEnergyMeter;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<store::ResultRow> DeviceResultRows(const ConfigResult& c, const DeviceResult& d,
+                                               const WorkerIdentity& worker) {
+  std::vector<store::ResultRow> rows;
+  if (!c.error.empty() || !d.error.empty()) return rows;
+  const std::string name = AttachedDeviceName(worker, d.id);
+  int64_t largest = 0;
+  for (const BatchLatency& b : d.latency) largest = std::max(largest, b.batch_size);
+  for (const BatchLatency& b : d.latency) {
+    store::ResultRow row = LatencyRow(c.config.name, name, b);
+    row.model_bytes = c.model_bytes;
+    // The device's own meter, over the largest batch's timed runs; no model otherwise
+    // (the CPU energy model says nothing of another chip).
+    if (d.joules_per_sample && b.batch_size == largest) {
+      row.energy_j = *d.joules_per_sample;
+      row.energy_source = "external";
+      row.energy_meter = d.energy_meter.empty() ? std::string("device") : d.energy_meter;
     }
     rows.push_back(std::move(row));
   }
@@ -150,6 +177,39 @@ store::ConfigOutcome Outcome(const ConfigResult& c, const std::string& device) {
     if (c.validation->vs_fp32) v.vs_baseline = Paired(*c.validation->vs_fp32);
     o.validation = v;
   }
+  return o;
+}
+
+store::DeviceOutcome DeviceOutcomeRow(const ConfigResult& c, const DeviceResult& d, const WorkerIdentity& worker) {
+  store::DeviceOutcome o;
+  o.config = c.config.name;
+  o.device = AttachedDeviceName(worker, d.id);
+  o.device_class = d.device_class;
+  o.runner = d.runner;
+  o.runtime = d.runtime;
+  o.runtime_version = d.version;
+  o.provider = d.provider;
+  o.error = d.error;
+  o.notes = d.notes;
+  if (d.seconds > 0) o.seconds = d.seconds;
+  if (!d.error.empty() || d.accuracy.samples == 0) return o;
+  const AccuracyResult& a = d.accuracy;
+  o.samples = a.samples;
+  o.top1 = a.top1;
+  o.top5 = a.top5;
+  o.top1_hits = a.top1_hits;
+  o.top5_hits = a.top5_hits;
+  o.tied_top1 = a.tied_top1;
+  if (c.config.precision != quant::Precision::kFp32) {
+    o.agreement = a.agreement;
+    o.sqnr_db = Finite(a.output_sqnr_db);
+  }
+  if (a.vs_fp32) {
+    o.vs_baseline = Paired(*a.vs_fp32);
+    o.delta_interval_method = kPairedIntervalMethod;
+    o.delta_test_method = kPairedTestMethod;
+  }
+  o.differs_from_engine = d.differs_from_engine;
   return o;
 }
 

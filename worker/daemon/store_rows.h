@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "server/store/device_outcomes.h"
 #include "server/store/outcomes.h"
 #include "server/store/results.h"
 #include "server/store/search.h"
@@ -24,6 +25,17 @@ inline constexpr char kEstimatedEnergyMeter[] = "model:horowitz-45nm";
 // meter), else modeled ("estimated"). Accuracy is the configuration's (Outcome); the rows
 // carry a copy only for readers of rows from before 0005.
 std::vector<store::ResultRow> ResultRows(const ConfigResult& c, const WorkerIdentity& worker);
+
+// The rows of one attached device (docs/devices.md), under AttachedDeviceName: the same
+// latency figures from the runner's per-query times; energy only from the device's own
+// meter (source "external", on the largest batch size); none when it failed there.
+std::vector<store::ResultRow> DeviceResultRows(const ConfigResult& c, const DeviceResult& d,
+                                               const WorkerIdentity& worker);
+
+// Its outcome: runner, runtime and provider, the error, or accuracy on the test samples
+// with the paired delta against this device's FP32 run and the samples whose top-1
+// differs from the engine's run.
+store::DeviceOutcome DeviceOutcomeRow(const ConfigResult& c, const DeviceResult& d, const WorkerIdentity& worker);
 
 // The per-layer table (empty for FP32 and bf16). Isolated SQNRs only when the job ran
 // the sensitivity pass; non-finite SQNRs (exact) are NULL.
