@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -145,6 +147,36 @@ TEST(DeviceJobTest, ACrashingHangingOrMalformedRunnerFailsOnlyItsDevice) {
       EXPECT_EQ(On(c, id).error.find("/tmp"), std::string::npos) << "no worker paths reach users";
     EXPECT_TRUE(On(c, "qbrun").error.empty()) << On(c, "qbrun").error;
   }
+}
+
+// Cancelling a job while a runner works on it (a long TensorRT engine build, a hung
+// board) stops it at once: the runner's whole process group is killed and the job ends
+// CANCELLED, instead of waiting for the runner's timeout.
+TEST(DeviceJobTest, CancellingTheJobStopsARunningRunnerAtOnce) {
+  const fs::path marks = fs::temp_directory_path() / ("qb-device-cancel-" + std::to_string(::getpid()));
+  fs::create_directories(marks);
+  const std::string started = (marks / "started").string(), pid_file = (marks / "pid").string();
+  const device::Device slow = Attach(
+      "slow=command:" + Script("slow", "echo $$ > " + pid_file + "; touch " + started + "; exec sleep 60"), 30);
+  JobSpec spec = SmallJob({"slow"});
+  spec.configs.resize(1);  // fp32
+  RunHooks hooks;
+  std::chrono::steady_clock::time_point seen{};
+  hooks.cancelled = [&] {
+    if (!fs::exists(started)) return false;
+    if (seen == std::chrono::steady_clock::time_point{}) seen = std::chrono::steady_clock::now();
+    return true;
+  };
+  auto r = RunJob(spec, hooks, {slow});
+  const double after = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen).count();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
+  EXPECT_LT(after, 5) << "stopped within a poll of the cancellation, not at the 30 s timeout";
+  std::ifstream in(pid_file);
+  pid_t pid = 0;
+  ASSERT_TRUE(in >> pid);
+  EXPECT_NE(::kill(pid, 0), 0) << "the runner's process is gone";
+  fs::remove_all(marks);
 }
 
 TEST(DeviceJobTest, ASelectorNoDeviceMatchesFailsTheJobNamingIt) {

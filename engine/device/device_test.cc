@@ -203,6 +203,21 @@ TEST(ProcessTest, ATimeoutKillsTheRunnerAndWhatItStarted) {
   EXPECT_NE(r->Describe(1).find("timeout"), std::string::npos);
 }
 
+TEST(ProcessTest, StopKillsTheRunnerWithinAPoll) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  auto r = RunProcess({"/bin/sh", "-c", "sleep 30 & sleep 30"}, "", 60, 1 << 20, 64 << 10, [&] { return since() > 0.3; });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->stopped);
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_FALSE(r->ok());
+  EXPECT_LT(since(), 3);
+  EXPECT_EQ(r->Describe(60), "was stopped: the job is being cancelled");
+  auto fine = RunProcess({"/bin/true"}, "", 60, 1 << 20, 64 << 10, [] { return false; });
+  ASSERT_TRUE(fine.ok());
+  EXPECT_TRUE(fine->ok());
+}
+
 TEST(ProcessTest, OnlyTheListedEnvironmentReachesTheRunnerAndOutputIsBounded) {
   ::setenv("QB_TEST_SECRET", "hunter2", 1);
   auto r = RunProcess({"/bin/sh", "-c", "env; head -c 100000 /dev/zero | tr '\\0' x"}, "/", 10, 1000, 100);

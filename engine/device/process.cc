@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,7 @@ const char* const kRunnerEnvironment[] = {"PATH", "HOME", "LANG", "LD_LIBRARY_PA
 
 std::string ProcessResult::Describe(double timeout_s) const {
   if (timed_out) return absl::StrCat("ran past its ", timeout_s, " s timeout and was killed");
+  if (stopped) return "was stopped: the job is being cancelled";
   if (signal != 0) return absl::StrCat("was killed by signal ", signal, " (", strsignal(signal), ")");
   if (exit_code == 127) return "could not be started (exit status 127: program not found)";
   return absl::StrCat("exited with status ", exit_code);
@@ -49,7 +51,8 @@ bool Drain(int fd, std::string* to, size_t cap, bool keep_tail) {
 }  // namespace
 
 absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const std::string& cwd,
-                                         double timeout_s, size_t max_stdout, size_t max_stderr) {
+                                         double timeout_s, size_t max_stdout, size_t max_stderr,
+                                         const std::function<bool()>& stop) {
   if (argv.empty()) return absl::InvalidArgumentError("no program to run");
   // Everything the child needs is built before fork: after it only async-signal-safe calls.
   std::vector<char*> args;
@@ -95,14 +98,18 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
   ProcessResult r;
   bool out_open = true, err_open = true;
   const auto deadline = t0 + std::chrono::duration<double>(timeout_s);
+  // Either ends the run early: the deadline passed, or the caller wants it stopped.
+  auto must_end = [&] {
+    if (Clock::now() >= deadline) r.timed_out = true;
+    else if (stop && stop()) r.stopped = true;
+    return r.timed_out || r.stopped;
+  };
+  const int64_t slice_ms = stop ? 100 : 1000;
   while (out_open || err_open) {
+    if (must_end()) break;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      r.timed_out = true;
-      break;
-    }
     pollfd fds[2] = {{out_open ? out_pipe[0] : -1, POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000)));
+    const int n = ::poll(fds, 2, static_cast<int>(std::clamp<int64_t>(left, 1, slice_ms)));
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     if (fds[0].revents) out_open = Drain(out_pipe[0], &r.out, max_stdout, false);
@@ -111,17 +118,14 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
   // Both pipes closed: the runner (and whatever inherited them) is done. It may still be
   // exiting; wait for it within the deadline.
   int status = 0;
-  while (!r.timed_out) {
+  while (!r.timed_out && !r.stopped) {
     const pid_t w = ::waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
-    if (Clock::now() >= deadline) {
-      r.timed_out = true;
-      break;
-    }
+    if (must_end()) break;
     ::usleep(2000);
   }
-  if (r.timed_out) {
+  if (r.timed_out || r.stopped) {
     ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -132,7 +136,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (!r.timed_out) {
+  if (!r.timed_out && !r.stopped) {
     if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   }
