@@ -82,14 +82,23 @@ fi
 export DOCKER_BUILDKIT=1
 t=$(date +%s)
 "$DOCKER" build -q --build-arg DEBIAN_IMAGE="$base" -t qbench/postgres:15 deploy/postgres/image >/dev/null
+# The worker's runners stage fetches ONNX Runtime from npm: this host's CA bundle goes in as
+# a build secret, for a registry reached through a TLS-inspecting proxy (deploy/Dockerfile).
+ca=()
+[ -s /etc/ssl/certs/ca-certificates.crt ] && ca=(--secret id=build_ca,src=/etc/ssl/certs/ca-certificates.crt)
 for target in server worker cli; do
-  "$DOCKER" build -q -f deploy/Dockerfile --build-arg DEBIAN_IMAGE="$base" --target "$target" \
+  "$DOCKER" build -q -f deploy/Dockerfile --build-arg DEBIAN_IMAGE="$base" --target "$target" "${ca[@]}" \
     -t "qbench/$target:smoke" . >/dev/null
 done
 say "images built in $(since "$t") s:"
 for i in "$base" qbench/postgres:15 qbench/server:smoke qbench/worker:smoke qbench/cli:smoke; do
   printf '  %-24s %4d MiB\n' "$i" $(( $(docker image inspect -f '{{.Size}}' "$i") / 1048576 ))
 done
+# The worker image runs the ONNX Runtime device runner as its own user (docs/devices.md).
+ort=$(docker run --rm --entrypoint node qbench/worker:smoke /usr/share/qbench/runners/ort_runner.js --describe) ||
+  fail "the worker image's ONNX Runtime runner does not start"
+grep -q '"runtime":"onnxruntime-node"' <<<"$ort" || fail "the ONNX Runtime runner described itself as: $ort"
+say "worker image: ONNX Runtime runner $ort"
 
 # --- secrets and settings -------------------------------------------------------------------
 mkdir -p "$work/secrets" "$work/work"
@@ -107,6 +116,8 @@ export QBENCH_SECRETS_DIR="$work/secrets" QBENCH_CLI_WORKDIR="$work/work"
 export QBENCH_IMAGE_PREFIX=qbench QBENCH_VERSION=smoke QBENCH_DEBIAN_IMAGE="$base" QBENCH_POSTGRES_IMAGE=qbench/postgres:15
 export QBENCH_SERVER_BIND=127.0.0.1 QBENCH_SERVER_PORT=$(free_port) QBENCH_DB_BIND=127.0.0.1 QBENCH_DB_PORT=$(free_port)
 export QBENCH_LEASE_SECONDS=10 QBENCH_POLL_SECONDS=2 QBENCH_WORKER_PREFIX=smoke
+# Every worker attaches ONNX Runtime; the job after the restart is measured on it too.
+export QBENCH_WORKER_ARGS="--device ort-cpu=ort"
 
 sql() { compose exec -T postgres psql -X -q -t -A -U qbench -d qbench -c "$1"; }
 # The CLI image on the host's network, through the published port, as a user's own CLI.
@@ -204,12 +215,15 @@ spec = {"name": "smoke-after-restart", "model": "/usr/share/qbench/models/fashio
         "batch_sizes": [1], "threads": 1,
         "latency": {"warmup_iters": 5, "min_iters": 20, "min_seconds": 0.1},
         "calibration": {"dataset": "/usr/share/qbench/models/fashion_mnist/train_dataset.json", "samples": 200, "seed": 0},
-        "configs": ["fp32", "w8a8"]}
+        "configs": ["fp32", "w8a8"], "devices": ["ort-cpu"]}
 json.dump(spec, open(sys.argv[1], "w"))
 EOF
 chmod 644 "$small"
 job2=$(user_cli submit /work/small.json --wait | grep -o 'jobs/[0-9]*' | head -1) || fail "the job after the restart failed"
 say "$job2 (submitted after the restart) $(sql "SELECT state FROM jobs WHERE id = ${job2#jobs/}")"
+on_ort=$(sql "SELECT count(*) FROM device_outcomes WHERE job_id = ${job2#jobs/} AND error IS NULL AND top1 > 0.5")
+say "$job2 on ONNX Runtime: $on_ort configurations scored; $(sql "SELECT string_agg(config || ' top-1 ' || round(100 * top1::numeric, 2) || '% (engine ' || round(100 * engine_top1::numeric, 2) || '%, ' || differs_from_engine || ' samples differ)', '; ') FROM device_comparison WHERE job_id = ${job2#jobs/} AND batch_size = 1")"
+[ "$on_ort" = 2 ] || fail "$job2 has $on_ort configurations scored on ONNX Runtime, expected 2"
 
 # --- down and up again: the volumes keep everything -------------------------------------------
 before=$(counts)
