@@ -12,6 +12,7 @@
 #include "client/connection.h"
 #include "client/profiles.h"
 #include "common/flags.h"
+#include "qbench/v1/qbench.pb.h"
 
 namespace qbench::client {
 
@@ -58,6 +59,9 @@ std::span<const Command> JobCommands();      // submit, watch, list, show, cance
 std::span<const Command> ResultCommands();   // compare, devices
 std::span<const Command> AdminCommands();    // admin team create, admin token create|revoke
 std::span<const Command> ProfileCommands();  // profile set, profile show
+
+// Every worker and its devices, all pages (`qbench devices`; submit's device check).
+absl::StatusOr<qbench::v1::ListDevicesResponse> ListAllDevices(const Connection& c);
 
 // Parses argv, runs the command, prints errors as "qbench: <message>"; returns the exit
 // code.

@@ -240,5 +240,29 @@ TEST(JobFormatTest, EventsReadAsOneLineEach) {
   EXPECT_EQ(FormatEvent(e), "result fp32: top-1 90.00%, p50 1.250 ms [1.200, 1.313] at batch 1");
 }
 
+// Which workers can claim a job naming attached devices: online ones that have every
+// selector, by device id (the name's last part) or class.
+TEST(JobFormatTest, WorkersWithDevicesNeedEverySelectorOnline) {
+  google::protobuf::RepeatedPtrField<qbench::v1::Worker> workers;
+  auto add = [&](const std::string& id, bool online, std::vector<std::pair<std::string, std::string>> devices) {
+    qbench::v1::Worker* w = workers.Add();
+    w->set_name("workers/" + id);
+    w->set_online(online);
+    for (const auto& [name, cls] : devices) {
+      qbench::v1::Device* d = w->add_devices();
+      d->set_name("workers/" + id + "/devices/" + name);
+      d->set_device_class(cls);
+    }
+  };
+  add("a", true, {{"cpu0", "cpu"}, {"ort-cpu", "cpu-ort"}});
+  add("b", true, {{"cpu0", "cpu"}, {"ort-cpu", "cpu-ort"}, {"t4", "gpu-trt"}});
+  add("c", false, {{"cpu0", "cpu"}, {"t4", "gpu-trt"}});
+  EXPECT_EQ(WorkersWithDevices(workers, {"ort-cpu"}), (std::vector<std::string>{"workers/a", "workers/b"}));
+  EXPECT_EQ(WorkersWithDevices(workers, {"cpu-ort", "gpu-trt"}), (std::vector<std::string>{"workers/b"}));
+  EXPECT_EQ(WorkersWithDevices(workers, {"t4"}), (std::vector<std::string>{"workers/b"})) << "c is offline";
+  EXPECT_TRUE(WorkersWithDevices(workers, {"npu"}).empty());
+  EXPECT_TRUE(WorkersWithDevices(workers, {"devices"}).empty()) << "a selector is a whole id, not a name part";
+}
+
 }  // namespace
 }  // namespace qbench::client

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "client/blob_client.h"
 #include "client/cli.h"
@@ -129,6 +130,21 @@ Uploader MakeUploader(const CliEnv& env, const Connection& c) {
   };
 }
 
+// A job naming attached devices waits in the queue until a worker with all of them is
+// there (docs/devices.md): say so when none is online now, rather than leave the user to
+// guess why it stays queued. Best effort: an unanswered device list says nothing.
+void WarnWithoutDevices(const CliEnv& env, const Connection& c, const ResolvedSpec& spec) {
+  const auto it = spec.spec.find("devices");
+  if (it == spec.spec.end() || !it->is_array() || it->empty()) return;
+  std::vector<std::string> selectors;
+  for (const auto& d : *it)
+    if (d.is_string()) selectors.push_back(d.get<std::string>());
+  auto all = ListAllDevices(c);
+  if (!all.ok() || !WorkersWithDevices(all->workers(), selectors).empty()) return;
+  env.err << "submit: warning: no online worker has all of the devices " << absl::StrJoin(selectors, ", ")
+          << "; the job stays queued until one does (qbench devices lists them)\n";
+}
+
 CommandResult Submit(const CliEnv& env, const ParsedArgs& args) {
   if (args.Has("--device") && args.Has("--device-class"))
     return absl::InvalidArgumentError("submit: give --device or --device-class, not both");
@@ -172,6 +188,7 @@ CommandResult Submit(const CliEnv& env, const ParsedArgs& args) {
   } else {
     env.out << job.name() << "\n" << std::flush;
   }
+  WarnWithoutDevices(env, c, spec);
   if (!args.Has("--wait")) return kExitOk;
   return WatchToEnd(env, c, job.name(), batch);
 }

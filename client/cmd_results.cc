@@ -76,19 +76,7 @@ CommandResult Compare(const CliEnv& env, const ParsedArgs& args) {
 
 CommandResult Devices(const CliEnv& env, const ParsedArgs& args) {
   QB_ASSIGN_OR_RETURN(Connection c, env.Connect());
-  auto stub = v1::Devices::NewStub(MakeChannel(c));
-  v1::ListDevicesResponse all;
-  std::string token;
-  do {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, c);
-    v1::ListDevicesRequest req;
-    req.set_page_token(token);
-    v1::ListDevicesResponse page;
-    QB_RETURN_IF_ERROR(Annotate(FromGrpc(stub->ListDevices(&ctx, req, &page)), "devices"));
-    for (v1::Worker& w : *page.mutable_workers()) *all.add_workers() = std::move(w);
-    token = page.next_page_token();
-  } while (!token.empty());
+  QB_ASSIGN_OR_RETURN(v1::ListDevicesResponse all, ListAllDevices(c));
   env.out << (args.Has("--json") ? ProtoJson(all) : FormatWorkerTable(all.workers()));
   return kExitOk;
 }
@@ -101,6 +89,25 @@ constexpr Command kCommands[] = {
 };
 
 }  // namespace
+
+absl::StatusOr<v1::ListDevicesResponse> ListAllDevices(const Connection& c) {
+  auto stub = v1::Devices::NewStub(MakeChannel(c));
+  v1::ListDevicesResponse all;
+  std::string token;
+  // Bounded: a server that kept sending page tokens would otherwise loop forever.
+  for (int page_no = 0; page_no < 10'000; ++page_no) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, c);
+    v1::ListDevicesRequest req;
+    req.set_page_token(token);
+    v1::ListDevicesResponse page;
+    QB_RETURN_IF_ERROR(Annotate(FromGrpc(stub->ListDevices(&ctx, req, &page)), "devices"));
+    for (v1::Worker& w : *page.mutable_workers()) *all.add_workers() = std::move(w);
+    token = page.next_page_token();
+    if (token.empty()) return all;
+  }
+  return absl::UnavailableError("devices: the server sent more than 10000 pages");
+}
 
 std::span<const Command> ResultCommands() { return kCommands; }
 

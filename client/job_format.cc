@@ -160,6 +160,21 @@ std::string FormatWorkerTable(const google::protobuf::RepeatedPtrField<v1::Worke
   return Table(rows);
 }
 
+std::vector<std::string> WorkersWithDevices(const google::protobuf::RepeatedPtrField<v1::Worker>& workers,
+                                            const std::vector<std::string>& selectors) {
+  std::vector<std::string> out;
+  for (const v1::Worker& w : workers) {
+    if (!w.online()) continue;
+    auto has = [&](const std::string& sel) {
+      for (const v1::Device& d : w.devices())
+        if (d.device_class() == sel || d.name().substr(d.name().rfind('/') + 1) == sel) return true;
+      return false;
+    };
+    if (std::all_of(selectors.begin(), selectors.end(), has)) out.push_back(w.name());
+  }
+  return out;
+}
+
 std::string ProtoJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <google/protobuf/message.h>
 #include <google/protobuf/timestamp.pb.h>
@@ -34,6 +35,10 @@ std::string FormatJob(const qbench::v1::Job& job);
 std::string FormatJobTable(const google::protobuf::RepeatedPtrField<qbench::v1::Job>& jobs);
 // `devices`: one line per device, workers without devices get one line too.
 std::string FormatWorkerTable(const google::protobuf::RepeatedPtrField<qbench::v1::Worker>& workers);
+// The online workers ("workers/<id>") that have every one of `selectors` (attached
+// device ids or classes, a job spec's "devices"): the ones that can claim such a job.
+std::vector<std::string> WorkersWithDevices(const google::protobuf::RepeatedPtrField<qbench::v1::Worker>& workers,
+                                            const std::vector<std::string>& selectors);
 
 // Proto JSON (field names as in the .proto, defaults included), indented.
 std::string ProtoJson(const google::protobuf::Message& m);

@@ -74,6 +74,12 @@ TEST_F(DeviceServiceTest, OneJobOnOneDnnAndOnnxRuntimeWithACrashingRunner) {
     ASSERT_TRUE(lab_->jobs().GetJob(ctx.get(), g, &now).ok());
     EXPECT_EQ(now.state(), v1::QUEUED) << "claimed by a worker without its devices";
   }
+  // qbench submit says when no online worker can claim such a job.
+  const std::string spec_path = lab_->dir() + "/needs-ort.json";
+  std::ofstream(spec_path) << Spec({"fp32"}, 64, {"ort-cpu"});
+  ASSERT_EQ(Cli("acme", {"submit", spec_path}), 0) << ReadTextFile(lab_->dir() + "/cli.log");
+  EXPECT_THAT(ReadTextFile(lab_->dir() + "/cli.log"),
+              HasSubstr("warning: no online worker has all of the devices ort-cpu; the job stays queued"));
 
   StartWorker("w1", {"--device", "ort-cpu=ort", "--device", "broken=command:" + CrashingRunner()});
   const v1::Job done = Wait(job);
